@@ -1,0 +1,27 @@
+namespace ModelZoo.Core.Catalog;
+
+public enum WeightsAvailability
+{
+    /// <summary>No weights file is bound to this entry: runs start from a random initialisation.</summary>
+    RandomInit,
+    /// <summary>The manifest names official weights that the user must import ("import to enable").</summary>
+    ImportToEnable,
+    /// <summary>Weights are present in the local store and verified.</summary>
+    Available,
+}
+
+/// <summary>A manifest plus what this installation knows about it (card text, computed counts, weights state).</summary>
+public sealed record CatalogEntry(
+    ModelManifest Manifest,
+    string CardMarkdown,
+    long ComputedParams,
+    WeightsAvailability Weights)
+{
+    public string Id => Manifest.Id;
+}
+
+public interface ICatalog
+{
+    IReadOnlyList<CatalogEntry> All();
+    CatalogEntry? Find(string id);
+}

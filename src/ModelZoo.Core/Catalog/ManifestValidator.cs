@@ -1,0 +1,45 @@
+using System.Text.RegularExpressions;
+
+namespace ModelZoo.Core.Catalog;
+
+/// <summary>The one schema every manifest in <c>zoo/</c> must satisfy. Returns problems, not exceptions.</summary>
+public static partial class ManifestValidator
+{
+    [GeneratedRegex("^[a-z0-9_]+\\.[a-z0-9_]+$")] private static partial Regex IdPattern();
+    [GeneratedRegex("^[0-9a-f]{64}$")] private static partial Regex Sha256Pattern();
+    [GeneratedRegex("^[0-9a-f]{6,64}$")] private static partial Regex HexPrefixPattern();
+
+    public static IReadOnlyList<string> Validate(ModelManifest m, string folderName)
+    {
+        var p = new List<string>();
+        if (!IdPattern().IsMatch(m.Id)) p.Add($"id '{m.Id}' must look like '<architecture>.<tag>' in lower case");
+        if (m.Id != folderName) p.Add($"id '{m.Id}' differs from its folder '{folderName}'");
+        if (m.Id != $"{m.Architecture}.{m.Tag}") p.Add($"id '{m.Id}' must be architecture '{m.Architecture}' + '.' + tag '{m.Tag}'");
+        if (string.IsNullOrWhiteSpace(m.Family)) p.Add("family is required");
+        if (string.IsNullOrWhiteSpace(m.Task)) p.Add("task is required");
+        if (string.IsNullOrWhiteSpace(m.Title)) p.Add("title is required");
+        if (string.IsNullOrWhiteSpace(m.Provenance)) p.Add("provenance is required");
+        if (m.Preprocessing.InputSize is < 8 or > 1024) p.Add("preprocessing.input_size must be between 8 and 1024");
+        if (m.Preprocessing.Mean.Count != m.Preprocessing.Std.Count) p.Add("preprocessing.mean and std must have the same length");
+        if (m.Preprocessing.Std.Any(s => s <= 0)) p.Add("preprocessing.std must be positive");
+        if (string.IsNullOrWhiteSpace(m.Head.Classifier)) p.Add("head.classifier is required");
+        if (m.Head.NumClasses < 1) p.Add("head.num_classes must be positive");
+        if (m.Params is <= 0) p.Add("params must be positive when given");
+        if (m.License.Name is not null && string.IsNullOrWhiteSpace(m.License.Source))
+            p.Add("license.source is required when license.name is given (a published fact names its source)");
+        foreach (var metric in m.Metrics)
+        {
+            if (string.IsNullOrWhiteSpace(metric.Name)) p.Add("every metric needs a name");
+            if (metric.Value is not null && string.IsNullOrWhiteSpace(metric.Source))
+                p.Add($"metric '{metric.Name}' has a value but no source");
+        }
+        if (m.Weights is { } w)
+        {
+            if (string.IsNullOrWhiteSpace(w.File)) p.Add("weights.file is required");
+            if (w.Format is not ("safetensors" or "pth" or "torchsharp")) p.Add($"weights.format '{w.Format}' is not one of safetensors, pth, torchsharp");
+            if (w.Sha256 is not null && !Sha256Pattern().IsMatch(w.Sha256)) p.Add("weights.sha256 must be 64 lower-case hex digits");
+            if (w.Sha256Prefix is not null && !HexPrefixPattern().IsMatch(w.Sha256Prefix)) p.Add("weights.sha256_prefix must be lower-case hex");
+        }
+        return p;
+    }
+}

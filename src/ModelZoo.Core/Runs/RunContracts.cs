@@ -1,0 +1,72 @@
+namespace ModelZoo.Core.Runs;
+
+public enum RunStatus { Queued, Running, Succeeded, Failed, Cancelled }
+
+public static class RunStatusExtensions
+{
+    public static bool IsTerminal(this RunStatus s) => s is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
+}
+
+/// <summary>Hyper-parameters a user chooses for a run. Defaults are what a first run should use.</summary>
+public sealed record HyperParameters
+{
+    public int Epochs { get; init; } = 3;
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 1e-3;
+    public int Seed { get; init; } = 42;
+    /// <summary>Side of the square input fed to the model. Small digits gain nothing from 224 px on a CPU.</summary>
+    public int ImageSize { get; init; } = 64;
+    /// <summary>Use at most this many training examples (0 = all): quick trials on a slow machine.</summary>
+    public int TrainLimit { get; init; }
+}
+
+/// <summary>What a user asks for when launching a run (UI and REST API alike).</summary>
+public sealed record RunRequest
+{
+    public string ModelId { get; init; } = "";
+    public string DatasetId { get; init; } = "";
+    public StrategyKind Strategy { get; init; } = StrategyKind.FeatureExtraction;
+    public HyperParameters HyperParameters { get; init; } = new();
+    public string? Name { get; init; }
+}
+
+/// <summary>Results a finished run stores and its model card quotes.</summary>
+public sealed record RunResult
+{
+    public double TestAccuracy { get; init; }
+    public double TestLoss { get; init; }
+    public double BestValAccuracy { get; init; }
+    public int BestEpoch { get; init; }
+    public int TestExamples { get; init; }
+    public int TrainExamples { get; init; }
+    public int ValExamples { get; init; }
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+    public IReadOnlyList<double> PerClassAccuracy { get; init; } = [];
+    /// <summary>Row = true class, column = predicted class.</summary>
+    public IReadOnlyList<IReadOnlyList<int>> ConfusionMatrix { get; init; } = [];
+    public double TrainSeconds { get; init; }
+    public long TotalParameters { get; init; }
+    public long TrainableParameters { get; init; }
+}
+
+public enum StrategyKind
+{
+    /// <summary>Frozen backbone (eval mode), a new linear head is the only thing trained.</summary>
+    FeatureExtraction,
+}
+
+public static class StrategyDescriptions
+{
+    public static string Describe(StrategyKind kind) => kind switch
+    {
+        StrategyKind.FeatureExtraction =>
+            "Feature extraction: the backbone is frozen (weights fixed, BatchNorm in inference mode) and only a new linear classifier is trained.",
+        _ => kind.ToString(),
+    };
+
+    public static string Title(StrategyKind kind) => kind switch
+    {
+        StrategyKind.FeatureExtraction => "Feature extraction",
+        _ => kind.ToString(),
+    };
+}

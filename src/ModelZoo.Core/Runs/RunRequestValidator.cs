@@ -1,0 +1,36 @@
+using ModelZoo.Core.Catalog;
+
+namespace ModelZoo.Core.Runs;
+
+/// <summary>
+/// One set of rules for the form and the REST API, so both explain a bad value in the same words.
+/// Keys are the field names ("HyperParameters.Epochs") so a form can show each message under its field.
+/// </summary>
+public static class RunRequestValidator
+{
+    public const int MaxEpochs = 500;
+    public const int MaxBatchSize = 4096;
+
+    public static IReadOnlyDictionary<string, string> Validate(
+        RunRequest r, Func<string, bool> modelExists, Func<string, bool> datasetExists)
+    {
+        var errors = new Dictionary<string, string>();
+        if (string.IsNullOrWhiteSpace(r.ModelId)) errors["ModelId"] = "Choose a model.";
+        else if (!modelExists(r.ModelId)) errors["ModelId"] = $"Model '{r.ModelId}' is not in the catalogue.";
+        if (string.IsNullOrWhiteSpace(r.DatasetId)) errors["DatasetId"] = "Choose a dataset.";
+        else if (!datasetExists(r.DatasetId)) errors["DatasetId"] = $"Dataset '{r.DatasetId}' does not exist or is not ready.";
+        if (!Enum.IsDefined(r.Strategy)) errors["Strategy"] = $"Unknown strategy '{r.Strategy}'.";
+
+        var h = r.HyperParameters;
+        if (h is null) { errors["HyperParameters"] = "Hyper-parameters are required."; return errors; }
+        if (h.Epochs is < 1 or > MaxEpochs) errors["HyperParameters.Epochs"] = $"Epochs must be between 1 and {MaxEpochs}.";
+        if (h.BatchSize is < 1 or > MaxBatchSize) errors["HyperParameters.BatchSize"] = $"Batch size must be between 1 and {MaxBatchSize}.";
+        if (double.IsNaN(h.LearningRate) || h.LearningRate <= 0 || h.LearningRate > 10)
+            errors["HyperParameters.LearningRate"] = "Learning rate must be greater than 0 and at most 10 (typical: 1e-4 to 1e-2).";
+        if (h.Seed < 0) errors["HyperParameters.Seed"] = "Seed must be zero or positive.";
+        if (h.ImageSize is < 16 or > 512) errors["HyperParameters.ImageSize"] = "Input size must be between 16 and 512 pixels.";
+        if (h.TrainLimit < 0) errors["HyperParameters.TrainLimit"] = "Training limit must be zero (all) or positive.";
+        if (r.Name is { Length: > 200 }) errors["Name"] = "Name must be at most 200 characters.";
+        return errors;
+    }
+}

@@ -1,0 +1,1 @@
+namespace ModelZoo.Infrastructure; public static class Placeholder {}

@@ -1,0 +1,43 @@
+namespace ModelZoo.Torch.Models;
+
+public enum Modality { Image, Text }
+
+/// <summary>What it takes to build an architecture: classes, and for config-driven families (BERT) the config.</summary>
+public sealed record ArchitectureOptions(int NumClasses = 1000, string? ConfigJson = null);
+
+public sealed record ArchitectureInfo(string Name, string Family, Modality Modality, Func<ArchitectureOptions, ZooModel> Create);
+
+/// <summary>
+/// Architectures register themselves by name, like timm's <c>register_model</c>; tests iterate the registry so
+/// every architecture gets the same contract checks. Registering a name twice throws.
+/// </summary>
+public sealed class ArchitectureRegistry
+{
+    readonly Dictionary<string, ArchitectureInfo> _byName = new(StringComparer.Ordinal);
+
+    public void Register(ArchitectureInfo info)
+    {
+        if (!_byName.TryAdd(info.Name, info))
+            throw new InvalidOperationException($"Architecture '{info.Name}' is already registered.");
+    }
+
+    public IReadOnlyCollection<ArchitectureInfo> All => _byName.Values;
+
+    public bool Contains(string name) => _byName.ContainsKey(name);
+
+    public ArchitectureInfo Get(string name) =>
+        _byName.TryGetValue(name, out var a) ? a
+        : throw new KeyNotFoundException($"Unknown architecture '{name}'. Known: {string.Join(", ", _byName.Keys.Order())}.");
+
+    public ZooModel Create(string name, ArchitectureOptions? options = null) => Get(name).Create(options ?? new());
+
+    /// <summary>The registry with every architecture this project implements.</summary>
+    public static ArchitectureRegistry Default { get; } = CreateDefault();
+
+    static ArchitectureRegistry CreateDefault()
+    {
+        var r = new ArchitectureRegistry();
+        ResNet.RegisterAll(r);
+        return r;
+    }
+}

@@ -1,0 +1,81 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Models;
+
+/// <summary>A named group of parameters (a stage, from stem to head) for freezing and layer-wise learning rates.</summary>
+public sealed record ParameterGroup(string Name, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> Parameters);
+
+/// <summary>
+/// The uniform model API, like timm's: strategy code calls these and never switches on an architecture's name.
+/// <list type="bullet">
+/// <item><see cref="ForwardFeatures"/>: backbone output before pooling (a feature map for CNNs).</item>
+/// <item><see cref="ForwardHead"/>: pooling (if any) and the classifier; <c>preLogits</c> stops before it.</item>
+/// <item><see cref="NumFeatures"/>: width of the pooled features the classifier sees.</item>
+/// <item><see cref="ResetClassifier"/>: a new, freshly initialised classifier for <c>numClasses</c>.</item>
+/// </list>
+/// Module field names follow the reference state_dict keys (snake_case, <c>layer1.0.bn2</c>), which is why fields in
+/// architecture files are lower-case and not .NET-cased: official checkpoints then load with no renaming table.
+/// </summary>
+public abstract class ZooModel : nn.Module<Tensor, Tensor>
+{
+    protected ZooModel(string name) : base(name) { }
+
+    public abstract string Architecture { get; }
+    public abstract int NumFeatures { get; }
+    public abstract int NumClasses { get; }
+    /// <summary>state_dict prefix of the classifier, e.g. <c>fc</c> or <c>classifier.1</c>.</summary>
+    public abstract string ClassifierPrefix { get; }
+
+    public abstract Tensor ForwardFeatures(Tensor x);
+    public abstract Tensor ForwardHead(Tensor features, bool preLogits = false);
+    public abstract void ResetClassifier(int numClasses);
+
+    /// <summary>Stage names, stem first and head last, each with the state_dict prefixes it owns.</summary>
+    protected abstract IReadOnlyList<(string Stage, string[] Prefixes)> StagePrefixes { get; }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return ForwardHead(ForwardFeatures(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Parameters grouped by stage. Every parameter belongs to exactly one group (tested).</summary>
+    public IReadOnlyList<ParameterGroup> ParameterGroups()
+    {
+        var stages = StagePrefixes;
+        var buckets = stages.Select(_ => new List<(string, TorchSharp.Modules.Parameter)>()).ToArray();
+        foreach (var (name, p) in named_parameters())
+        {
+            int i = -1;
+            for (int s = 0; s < stages.Count && i < 0; s++)
+                if (stages[s].Prefixes.Any(prefix => name == prefix || name.StartsWith(prefix + ".", StringComparison.Ordinal))) i = s;
+            if (i < 0) throw new InvalidOperationException($"{Architecture}: parameter '{name}' belongs to no stage.");
+            buckets[i].Add((name, p));
+        }
+        return stages.Select((s, i) => new ParameterGroup(s.Stage, buckets[i])).ToList();
+    }
+
+    /// <summary>Parameters of everything but the classifier.</summary>
+    public IEnumerable<TorchSharp.Modules.Parameter> BackboneParameters() =>
+        named_parameters().Where(np => !IsClassifier(np.name)).Select(np => np.parameter);
+
+    public IEnumerable<TorchSharp.Modules.Parameter> ClassifierParameters() =>
+        named_parameters().Where(np => IsClassifier(np.name)).Select(np => np.parameter);
+
+    bool IsClassifier(string name) => name == ClassifierPrefix || name.StartsWith(ClassifierPrefix + ".", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Swaps a registered child module (TorchSharp's register_module refuses an existing name). The new child keeps
+    /// the name, so state_dict keys stay the reference keys; the old one is disposed.
+    /// </summary>
+    protected void ReplaceChild(string name, nn.Module replacement)
+    {
+        var old = _internal_submodules.ContainsKey(name) ? _internal_submodules[name] : null;
+        _internal_submodules.Remove(name);
+        register_module(name, replacement);
+        if (!ReferenceEquals(old, replacement)) old?.Dispose();
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}

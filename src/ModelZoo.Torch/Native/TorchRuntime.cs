@@ -1,0 +1,50 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Native;
+
+public sealed class TorchOptions
+{
+    public const string Section = "Torch";
+    /// <summary>Intra-op threads. 0 = one per core: on the 2-core reference machine 2 threads ran a ResNet-18 step
+    /// in 284-305 ms against 564-569 ms for one (docs/benchmarks.md); more threads than cores only add contention.</summary>
+    public int Threads { get; set; }
+    /// <summary>"auto" (CUDA when a CUDA libtorch and a GPU are present), "cpu" or "cuda".</summary>
+    public string Device { get; set; } = "auto";
+}
+
+/// <summary>One place that initialises TorchSharp for the process: threads and the device runs use.</summary>
+public static class TorchRuntime
+{
+    static readonly object Gate = new();
+    static bool _initialised;
+
+    public static int Threads { get; private set; }
+    public static Device Device { get; private set; } = CPU;
+
+    public static void Initialise(TorchOptions options)
+    {
+        lock (Gate)
+        {
+            if (_initialised) return;
+            Threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+            torch.set_num_threads(Threads);
+            Device = options.Device.ToLowerInvariant() switch
+            {
+                "cpu" => CPU,
+                "cuda" => torch.cuda.is_available() ? CUDA
+                    : throw new InvalidOperationException("Torch:Device is 'cuda' but no CUDA libtorch or GPU is available."),
+                "auto" => torch.cuda.is_available() ? CUDA : CPU,
+                var other => throw new InvalidOperationException($"Torch:Device '{other}' is not one of auto, cpu, cuda."),
+            };
+            _initialised = true;
+        }
+    }
+
+    /// <summary>Human-readable device, e.g. "CPU (2 threads)" or "CUDA:0".</summary>
+    public static string DeviceDescription =>
+        Device.type == DeviceType.CUDA ? $"CUDA:{Math.Max(0, Device.index)}" : $"CPU ({Threads} threads)";
+
+    public static string SoftwareVersions =>
+        $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}, libtorch {torch.__version__}, .NET {Environment.Version}";
+}
