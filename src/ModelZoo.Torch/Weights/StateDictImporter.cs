@@ -67,8 +67,10 @@ public static class StateDictImporter
         var headKeys = model.state_dict().Keys.Where(InHead).ToList();
         bool headMismatched = diff.Mismatched.Any(m => InHead(m.Key));
         bool headAbsent = headKeys.Count > 0 && headKeys.All(diff.Missing.Contains);
-        bool resetHead = options.ResetHeadOnMismatch && (headMismatched || headAbsent)
-                         && diff.Mismatched.All(m => InHead(m.Key)) && !diff.Unexpected.Any(InHead);
+        // The head is only reset when it is the sole problem; otherwise the error lists everything, head included.
+        bool backboneFits = diff.Unexpected.Count == 0 && diff.Mismatched.All(m => InHead(m.Key))
+                            && (options.AllowMissing || diff.Missing.All(InHead));
+        bool resetHead = options.ResetHeadOnMismatch && (headMismatched || headAbsent) && backboneFits;
 
         var missing = diff.Missing.Where(k => !(resetHead && InHead(k))).ToList();
         var blocking = new StateDictDiff(
