@@ -173,7 +173,8 @@ public static class SafeTensors
         return ms.ToArray();
     }
 
-    static string NameOf(ScalarType t) => t switch
+    /// <summary>The safetensors name of a dtype (F32, BF16, I64, ...), also the vocabulary inspect output uses.</summary>
+    internal static string NameOf(ScalarType t) => t switch
     {
         ScalarType.Float32 => "F32", ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16",
         ScalarType.Float64 => "F64", ScalarType.Int64 => "I64", ScalarType.Int32 => "I32", ScalarType.Int16 => "I16",

@@ -4,7 +4,7 @@ namespace ModelZoo.Torch.Weights;
 
 public enum WeightsFormat { SafeTensors, Pth, TorchSharp }
 
-/// <summary>One stored tensor as the file holds it (dtype before widening).</summary>
+/// <summary>One stored tensor as the file holds it: dtype before widening, named as safetensors names it (F16, I64).</summary>
 public sealed record TensorSummary(string Name, string Dtype, long[] Shape);
 
 public sealed record WeightsSummary(string Path, WeightsFormat Format, long Bytes, string Sha256, IReadOnlyList<TensorSummary> Tensors);
@@ -52,7 +52,7 @@ public static class WeightsFile
         else
         {
             var sd = format == WeightsFormat.Pth ? PthReader.Load(path, canonical: false) : TorchSharpFormat.Load(path, canonical: false);
-            try { tensors = sd.Select(kv => new TensorSummary(kv.Key, kv.Value.dtype.ToString(), kv.Value.shape)).ToList(); }
+            try { tensors = sd.Select(kv => new TensorSummary(kv.Key, SafeTensors.NameOf(kv.Value.dtype), kv.Value.shape)).ToList(); }
             finally { TensorDtypes.DisposeAll(sd.Values); }
         }
         return new WeightsSummary(path, format, new FileInfo(path).Length, Sha256.OfFile(path), tensors);
