@@ -34,9 +34,14 @@ public static class PthReader
         }
         catch (WeightsFormatException) { throw; }
         catch (PickleException e) { throw new WeightsFormatException(path, e.Message, e); }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or NotSupportedException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or NotSupportedException)
         {
             throw new WeightsFormatException(path, $"is not a readable PyTorch zip archive ({e.Message})", e);
+        }
+        catch (Exception e) when (e is not (FileNotFoundException or UnauthorizedAccessException or OperationCanceledException))
+        {
+            // Anything else (libtorch refusing an allocation, a zip library surprise) is still this file's problem.
+            throw new WeightsFormatException(path, $"could not be read: {e.Message}", e);
         }
     }
 
@@ -135,7 +140,10 @@ public static class PthReader
             throw new WeightsFormatException(path, $"tensor '{name}' has {t.Size.Length} sizes but {t.Stride.Length} strides");
         if (t.Offset < 0 || t.Size.Any(s => s < 0) || t.Stride.Any(s => s < 0))
             throw new WeightsFormatException(path, $"tensor '{name}' has a negative offset, size or stride");
-        var numel = TensorDtypes.NumelOf(t.Size) ?? throw new WeightsFormatException(path, $"tensor '{name}' is too large");
+        var numel = TensorDtypes.NumelOf(t.Size);
+        // Zero strides let a tiny storage claim a huge tensor; cap what one view may expand to, as for storages.
+        if (numel is null || numel.Value > int.MaxValue / sizeof(float))
+            throw new WeightsFormatException(path, $"tensor '{name}' of size {TensorDtypes.Format(t.Size)} is too large");
         if (numel == 0) return;
         long last = t.Offset;
         try

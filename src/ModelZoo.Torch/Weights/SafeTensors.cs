@@ -206,6 +206,8 @@ public static class SafeTensors
         long dataStart = 8 + (long)n;
         long dataLength = fileLength - dataStart;
 
+        // JsonDocument checks UTF-8 only when a string is read; check it once here so names can never fail later.
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw Bad(path, "header is not valid UTF-8");
         JsonDocument doc;
         try
         {
