@@ -264,7 +264,7 @@ public static class SafeTensors
                     offsets = ReadLongs(p.Value, name, "data_offsets", path);
                     break;
                 default:
-                    throw Bad(path, $"entry '{name}' has an unexpected or repeated field '{p.Name}'");
+                    throw Bad(path, $"entry '{name}' has an unexpected, repeated or mistyped field '{p.Name}'");
             }
         }
         if (dtype is null || shape is null || offsets is null)

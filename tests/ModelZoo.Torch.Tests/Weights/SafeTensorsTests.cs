@@ -108,7 +108,7 @@ public class SafeTensorsTests : IDisposable
         { "unknown dtype", """{"a":{"dtype":"F31","shape":[3],"data_offsets":[0,12]}}""", 12, "unknown dtype 'F31'" },
         { "unsupported dtype", """{"a":{"dtype":"U16","shape":[6],"data_offsets":[0,12]}}""", 12, "not support" },
         { "missing field", """{"a":{"dtype":"F32","shape":[3]}}""", 12, "needs dtype, shape and data_offsets" },
-        { "extra field", """{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12],"x":1}}""", 12, "unexpected or repeated field 'x'" },
+        { "extra field", """{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12],"x":1}}""", 12, "unexpected, repeated or mistyped field 'x'" },
         { "negative dim", """{"a":{"dtype":"F32","shape":[-3],"data_offsets":[0,12]}}""", 12, "not a non-negative integer" },
         { "fractional dim", """{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,12]}}""", 12, "not a non-negative integer" },
         { "offsets past end", """{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}""", 8, "run past the end" },
