@@ -1,6 +1,7 @@
 // modelzoo: headless commands. This file is the table of contents; each feature adds its commands from its folder.
 using System.CommandLine;
 using ModelZoo.Cli;
+using ModelZoo.Cli.Benchmarks;
 using ModelZoo.Cli.Weights;
 
 return Program.Run(args);
@@ -10,6 +11,7 @@ public partial class Program
     public static RootCommand CreateRootCommand() => new("ModelZoo: headless commands for the model zoo.")
     {
         WeightsCommands.Create(),   // weights parity | inspect
+        BenchCommands.Create(),     // bench models
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

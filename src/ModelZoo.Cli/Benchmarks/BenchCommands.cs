@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ModelZoo.Torch.Benchmarks;
+
+namespace ModelZoo.Cli.Benchmarks;
+
+/// <summary>
+/// <c>modelzoo bench models --arch resnet18,mobilenet_v2 --mode inference|train --batch 32 --size 224 --threads 2
+/// [--rounds 3] [--reference /usr/bin/python3|none]</c>. TorchSharp and PyTorch are measured in the same run,
+/// interleaved round by round (A B A B) so that machine noise hits both; medians and their ratio are printed as a
+/// Markdown table ready for docs/benchmarks.md. Several --threads values measure the thread setting itself.
+/// </summary>
+public static class BenchCommands
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = "Comma-separated architectures.", DefaultValueFactory = _ => "resnet18" };
+        var mode = new Option<string>("--mode") { Description = "inference or train.", DefaultValueFactory = _ => "inference" }.AcceptOnlyFromAmong("inference", "train");
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 32 };
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 224 };
+        var threads = new Option<string>("--threads") { Description = "Comma-separated thread counts.", DefaultValueFactory = _ => Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed iterations per round.", DefaultValueFactory = _ => 5 };
+        var reference = new Option<string>("--reference")
+        {
+            Description = "Python with torch and torchvision for the reference side, or 'none'.",
+            DefaultValueFactory = _ => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3",
+        };
+        var models = new Command("models", "Time TorchSharp against PyTorch for the same models, batch and threads.")
+        {
+            arch, mode, batch, size, threads, rounds, repeats, reference,
+        };
+        models.SetAction(r =>
+        {
+            var m = r.GetValue(mode) == "train" ? BenchMode.Train : BenchMode.Inference;
+            var threadList = r.GetValue(threads)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            var archs = r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries);
+            return Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds), r.GetValue(repeats),
+                r.GetValue(reference)!, r.InvocationConfiguration.Output);
+        });
+        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models };
+    }
+
+    static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python, TextWriter o)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
+        var useRef = python != "none";
+        o.WriteLine($"mode {mode.ToString().ToLowerInvariant()}, batch {batch}, input {size}x{size}, {rounds} interleaved rounds x {repeats} iterations, " +
+                    $"{Environment.ProcessorCount} cores, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
+        o.WriteLine();
+        o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch |");
+        o.WriteLine("| --- | --- | --- | --- | --- |");
+        string? torchVersion = null;
+        foreach (var a in archs)
+            foreach (var t in threads)
+            {
+                var ours = new List<double>(); var theirs = new List<double>();
+                for (int round = 0; round < rounds; round++)
+                {
+                    ours.AddRange(ModelBenchmark.Measure(new BenchSpec(a, mode, batch, size, t, Warmup: 2, Repeats: repeats)));
+                    if (useRef)
+                    {
+                        var (ms, version) = RunReference(python, script, a, mode, batch, size, t, repeats);
+                        theirs.AddRange(ms); torchVersion = version;
+                    }
+                }
+                var mo = ModelBenchmark.Median(ours);
+                var mt = useRef ? ModelBenchmark.Median(theirs) : double.NaN;
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {a} | {t} | {mo:F1} | {(useRef ? mt.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(useRef ? (mo / mt).ToString("F3", CultureInfo.InvariantCulture) : "–")} |"));
+                o.Flush();
+            }
+        if (torchVersion is not null) { o.WriteLine(); o.WriteLine($"reference: PyTorch {torchVersion} ({python})"); }
+        return ExitCodes.Ok;
+    }
+
+    static (double[] Ms, string Version) RunReference(string python, string script, string arch, BenchMode mode, int batch, int size, int threads, int repeats)
+    {
+        var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var s in new[] { script, "--arch", arch, "--mode", mode.ToString().ToLowerInvariant(), "--batch", $"{batch}", "--size", $"{size}",
+                     "--threads", $"{threads}", "--warmup", "2", "--repeats", $"{repeats}" })
+            psi.ArgumentList.Add(s);
+        // The reference must not inherit a thread cap meant for this process.
+        psi.Environment.Remove("OMP_NUM_THREADS");
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({p.ExitCode}): {stderr}");
+        using var doc = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        return (doc.RootElement.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+                doc.RootElement.GetProperty("torch").GetString() ?? "?");
+    }
+}

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using ModelZoo.Cli;
+using ModelZoo.Torch.Benchmarks;
+
+namespace ModelZoo.Cli.Tests.Benchmarks;
+
+/// <summary>The benchmark's plumbing only: timings themselves belong to docs/benchmarks.md, never to assertions.</summary>
+public class BenchCommandsTests
+{
+    [Fact]
+    public void BenchModels_PrintsOneTableRowPerArchitectureAndThreadCount()
+    {
+        var output = new StringWriter();
+        var exit = Program.Run(["bench", "models", "--arch", "resnet18", "--mode", "train", "--batch", "2", "--size", "32",
+            "--threads", "1,2", "--rounds", "1", "--repeats", "1", "--reference", "none"], new InvocationConfiguration { Output = output, Error = output });
+        exit.ShouldBe(ExitCodes.Ok, output.ToString());
+        var rows = output.ToString().Split('\n').Where(l => l.StartsWith("| resnet18 |")).ToList();
+        rows.Count.ShouldBe(2);
+        rows[0].ShouldStartWith("| resnet18 | 1 |");
+    }
+
+    [Fact]
+    public void Measure_RestoresTheProcessThreadCount()
+    {
+        var before = TorchSharp.torch.get_num_threads();
+        ModelBenchmark.Measure(new BenchSpec("resnet18", BenchMode.Inference, 1, 32, Threads: 1, Warmup: 0, Repeats: 1)).Length.ShouldBe(1);
+        TorchSharp.torch.get_num_threads().ShouldBe(before);
+    }
+
+    [Fact]
+    public void Median_OfEvenAndOddCounts() 
+    {
+        ModelBenchmark.Median([3, 1, 2]).ShouldBe(2);
+        ModelBenchmark.Median([4, 1, 2, 3]).ShouldBe(2.5);
+    }
+}
