@@ -1,3 +1,5 @@
+using System.Text.Json;
+using ModelZoo.Core.Catalog;
 using ModelZoo.Torch.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -391,5 +393,31 @@ public class BertTests
         m.call(ids).allclose(m.call(ids)).ShouldBeFalse();
         m.eval();
         m.call(ids).allclose(m.call(ids), rtol: 0, atol: 0).ShouldBeTrue();
+    }
+
+    public static TheoryData<string> TextZooEntries()
+    {
+        var d = new TheoryData<string>();
+        foreach (var dir in Directory.GetDirectories(Path.Combine(SharedFixtures.RepoRoot, "zoo")).Order())
+        {
+            var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(dir, "model.json")), ModelManifest.Json)!;
+            if (ArchitectureRegistry.Default.Contains(m.Architecture) && ArchitectureRegistry.Default.Get(m.Architecture).Modality == Modality.Text)
+                d.Add(Path.GetFileName(dir));
+        }
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(TextZooEntries))]
+    public void ZooEntry_IsValid_AndItsParameterCountIsTheModels(string id)
+    {
+        var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, "model.json")), ModelManifest.Json)!;
+        ManifestValidator.Validate(m, id).ShouldBeEmpty();
+        File.Exists(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, "README.md")).ShouldBeTrue();
+        using var model = ArchitectureRegistry.Default.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+        m.Params.ShouldBe(model.ParameterCount());
+        m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
+        m.Preprocessing.InputSize.ShouldBe(((Bert)model).Config.MaxPositionEmbeddings, "for text, input_size is the maximum sequence length");
+        m.Preprocessing.Mean.ShouldBeEmpty("text has no pixel normalisation");
     }
 }
