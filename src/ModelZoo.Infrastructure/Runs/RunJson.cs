@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace ModelZoo.Infrastructure.Runs;
 
 /// <summary>The one JSON shape for stored requests, results and event payloads.</summary>
-internal static class RunJson
+public static class RunJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
