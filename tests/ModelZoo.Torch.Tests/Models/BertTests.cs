@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -419,5 +420,73 @@ public class BertTests
         m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
         m.Preprocessing.InputSize.ShouldBe(((Bert)model).Config.MaxPositionEmbeddings, "for text, input_size is the maximum sequence length");
         m.Preprocessing.Mean.ShouldBeEmpty("text has no pixel normalisation");
+    }
+
+    /// <summary>A pretraining-style checkpoint as older transformers files look: BertModel keys without the prefix,
+    /// LayerNorm gamma/beta, the position_ids buffer, MLM and NSP heads, and no sequence classifier.</summary>
+    [Fact]
+    public void Import_OfAPretrainingStyleCheckpoint_LoadsTheEncoder_AndResetsTheHead()
+    {
+        using var scope = NewDisposeScope();
+        using var source = CreateTiny("bert");
+        var checkpoint = new Dictionary<string, Tensor>();
+        foreach (var (k, t) in source.state_dict())
+        {
+            if (k.StartsWith("classifier.")) continue;
+            var key = k.StartsWith("bert.embeddings.") ? k["bert.".Length..] : k;
+            key = key.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta");
+            checkpoint[key] = t.detach().clone();
+        }
+        checkpoint["bert.embeddings.position_ids"] = arange(24, dtype: ScalarType.Int64).unsqueeze(0);
+        checkpoint["cls.predictions.bias"] = zeros(99);
+        checkpoint["cls.predictions.decoder.weight"] = checkpoint["embeddings.word_embeddings.weight"];
+        checkpoint["cls.seq_relationship.weight"] = zeros(2, 32);
+
+        using var target = CreateTiny("bert", numClasses: 3);
+        var report = StateDictImporter.Import(target, checkpoint);
+
+        report.HeadReinitialised.ShouldBeTrue();
+        report.Messages.ShouldContain(m => m.Contains("4 checkpoint keys not used") && m.Contains("position_ids"));
+        source.eval(); target.eval();
+        var ids = Ids(2, 6);
+        target.ForwardFeatures(ids).allclose(source.ForwardFeatures(ids), rtol: 0, atol: 0).ShouldBeTrue();
+        target.call(ids).shape.ShouldBe([2L, 3L]);
+    }
+
+    [Fact]
+    public void Import_RejectsAForeignKey_AndImportsNothing()
+    {
+        using var scope = NewDisposeScope();
+        using var m = CreateTiny("bert_encoder");
+        var checkpoint = m.state_dict().ToDictionary(kv => kv.Key, kv => zeros_like(kv.Value));
+        checkpoint["encoder.layer.0.attention.self.rotary.weight"] = zeros(4);
+        var before = m.state_dict()["pooler.dense.weight"].clone();
+        Should.Throw<WeightsImportException>(() => StateDictImporter.Import(m, checkpoint)).Message.ShouldContain("rotary");
+        m.state_dict()["pooler.dense.weight"].allclose(before, rtol: 0, atol: 0).ShouldBeTrue("nothing was imported");
+    }
+
+    [Theory]
+    [InlineData("""{ "input_ids": [[1, 2]], "logits": [[0.5]] }""", null)]
+    [InlineData("""{ "logits": [[0.5]] }""", "input_ids")]
+    [InlineData("""{ "input_ids": [[1, 2], [3]], "logits": [[0.5]] }""", "equal length")]
+    [InlineData("""{ "input_ids": [[1, 2]], "attention_mask": [[1, 1, 0]], "logits": [[0.5]] }""", "attentionMask")]
+    [InlineData("""{ "input_ids": [[1.5, 2]], "logits": [[0.5]] }""", "whole number")]
+    [InlineData("""[1, 2]""", "object")]
+    public void TextParityIo_ReadsTheFixtureFormat_AndNamesWhatIsWrong(string json, string? problem)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"modelzoo-textio-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        try
+        {
+            if (problem is null)
+            {
+                var io = TextParityIo.Load(path);
+                io["input"].shape.ShouldBe([1L, 3L, 2L]);
+                io["output"].shape.ShouldBe([1L, 1L]);
+                foreach (var t in io.Values) t.Dispose();
+            }
+            else Should.Throw<WeightsFormatException>(() => TextParityIo.Load(path)).Message.ShouldContain(problem);
+        }
+        finally { File.Delete(path); }
     }
 }
