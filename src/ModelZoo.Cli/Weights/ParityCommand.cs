@@ -7,6 +7,9 @@ namespace ModelZoo.Cli.Weights;
 /// <c>modelzoo weights parity --arch resnet18 --weights w.safetensors --io w.io.safetensors [--num-classes N]
 /// [--output logits|features] [--threshold 1e-4] [--config config.json]</c>: exit 0 when the max absolute difference
 /// is within the threshold, 1 above it, 2 on bad input. The work is <see cref="ParityCheck"/>, shared with the tests.
+/// BERT: <c>--arch bert --weights model.safetensors --config config.json --io expected.json</c>, where the JSON holds
+/// <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>, <c>logits</c> and (for <c>--output features</c>)
+/// <c>last_hidden_state_first_token</c>, as <see cref="TextParityIo"/> reads them.
 /// </summary>
 public static class ParityCommand
 {
@@ -15,7 +18,7 @@ public static class ParityCommand
         var arch = new Option<string>("--arch") { Description = "Architecture name in the registry, e.g. resnet18.", Required = true };
         var weights = new Option<FileInfo>("--weights") { Description = "Weights file: .safetensors, .pth (torch.save(state_dict)) or .dat (TorchSharp).", Required = true }
             .AcceptExistingOnly();
-        var io = new Option<FileInfo>("--io") { Description = "safetensors file with tensors 'input' and 'output' from the reference implementation.", Required = true }
+        var io = new Option<FileInfo>("--io") { Description = "Reference inputs and outputs: safetensors with tensors 'input' and 'output', or for text models a .json with input_ids, attention_mask, token_type_ids, logits and last_hidden_state_first_token.", Required = true }
             .AcceptExistingOnly();
         var numClasses = new Option<int?>("--num-classes") { Description = "Classifier size (default: the checkpoint's)." };
         var output = new Option<string>("--output") { Description = "Compare logits (forward) or features (ForwardFeatures).", DefaultValueFactory = _ => "logits" }

@@ -38,6 +38,7 @@ public sealed class ArchitectureRegistry
     {
         var r = new ArchitectureRegistry();
         ResNet.RegisterAll(r);
+        Bert.RegisterAll(r);
         return r;
     }
 }

@@ -89,4 +89,12 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     }
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// The state_dict key that a reference checkpoint's <paramref name="key"/> loads into, or null for a key the
+    /// reference loader itself drops (Hugging Face drops, e.g., the <c>position_ids</c> buffer that older BERT files
+    /// carry, and re-prefixes base-model keys). Importers map every key through this before they look for missing
+    /// and unexpected keys, and should say how many they dropped. Default: checkpoint keys are state_dict keys.
+    /// </summary>
+    public virtual string? CheckpointKey(string key) => key;
 }

@@ -6,8 +6,9 @@ namespace ModelZoo.Torch.Weights;
 public enum ParityOutput { Logits, Features }
 
 /// <summary>
-/// One parity run: an architecture from the registry, a weights file, and an io file (safetensors holding
-/// <c>input</c> and the reference implementation's <c>output</c>).
+/// One parity run: an architecture from the registry, a weights file, and an io file: safetensors holding
+/// <c>input</c> and the reference implementation's <c>output</c>, or for text models the JSON of
+/// <see cref="TextParityIo"/> (token ids, mask, token types, logits, first-token hidden state).
 /// </summary>
 /// <param name="NumClasses">Classifier size; null takes it from the checkpoint's classifier weight.</param>
 /// <param name="ConfigJson">For config-driven architectures (BERT): the config.json text.</param>
@@ -44,7 +45,7 @@ public static class ParityCheck
     {
         registry ??= ArchitectureRegistry.Default;
         var info = registry.Get(request.Architecture);
-        var io = SafeTensors.Load(request.IoPath);
+        var io = TextParityIo.Handles(request.IoPath) ? TextParityIo.Load(request.IoPath) : SafeTensors.Load(request.IoPath);
         Dictionary<string, Tensor>? weights = null;
         try
         {
@@ -59,6 +60,12 @@ public static class ParityCheck
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var actual = request.Output == ParityOutput.Features ? model.ForwardFeatures(input) : model.call(input);
+            // A text io file holds features at [CLS] only: compare the final hidden state at position 0.
+            if (request.Output == ParityOutput.Features && io.TryGetValue(TextParityIo.FirstTokenFeatures, out var firstToken))
+            {
+                expected = firstToken;
+                actual = actual.select(1, 0);
+            }
             if (!actual.shape.SequenceEqual(expected.shape))
                 throw new WeightsFormatException(request.IoPath,
                     $"expected output has shape {TensorDtypes.Format(expected.shape)} but {request.Architecture} produced {TensorDtypes.Format(actual.shape)}" +

@@ -43,6 +43,7 @@ public static class StateDictImporter
 
     public static StateDictDiff Compare(ZooModel model, IReadOnlyDictionary<string, Tensor> checkpoint)
     {
+        checkpoint = MapKeys(model, checkpoint, out _);
         var target = model.state_dict();
         var missing = target.Keys.Where(k => !checkpoint.ContainsKey(k)).ToList();
         var unexpected = checkpoint.Keys.Where(k => !target.ContainsKey(k)).ToList();
@@ -61,6 +62,7 @@ public static class StateDictImporter
     public static ImportReport Import(ZooModel model, IReadOnlyDictionary<string, Tensor> checkpoint, ImportOptions? options = null)
     {
         options ??= new ImportOptions();
+        checkpoint = MapKeys(model, checkpoint, out var dropped);
         var diff = Compare(model, checkpoint);
         bool InHead(string key) => key == model.ClassifierPrefix || key.StartsWith(model.ClassifierPrefix + ".", StringComparison.Ordinal);
 
@@ -103,8 +105,30 @@ public static class StateDictImporter
         }
         if (options.AllowMissing && missing.Count > 0)
             messages.Add($"{missing.Count} {Plural(missing.Count, "key")} not in the checkpoint kept the model's values: {List(missing)}");
+        if (dropped.Count > 0)
+            messages.Add($"{dropped.Count} checkpoint {Plural(dropped.Count, "key")} not used, as the reference loader does not use them: {List(dropped)}");
         messages.Insert(0, $"imported {copied} of {target.Count} tensors into {model.Architecture}");
         return new ImportReport(copied, resetHead, missing, messages);
+    }
+
+    /// <summary>
+    /// Checkpoint keys as the model names them (<see cref="ZooModel.CheckpointKey"/>: e.g. BERT's <c>bert.</c> prefix,
+    /// legacy LayerNorm names), without the keys the reference loader drops. Two keys that land on one name keep
+    /// their own names, so they show up as unexpected rather than one silently winning.
+    /// </summary>
+    static IReadOnlyDictionary<string, Tensor> MapKeys(ZooModel model, IReadOnlyDictionary<string, Tensor> checkpoint, out List<string> dropped)
+    {
+        dropped = [];
+        var mapped = new Dictionary<string, Tensor>(checkpoint.Count, StringComparer.Ordinal);
+        bool renamed = false;
+        foreach (var (key, t) in checkpoint)
+        {
+            var target = model.CheckpointKey(key);
+            if (target is null) { dropped.Add(key); continue; }
+            if (target != key) renamed = true;
+            if (!mapped.TryAdd(target, t)) mapped.TryAdd(key, t);
+        }
+        return dropped.Count == 0 && !renamed ? checkpoint : mapped;
     }
 
     /// <summary>A fresh head of the same size, moved to where the backbone lives (ResetClassifier builds on the CPU in fp32).</summary>

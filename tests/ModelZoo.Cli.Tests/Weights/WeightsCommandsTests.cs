@@ -30,6 +30,20 @@ public class WeightsCommandsTests
     }
 
     [Fact]
+    public void Parity_ExitsZero_ForTheBertFixture_WithConfigAndJsonIo()
+    {
+        var (exit, output, error) = Run("weights", "parity", "--arch", "bert",
+            "--weights", SharedFixtures.PathOf("bert_dev_seed7.safetensors"),
+            "--config", SharedFixtures.PathOf("bert_dev_seed7.config.json"),
+            "--io", SharedFixtures.PathOf("bert_dev_seed7.expected.json"));
+        error.ShouldBeEmpty();
+        exit.ShouldBe(ExitCodes.Ok);
+        output.ShouldContain("imported 57 of 57 tensors into bert");
+        output.ShouldContain("logits [2, 4]");
+        output.ShouldContain("PASS");
+    }
+
+    [Fact]
     public void Parity_ExitsOne_WhenTheDifferenceIsAboveTheThreshold()
     {
         var (exit, output, _) = Run("weights", "parity", "--arch", "resnet18", "--weights", Weights, "--io", Io, "--threshold", "1e-12");

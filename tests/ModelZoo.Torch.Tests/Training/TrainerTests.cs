@@ -7,6 +7,7 @@ using ModelZoo.Torch.Training;
 
 namespace ModelZoo.Torch.Tests.Training;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public class TrainerTests
 {
     /// <summary>Two classes a linear probe on random ResNet features can separate: dark and bright 8x8 images.</summary>

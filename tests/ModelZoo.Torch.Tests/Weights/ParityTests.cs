@@ -20,6 +20,21 @@ public class ParityTests
         result.WeightsSha256.Length.ShouldBe(64);
     }
 
+    /// <summary>transformers 5.17's BertForSequenceClassification (fixtures/README.md): logits, and the final hidden
+    /// state at [CLS], for a batch with padding and two segments.</summary>
+    [Theory]
+    [InlineData(ParityOutput.Logits, new[] { 2L, 4 })]
+    [InlineData(ParityOutput.Features, new[] { 2L, 48 })]
+    public void Parity_Bert_MatchesTransformers(ParityOutput output, long[] shape)
+    {
+        var result = ParityCheck.Run(new ParityRequest("bert", SharedFixtures.PathOf("bert_dev_seed7.safetensors"),
+            SharedFixtures.PathOf("bert_dev_seed7.expected.json"), Output: output,
+            ConfigJson: File.ReadAllText(SharedFixtures.PathOf("bert_dev_seed7.config.json"))));
+        result.Shape.ShouldBe(shape);
+        result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
+        result.ImportMessages[0].ShouldBe("imported 57 of 57 tensors into bert");
+    }
+
     [Fact]
     public void Parity_TakesTheClassCountFromTheCheckpoint_WhenNoneIsGiven()
     {

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ModelZoo.Torch.Models;
+
+/// <summary>
+/// The fields of a Hugging Face BERT <c>config.json</c> that shape the network. Defaults are transformers'
+/// <c>BertConfig</c> defaults, which are also the values of <c>google-bert/bert-base-uncased</c>'s published
+/// config.json, so a config that omits a field means what it means to transformers. Unknown fields are ignored.
+/// </summary>
+public sealed record BertConfig
+{
+    public int VocabSize { get; init; } = 30522;
+    public int HiddenSize { get; init; } = 768;
+    public int NumHiddenLayers { get; init; } = 12;
+    public int NumAttentionHeads { get; init; } = 12;
+    public int IntermediateSize { get; init; } = 3072;
+    /// <summary><c>gelu</c> (exact, erf), <c>gelu_new</c> / <c>gelu_pytorch_tanh</c> (tanh approximation) or <c>relu</c>.</summary>
+    public string HiddenAct { get; init; } = "gelu";
+    public double HiddenDropoutProb { get; init; } = 0.1;
+    public double AttentionProbsDropoutProb { get; init; } = 0.1;
+    public int MaxPositionEmbeddings { get; init; } = 512;
+    public int TypeVocabSize { get; init; } = 2;
+    public double InitializerRange { get; init; } = 0.02;
+    public double LayerNormEps { get; init; } = 1e-12;
+    public int? PadTokenId { get; init; } = 0;
+    public string PositionEmbeddingType { get; init; } = "absolute";
+    /// <summary>Dropout before the sequence classifier; null means <see cref="HiddenDropoutProb"/>, as in transformers.</summary>
+    public double? ClassifierDropout { get; init; }
+    public string? ModelType { get; init; }
+    public bool IsDecoder { get; init; }
+    public bool AddCrossAttention { get; init; }
+    [JsonPropertyName("id2label")]
+    public Dictionary<string, string>? Id2Label { get; init; }
+    /// <summary>Only old configs carry it; transformers derives the label count from <c>id2label</c>.</summary>
+    public int? NumLabels { get; init; }
+
+    /// <summary>The label count the config states (<c>id2label</c> first, then <c>num_labels</c>), or null.</summary>
+    [JsonIgnore]
+    public int? StatedNumLabels => Id2Label is { Count: > 0 } m ? m.Count : NumLabels;
+
+    [JsonIgnore]
+    public int HeadSize => HiddenSize / NumAttentionHeads;
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        NumberHandling = JsonNumberHandling.AllowReadingFromString,
+    };
+
+    /// <summary>Parses a transformers <c>config.json</c> and rejects what this implementation does not reproduce.</summary>
+    public static BertConfig FromJson(string json)
+    {
+        BertConfig c;
+        try { c = JsonSerializer.Deserialize<BertConfig>(json, Json) ?? throw new FormatException("config.json is null."); }
+        catch (JsonException e) { throw new FormatException($"config.json is not a valid BERT config: {e.Message}", e); }
+        c.Validate();
+        return c;
+    }
+
+    /// <summary>
+    /// <c>google-bert/bert-base-uncased</c>'s config.json as published on its Hugging Face repository (the
+    /// <c>architectures</c> and <c>transformers_version</c> fields are left out: they do not shape the network).
+    /// </summary>
+    public const string BertBaseUncasedJson = """
+        {
+          "attention_probs_dropout_prob": 0.1,
+          "gradient_checkpointing": false,
+          "hidden_act": "gelu",
+          "hidden_dropout_prob": 0.1,
+          "hidden_size": 768,
+          "initializer_range": 0.02,
+          "intermediate_size": 3072,
+          "layer_norm_eps": 1e-12,
+          "max_position_embeddings": 512,
+          "model_type": "bert",
+          "num_attention_heads": 12,
+          "num_hidden_layers": 12,
+          "pad_token_id": 0,
+          "position_embedding_type": "absolute",
+          "type_vocab_size": 2,
+          "use_cache": true,
+          "vocab_size": 30522
+        }
+        """;
+
+    public static BertConfig BertBaseUncased { get; } = FromJson(BertBaseUncasedJson);
+
+    public void Validate()
+    {
+        var p = new List<string>();
+        if (ModelType is not null && ModelType != "bert")
+            p.Add($"model_type is '{ModelType}', not 'bert' (RoBERTa, ALBERT, DistilBERT, ... differ from BERT in ways this implementation does not reproduce)");
+        if (VocabSize < 1) p.Add("vocab_size must be positive");
+        if (HiddenSize < 1 || NumAttentionHeads < 1 || HiddenSize % NumAttentionHeads != 0)
+            p.Add($"hidden_size ({HiddenSize}) must be a positive multiple of num_attention_heads ({NumAttentionHeads})");
+        if (NumHiddenLayers < 1) p.Add("num_hidden_layers must be positive");
+        if (IntermediateSize < 1) p.Add("intermediate_size must be positive");
+        if (MaxPositionEmbeddings < 1) p.Add("max_position_embeddings must be positive");
+        if (TypeVocabSize < 1) p.Add("type_vocab_size must be positive");
+        if (PadTokenId is { } pad && (pad < 0 || pad >= VocabSize)) p.Add($"pad_token_id {pad} is outside the vocabulary");
+        if (HiddenAct is not ("gelu" or "gelu_new" or "gelu_pytorch_tanh" or "relu"))
+            p.Add($"hidden_act '{HiddenAct}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
+        if (PositionEmbeddingType != "absolute")
+            p.Add($"position_embedding_type '{PositionEmbeddingType}' is not supported (absolute)");
+        if (IsDecoder || AddCrossAttention) p.Add("decoder BERT (is_decoder / add_cross_attention) is not supported: encoders only");
+        if (p.Count > 0) throw new NotSupportedException("Unsupported BERT config: " + string.Join("; ", p) + ".");
+    }
+}
