@@ -38,6 +38,9 @@ public sealed class ArchitectureRegistry
     {
         var r = new ArchitectureRegistry();
         ResNet.RegisterAll(r);
+        Vgg.RegisterAll(r);
+        MobileNetV2.RegisterAll(r);
+        MobileNetV3.RegisterAll(r);
         return r;
     }
 }
