@@ -79,7 +79,8 @@ public sealed class MobileNetV2 : ZooModel
     {
         using var scope = NewDisposeScope();
         var x = functional.adaptive_avg_pool2d(features, [1, 1]).flatten(1);
-        x = preLogits ? x : classifier.call(x);
+        // Pre-logits are the classifier Linear's input: after classifier.0 (dropout, a no-op in eval mode).
+        x = preLogits ? classifier.Run(x, stopBefore: HeadName) : classifier.call(x);
         return x.MoveToOuterDisposeScope();
     }
 
