@@ -1,3 +1,35 @@
-var b = WebApplication.CreateBuilder(args);
-var app = b.Build();
+using ModelZoo.Infrastructure;
+using ModelZoo.Torch;
+using ModelZoo.Web;
+using ModelZoo.Web.Catalog;
+using ModelZoo.Web.Components;
+using ModelZoo.Web.Datasets;
+using ModelZoo.Web.Runs;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services
+    .AddZooTorch(builder.Configuration)
+    .AddZooInfrastructure(builder.Configuration, builder.Environment.ContentRootPath)
+    .AddZooWeb();
+
+var app = builder.Build();
+
+await app.Services.MigrateZooDatabaseAsync();
+
+if (!app.Environment.IsDevelopment()) app.UseExceptionHandler("/error", createScopeForErrors: true);
+app.UseAntiforgery();
+app.MapStaticAssets();
+
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+app.MapHub<RunsHub>(RunsHub.Path);
+app.MapRunsApi();
+app.MapCatalogApi();
+app.MapDatasetsApi();
+app.MapOpenApi();
+app.MapHealthChecks("/healthz");
+
 app.Run();
+
+/// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

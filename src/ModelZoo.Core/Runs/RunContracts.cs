@@ -70,3 +70,25 @@ public static class StrategyDescriptions
         _ => kind.ToString(),
     };
 }
+
+/// <summary>A run as the UI and the REST API show it.</summary>
+public sealed record RunView
+{
+    public Guid Id { get; init; }
+    public string? Name { get; init; }
+    public string ModelId { get; init; } = "";
+    public string DatasetId { get; init; } = "";
+    public StrategyKind Strategy { get; init; }
+    public RunStatus Status { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public string? Device { get; init; }
+    public string? Error { get; init; }
+    public bool CancelRequested { get; init; }
+    public RunRequest Request { get; init; } = new();
+    public RunResult? Result { get; init; }
+    public string? CardMarkdown { get; init; }
+    /// <summary>1 = next to start; null when not queued.</summary>
+    public int? QueuePosition { get; init; }
+}

@@ -28,7 +28,18 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     public abstract string ClassifierPrefix { get; }
 
     public abstract Tensor ForwardFeatures(Tensor x);
+    /// <summary>With <paramref name="preLogits"/>, returns exactly the input of the classifier module at
+    /// <see cref="ClassifierPrefix"/>, so <see cref="ForwardClassifier"/> completes it (tested for every architecture).</summary>
     public abstract Tensor ForwardHead(Tensor features, bool preLogits = false);
+
+    /// <summary>The classifier alone, on pre-logits. Lets a strategy run a frozen backbone without a graph and
+    /// train only this part.</summary>
+    public Tensor ForwardClassifier(Tensor preLogits)
+    {
+        var module = named_modules().FirstOrDefault(m => m.name == ClassifierPrefix).module as nn.Module<Tensor, Tensor>
+            ?? throw new InvalidOperationException($"{Architecture}: no classifier module at '{ClassifierPrefix}'.");
+        return module.call(preLogits);
+    }
     public abstract void ResetClassifier(int numClasses);
 
     /// <summary>Stage names, stem first and head last, each with the state_dict prefixes it owns.</summary>

@@ -1,3 +1,4 @@
+#nullable enable
 // This one file serves two builds:
 //  * ModelZoo.Torch compiles it (MODELZOO_LIBRARY defined) so tests and the CLI can call the patcher;
 //  * Directory.Build.targets hands it to RoslynCodeTaskFactory (symbol undefined), which adds the MSBuild task

@@ -95,7 +95,11 @@ public class ArchitectureContractTests
         m.call(x).shape.ShouldBe([2L, 3L]);
         var keys = m.state_dict().Keys.Where(k => k.StartsWith(m.ClassifierPrefix + ".")).ToList();
         keys.ShouldNotBeEmpty();
-        m.ForwardHead(m.ForwardFeatures(x), preLogits: true).shape.ShouldBe([2L, (long)m.NumFeatures]);
+        m.eval();
+        var features = m.ForwardFeatures(x);
+        var preLogits = m.ForwardHead(features, preLogits: true);
+        m.ForwardClassifier(preLogits).allclose(m.ForwardHead(features)).ShouldBeTrue("pre-logits feed the classifier");
+        if (m is ResNet) preLogits.shape.ShouldBe([2L, (long)m.NumFeatures]);
     }
 
     [Theory]

@@ -1,0 +1,31 @@
+using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Runs;
+
+namespace ModelZoo.Core.Training;
+
+/// <summary>Everything a trainer needs for one run, resolved by the worker before training starts.</summary>
+public sealed record TrainingJob(
+    Guid RunId,
+    RunRequest Request,
+    ModelManifest Model,
+    LoadedDataset Data,
+    string? WeightsPath,
+    string OutputDir);
+
+/// <summary>What the worker records about a finished training, besides its metrics.</summary>
+public sealed record TrainingOutcome(RunResult Result, string Device, int Threads, string SoftwareVersions);
+
+/// <summary>Trains one run. Implemented with TorchSharp in ModelZoo.Torch; the worker only sees this.</summary>
+public interface IRunTrainer
+{
+    /// <summary>The device runs will use, e.g. "CPU (2 threads)" or "CUDA:0".</summary>
+    string Device { get; }
+
+    /// <exception cref="OperationCanceledException">When <paramref name="ct"/> is cancelled (checked every step).</exception>
+    /// <exception cref="TrainingDivergedException">When the loss stops being finite.</exception>
+    TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct);
+}
+
+/// <summary>The loss became NaN or infinite; the run is failed with this message.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);

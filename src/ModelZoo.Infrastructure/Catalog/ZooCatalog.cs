@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ModelZoo.Core.Catalog;
+using ModelZoo.Infrastructure.Storage;
+using ModelZoo.Torch.Models;
+
+namespace ModelZoo.Infrastructure.Catalog;
+
+/// <summary>
+/// The catalogue: every <c>zoo/&lt;id&gt;/model.json</c> with its card, the parameter count computed from the real
+/// TorchSharp module (once per architecture and class count), and whether this installation holds the weights.
+/// Invalid manifests are logged and skipped, so one bad entry cannot take the portal down.
+/// </summary>
+public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, ILogger<ZooCatalog> log) : ICatalog
+{
+    readonly Lazy<IReadOnlyList<ModelManifest>> _manifests = new(() => LoadManifests(paths.ZooDir, registry, log));
+    readonly ConcurrentDictionary<(string, int), long> _paramCounts = new();
+
+    public IReadOnlyList<CatalogEntry> All() => _manifests.Value.Select(ToEntry).ToList();
+
+    public CatalogEntry? Find(string id) => _manifests.Value.FirstOrDefault(m => m.Id == id) is { } m ? ToEntry(m) : null;
+
+    public bool Exists(string id) => _manifests.Value.Any(m => m.Id == id);
+
+    /// <summary>Where imported weights of an entry live; null when none were imported.</summary>
+    public string? WeightsPathOf(ModelManifest m)
+    {
+        if (m.Weights is null) return null;
+        var p = Path.Combine(paths.WeightsDir, m.Id, m.Weights.File);
+        return File.Exists(p) ? p : null;
+    }
+
+    CatalogEntry ToEntry(ModelManifest m)
+    {
+        var card = Path.Combine(paths.ZooDir, m.Id, "README.md");
+        var weights = m.Weights is null ? WeightsAvailability.RandomInit
+            : WeightsPathOf(m) is not null ? WeightsAvailability.Available : WeightsAvailability.ImportToEnable;
+        return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
+    }
+
+    long ComputeParams(ModelManifest m) => _paramCounts.GetOrAdd((m.Architecture, m.Head.NumClasses), key =>
+    {
+        using var model = registry.Create(key.Item1, new ArchitectureOptions(key.Item2));
+        return model.ParameterCount();
+    });
+
+    static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
+    {
+        var list = new List<ModelManifest>();
+        if (!Directory.Exists(zooDir)) { log.LogWarning("Catalogue folder {Dir} does not exist", zooDir); return list; }
+        foreach (var dir in Directory.GetDirectories(zooDir).Order())
+        {
+            var file = Path.Combine(dir, "model.json");
+            if (!File.Exists(file)) continue;
+            try
+            {
+                var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(file), ModelManifest.Json)
+                        ?? throw new JsonException("empty manifest");
+                var problems = ManifestValidator.Validate(m, Path.GetFileName(dir)).ToList();
+                if (!registry.Contains(m.Architecture)) problems.Add($"architecture '{m.Architecture}' is not implemented");
+                if (problems.Count > 0) { log.LogWarning("Skipping {File}: {Problems}", file, string.Join("; ", problems)); continue; }
+                list.Add(m);
+            }
+            catch (JsonException e) { log.LogWarning("Skipping {File}: {Message}", file, e.Message); }
+        }
+        return list;
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ModelZoo.Infrastructure.Catalog;
+using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Infrastructure.Persistence;
+using ModelZoo.Infrastructure.Runs;
+using ModelZoo.Infrastructure.Storage;
+using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+
+namespace ModelZoo.Infrastructure;
+
+public static class DependencyInjection
+{
+    /// <summary>Storage, persistence, catalogue, datasets, and the run queue with its worker.</summary>
+    public static IServiceCollection AddZooInfrastructure(this IServiceCollection services, IConfiguration config, string contentRoot)
+    {
+        services.Configure<StorageOptions>(config.GetSection(StorageOptions.Section));
+        services.Configure<DatasetOptions>(config.GetSection(DatasetOptions.Section));
+        var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var paths = new ZooPaths(storage, contentRoot);
+        services.AddSingleton(paths);
+        services.TryAddTimeProvider();
+
+        services.AddDbContextFactory<ZooDbContext>(o => o.UseSqlite($"Data Source={paths.DatabaseFile};Cache=Shared"));
+
+        services.AddSingleton<ZooCatalog>();
+        services.AddSingleton<ICatalog>(sp => sp.GetRequiredService<ZooCatalog>());
+        services.AddSingleton<DatasetStore>();
+        services.AddSingleton<IDatasetCatalog>(sp => sp.GetRequiredService<DatasetStore>());
+        services.AddSingleton<DatasetFetchService>();
+        services.AddHostedService<DatasetBootstrapper>();
+
+        services.AddSingleton<RunQueueSignal>();
+        services.AddSingleton<RunCancellations>();
+        services.AddSingleton<RunEventRecorder>();
+        services.AddSingleton<RunService>();
+        services.AddHostedService<RunWorker>();
+        return services;
+    }
+
+    static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (services.All(d => d.ServiceType != typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
+    }
+
+    /// <summary>Applies pending EF Core migrations; the schema is never created with EnsureCreated.</summary>
+    public static async Task MigrateZooDatabaseAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        var factory = services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(ct);
+        await db.Database.MigrateAsync(ct);
+        // WAL lets the dashboards read while the worker writes progress.
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace ModelZoo.Infrastructure.Persistence;
+
+public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbContext(options)
+{
+    public DbSet<RunRecord> Runs => Set<RunRecord>();
+    public DbSet<RunEventRecord> RunEvents => Set<RunEventRecord>();
+
+    protected override void OnModelCreating(ModelBuilder b)
+    {
+        b.Entity<RunRecord>(e =>
+        {
+            e.ToTable("runs");
+            e.HasKey(r => r.Id);
+            e.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
+            e.Property(r => r.Strategy).HasConversion<string>().HasMaxLength(32);
+            e.Property(r => r.ModelId).HasMaxLength(200);
+            e.Property(r => r.DatasetId).HasMaxLength(200);
+            e.Property(r => r.Name).HasMaxLength(200);
+            e.HasIndex(r => new { r.Status, r.CreatedAt });
+        });
+        b.Entity<RunEventRecord>(e =>
+        {
+            e.ToTable("run_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
+            e.HasIndex(x => new { x.RunId, x.Seq }).IsUnique();
+        });
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder c)
+    {
+        // SQLite cannot order or compare DateTimeOffset; store UTC ticks, which sort correctly.
+        c.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+    }
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build the context without starting the web host.</summary>
+public sealed class ZooDbContextDesignFactory : IDesignTimeDbContextFactory<ZooDbContext>
+{
+    public ZooDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<ZooDbContext>().UseSqlite("Data Source=design.db").Options);
+}

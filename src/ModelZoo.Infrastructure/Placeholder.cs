@@ -1,1 +1,0 @@
-namespace ModelZoo.Infrastructure; public static class Placeholder {}

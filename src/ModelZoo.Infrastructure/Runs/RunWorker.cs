@@ -1,0 +1,139 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ModelZoo.Core.Cards;
+using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
+using ModelZoo.Infrastructure.Catalog;
+using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Infrastructure.Persistence;
+using ModelZoo.Infrastructure.Storage;
+
+namespace ModelZoo.Infrastructure.Runs;
+
+/// <summary>
+/// Takes queued runs from the database, oldest first, and trains them one at a time on this process's device.
+/// The queue is the database, so a restart loses nothing that was queued. Free of web dependencies, so a separate
+/// worker host can run it as it is.
+/// </summary>
+public sealed class RunWorker(
+    IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, ZooCatalog catalog, DatasetStore datasets,
+    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, ZooPaths paths,
+    TimeProvider clock, ILogger<RunWorker> log) : BackgroundService
+{
+    static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await FailInterruptedRunsAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var run = await ClaimNextAsync(stoppingToken);
+            if (run is null)
+            {
+                try { await signal.WaitAsync(PollInterval, stoppingToken); } catch (OperationCanceledException) { break; }
+                continue;
+            }
+            // A dedicated thread: training is long, CPU-bound and must not starve the web host's thread pool.
+            await Task.Factory.StartNew(() => Execute(run, stoppingToken), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Runs left "Running" by a process that died cannot resume: mark them failed with the reason.</summary>
+    async Task FailInterruptedRunsAsync(CancellationToken ct)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var stale = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).ToListAsync(ct);
+        foreach (var id in stale)
+            await FinishAsync(id, RunStatus.Failed, "The portal stopped while this run was training; start it again.", null, null);
+    }
+
+    async Task<RunRecord?> ClaimNextAsync(CancellationToken ct)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        while (true)
+        {
+            var next = await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued)
+                .OrderBy(r => r.CreatedAt).FirstOrDefaultAsync(ct);
+            if (next is null) return null;
+            // Claim atomically: a cancel may have won the race.
+            var n = await db.Runs.Where(r => r.Id == next.Id && r.Status == RunStatus.Queued)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running)
+                    .SetProperty(r => r.StartedAt, clock.GetUtcNow()).SetProperty(r => r.Device, trainer.Device), ct);
+            if (n == 1) return next;
+        }
+    }
+
+    void Execute(RunRecord run, CancellationToken stopping)
+    {
+        using var cts = cancellations.Register(run.Id, stopping);
+        var progress = new RecordingProgress(recorder, run.Id);
+        var started = clock.GetUtcNow();
+        try
+        {
+            progress.Status(new StatusChange(RunStatus.Running, "Preparing data and model", trainer.Device));
+            var request = RunJson.Read<RunRequest>(run.RequestJson);
+            var entry = catalog.Find(run.ModelId) ?? throw new InvalidOperationException($"Model '{run.ModelId}' is no longer in the catalogue.");
+            var data = datasets.Load(run.DatasetId);
+            var outDir = Directory.CreateDirectory(Path.Combine(paths.RunsDir, run.Id.ToString())).FullName;
+            var weightsPath = catalog.WeightsPathOf(entry.Manifest);
+            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weightsPath, outDir);
+            if (run.CancelRequested) cts.Cancel();
+
+            progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
+            var outcome = trainer.Train(job, progress, cts.Token);
+            var card = ModelCardBuilder.Build(new CardInput(
+                run.Id, run.Name, entry.Manifest,
+                weightsPath is null ? WeightsAvailability.RandomInit : WeightsAvailability.Available, null,
+                data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
+                started, clock.GetUtcNow(), outcome.SoftwareVersions));
+            FinishAsync(run.Id, RunStatus.Succeeded, $"Test accuracy {outcome.Result.TestAccuracy:P2}", outcome.Result, card).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested && !IsCancelRequested(run.Id))
+        {
+            FinishAsync(run.Id, RunStatus.Failed, "The portal shut down while this run was training; start it again.", null, null).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            FinishAsync(run.Id, RunStatus.Cancelled, "Cancelled by user", null, null).GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            // Any failure of one run stays with that run: the worker and the portal keep serving.
+            log.LogError(e, "Run {Run} failed", run.Id);
+            var message = e is TrainingDivergedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            FinishAsync(run.Id, RunStatus.Failed, message, null, null).GetAwaiter().GetResult();
+        }
+        finally { cancellations.Unregister(run.Id); }
+    }
+
+    bool IsCancelRequested(Guid id)
+    {
+        using var db = dbs.CreateDbContext();
+        return db.Runs.AsNoTracking().Where(r => r.Id == id).Select(r => r.CancelRequested).FirstOrDefault();
+    }
+
+    IReadOnlyList<EpochMetrics> EpochHistory(Guid id)
+    {
+        using var db = dbs.CreateDbContext();
+        return db.RunEvents.AsNoTracking().Where(e => e.RunId == id && e.Kind == RunEventKind.Epoch).OrderBy(e => e.Seq)
+            .AsEnumerable().Select(e => RunEventRecorder.ToEvent(e).Epoch!).ToList();
+    }
+
+    async Task FinishAsync(Guid id, RunStatus status, string message, RunResult? result, string? card)
+    {
+        await using (var db = await dbs.CreateDbContextAsync(CancellationToken.None))
+        {
+            var r = await db.Runs.FirstAsync(x => x.Id == id);
+            r.Status = status;
+            r.FinishedAt = clock.GetUtcNow();
+            r.Error = status == RunStatus.Failed ? message : null;
+            r.ResultJson = result is null ? null : RunJson.Write(result);
+            r.CardMarkdown = card;
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        await recorder.RecordAsync(id, RunEventKind.Status, new StatusChange(status, message, trainer.Device));
+    }
+}

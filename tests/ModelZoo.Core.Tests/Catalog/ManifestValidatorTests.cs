@@ -1,0 +1,33 @@
+using ModelZoo.Core.Catalog;
+
+namespace ModelZoo.Core.Tests.Catalog;
+
+public class ManifestValidatorTests
+{
+    static readonly ModelManifest Good = new()
+    {
+        Id = "resnet18.tv_in1k", Architecture = "resnet18", Tag = "tv_in1k", Family = "resnet", Task = "image-classification",
+        Title = "ResNet-18", Provenance = "torchvision", Head = new HeadInfo { Classifier = "fc", NumClasses = 1000 },
+    };
+
+    [Fact]
+    public void Validate_AcceptsACompleteManifest() => ManifestValidator.Validate(Good, "resnet18.tv_in1k").ShouldBeEmpty();
+
+    [Fact]
+    public void Validate_RejectsAPublishedFigureWithoutSource()
+    {
+        var m = Good with { Metrics = [new PublishedMetric { Name = "top1", Value = 69.7, Dataset = "ImageNet" }] };
+        ManifestValidator.Validate(m, m.Id).ShouldContain(p => p.Contains("no source"));
+    }
+
+    [Fact]
+    public void Validate_RejectsIdThatDiffersFromFolder() =>
+        ManifestValidator.Validate(Good, "resnet18.other").ShouldContain(p => p.Contains("differs from its folder"));
+
+    [Fact]
+    public void Validate_RejectsMalformedHash()
+    {
+        var m = Good with { Weights = new WeightsInfo { File = "x.pth", Format = "pth", Sha256 = "abc" } };
+        ManifestValidator.Validate(m, m.Id).ShouldContain(p => p.Contains("sha256"));
+    }
+}

@@ -1,0 +1,149 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
+using ModelZoo.Infrastructure.Persistence;
+using ModelZoo.Infrastructure.Runs;
+
+namespace ModelZoo.Infrastructure.Tests.Runs;
+
+public class RunWorkerTests
+{
+    /// <summary>Stands in for TorchSharp: reports two steps and an epoch, or throws what the test asks for.</summary>
+    sealed class ScriptedTrainer(Func<TrainingJob, Exception?>? fail = null, ManualResetEventSlim? gate = null) : IRunTrainer
+    {
+        public int Calls;
+        public string Device => "CPU (test)";
+        public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Calls);
+            if (fail?.Invoke(job) is { } e) throw e;
+            progress.Step(new StepProgress(1, 1, 2, 1, 2, 0.7, 1e-3, 100, 1));
+            gate?.Wait(TimeSpan.FromSeconds(20));
+            ct.ThrowIfCancellationRequested();
+            progress.Step(new StepProgress(1, 2, 2, 2, 2, 0.5, 1e-3, 100, 0));
+            progress.Epoch(new EpochMetrics(1, 1, 0.6, 0.7, 0.55, 0.75, 0.1));
+            return new TrainingOutcome(new RunResult { TestAccuracy = 0.8, TestExamples = 6, ClassNames = ["a", "b"], PerClassAccuracy = [0.8, 0.8] }, Device, 1, "test");
+        }
+    }
+
+    static RunRequest Request(string? name = null) => new() { ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Name = name };
+
+    static async Task<RunView> WaitFor(RunService runs, Guid id, Func<RunView, bool> done)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < until)
+        {
+            var v = (await runs.GetAsync(id))!;
+            if (done(v)) return v;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"Run {id} did not reach the expected state.");
+    }
+
+    [Fact]
+    public async Task Launch_QueuesAndTrains_StoringResultCardAndOrderedEvents()
+    {
+        await using var host = new TestHost(new ScriptedTrainer());
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+
+        var launch = await runs.LaunchAsync(Request());
+        launch.Ok.ShouldBeTrue();
+        var v = await WaitFor(runs, launch.RunId!.Value, r => r.Status.IsTerminal());
+
+        v.Status.ShouldBe(RunStatus.Succeeded);
+        v.Device.ShouldBe("CPU (test)");
+        v.Result!.TestAccuracy.ShouldBe(0.8);
+        v.CardMarkdown.ShouldNotBeNull().ShouldContain("80.00 %");
+        var events = await runs.EventsAsync(v.Id);
+        events.Select(e => e.Seq).ShouldBe(Enumerable.Range(1, events.Count).Select(i => (long)i));
+        events.First().Status!.Status.ShouldBe(RunStatus.Queued);
+        events.Last().Status!.Status.ShouldBe(RunStatus.Succeeded);
+        events.Count(e => e.Kind == RunEventKind.Step).ShouldBe(2);
+        events.Single(e => e.Kind == RunEventKind.Epoch).Epoch!.ValAccuracy.ShouldBe(0.75);
+    }
+
+    [Fact]
+    public async Task Launch_RejectsUnknownModelAndDataset_WithoutStoringAnything()
+    {
+        await using var host = new TestHost(new ScriptedTrainer(), startWorker: false);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var launch = await runs.LaunchAsync(new RunRequest { ModelId = "nope", DatasetId = "missing" });
+        launch.Ok.ShouldBeFalse();
+        launch.Errors.Keys.ShouldBe(["ModelId", "DatasetId"], ignoreOrder: true);
+        (await runs.ListAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task CrashingRun_IsFailedWithItsError_AndTheNextRunStillTrains()
+    {
+        var trainer = new ScriptedTrainer(job => job.Request.Name == "boom" ? new InvalidOperationException("GPU on fire") : null);
+        await using var host = new TestHost(trainer);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+
+        var bad = (await runs.LaunchAsync(Request("boom"))).RunId!.Value;
+        var good = (await runs.LaunchAsync(Request("fine"))).RunId!.Value;
+
+        var b = await WaitFor(runs, bad, r => r.Status.IsTerminal());
+        b.Status.ShouldBe(RunStatus.Failed);
+        b.Error.ShouldBe("InvalidOperationException: GPU on fire");
+        (await WaitFor(runs, good, r => r.Status.IsTerminal())).Status.ShouldBe(RunStatus.Succeeded);
+    }
+
+    [Fact]
+    public async Task DivergedRun_ShowsTheTrainersReason()
+    {
+        await using var host = new TestHost(new ScriptedTrainer(_ => new TrainingDivergedException("The loss became NaN at epoch 1, step 3.")));
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+        v.Status.ShouldBe(RunStatus.Failed);
+        v.Error.ShouldBe("The loss became NaN at epoch 1, step 3.");
+    }
+
+    [Fact]
+    public async Task Cancel_StopsARunningRun_AndCancelsAQueuedOneAtOnce()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        await using var host = new TestHost(new ScriptedTrainer(gate: gate));
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var first = (await runs.LaunchAsync(Request("first"))).RunId!.Value;
+        var second = (await runs.LaunchAsync(Request("second"))).RunId!.Value;
+        await WaitFor(runs, first, r => r.Status == RunStatus.Running);
+        (await runs.GetAsync(second))!.QueuePosition.ShouldBe(1);
+
+        (await runs.CancelAsync(second)).ShouldBe(RunService.CancelOutcome.Cancelled);
+        (await runs.GetAsync(second))!.Status.ShouldBe(RunStatus.Cancelled);
+
+        (await runs.CancelAsync(first)).ShouldBe(RunService.CancelOutcome.CancelRequested);
+        gate.Set();
+        (await WaitFor(runs, first, r => r.Status.IsTerminal())).Status.ShouldBe(RunStatus.Cancelled);
+        (await runs.CancelAsync(first)).ShouldBe(RunService.CancelOutcome.AlreadyFinished);
+    }
+
+    [Fact]
+    public async Task RunsLeftRunningByADeadProcess_AreFailedAtStartup()
+    {
+        var trainer = new ScriptedTrainer();
+        await using var host = new TestHost(trainer, startWorker: false);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+
+        var worker = ActivatorUtilities.CreateInstance<RunWorker>(host.Services);
+        await worker.StartAsync(CancellationToken.None);
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+        await worker.StopAsync(CancellationToken.None);
+        v.Status.ShouldBe(RunStatus.Failed);
+        v.Error!.ShouldContain("stopped while this run was training");
+        trainer.Calls.ShouldBe(0);
+    }
+}

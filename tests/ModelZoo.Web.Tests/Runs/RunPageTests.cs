@@ -1,0 +1,143 @@
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
+using ModelZoo.Infrastructure;
+using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Infrastructure.Persistence;
+using ModelZoo.Infrastructure.Runs;
+using ModelZoo.Torch.Models;
+using ModelZoo.Web.Components.Shared;
+using ModelZoo.Web.Runs;
+using MudBlazor.Services;
+
+namespace ModelZoo.Web.Tests.Runs;
+
+/// <summary>
+/// The run page against the real run store (SQLite, recorder, notifier). The SignalR relay is left out: the page
+/// listens to the in-process notifier, which the recorder feeds here directly.
+/// </summary>
+public class RunPageTests : IAsyncLifetime
+{
+    readonly BunitContext _ctx = new();
+    readonly string _dir = Directory.CreateTempSubdirectory("mz-bunit-").FullName;
+    RunService _runs = default!;
+    RunEventRecorder _recorder = default!;
+    Guid _id;
+
+    sealed class NotifierOnly(RunNotifier notifier) : IRunEventBroadcaster
+    {
+        public Task PublishAsync(RunEvent e, CancellationToken ct = default) { notifier.Publish(e); return Task.CompletedTask; }
+    }
+
+    sealed class UnusedTrainer : IRunTrainer
+    {
+        public string Device => "CPU (test)";
+        public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => throw new NotSupportedException();
+    }
+
+    public async Task InitializeAsync()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:DataDir"] = _dir }).Build();
+        _ctx.Services.AddSingleton(ArchitectureRegistry.Default);
+        _ctx.Services.AddZooInfrastructure(config, AppContext.BaseDirectory);
+        _ctx.Services.AddSingleton<IRunTrainer, UnusedTrainer>();
+        _ctx.Services.AddSingleton<RunNotifier>();
+        _ctx.Services.AddSingleton<IRunEventBroadcaster, NotifierOnly>();
+        _ctx.Services.AddSingleton<MarkdownRenderer>();
+        _ctx.Services.AddMudServices();
+        _ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        _ctx.SetRendererInfo(new RendererInfo("Server", true));
+
+        await _ctx.Services.MigrateZooDatabaseAsync();
+        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
+        _ctx.Services.GetRequiredService<DatasetStore>().Write(
+            new DatasetInfo { Id = "tiny", Title = "Tiny", ClassNames = ["a", "b"], Examples = 20, Width = 2, Height = 2, Channels = 1 },
+            new ImageSet { Width = 2, Height = 2, Channels = 1, Pixels = new byte[80], Labels = labels, ClassNames = ["a", "b"] },
+            StratifiedSplitter.Split(labels, 1));
+        _runs = _ctx.Services.GetRequiredService<RunService>();
+        _recorder = _ctx.Services.GetRequiredService<RunEventRecorder>();
+        _id = (await _runs.LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Name = "digits probe",
+            HyperParameters = new HyperParameters { Epochs = 2 } })).RunId!.Value;
+    }
+
+    Task Record(RunEventKind kind, object payload) => _recorder.RecordAsync(_id, kind, payload);
+
+    [Fact]
+    public async Task ShowsHistory_ThenLiveSteps_ThenResultsAndTheCard()
+    {
+        await Record(RunEventKind.Status, new StatusChange(RunStatus.Running, "Training", "CPU (2 threads)"));
+        await Record(RunEventKind.Step, new StepProgress(1, 1, 2, 1, 4, 2.25, 1e-3, 120, 30));
+
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
+        page.Find("[data-testid=device]").TextContent.ShouldBe("CPU (2 threads)");
+        page.Find("[data-testid=step] .stat-value").TextContent.ShouldBe("1 / 4");
+        page.Find("[data-testid=status]").TextContent.ShouldContain("Running");
+        page.FindAll("[data-testid=cancel]").Count.ShouldBe(1);
+
+        // Live: a new step and an epoch arrive through the notifier, with no reload.
+        await Record(RunEventKind.Step, new StepProgress(1, 2, 2, 2, 4, 1.5, 1e-3, 150, 20));
+        await Record(RunEventKind.Epoch, new EpochMetrics(1, 2, 1.8, 0.55, 1.6, 0.62, 4));
+        page.WaitForAssertion(() =>
+        {
+            page.Find("[data-testid=step] .stat-value").TextContent.ShouldBe("2 / 4");
+            page.Find("[data-testid=loss] .stat-value").TextContent.ShouldBe("1.5000");
+            page.Find("[data-testid=throughput] .stat-value").TextContent.ShouldBe("150 img/s");
+            page.Find("[data-testid=eta] .stat-value").TextContent.ShouldBe("20s");
+            page.FindAll("[data-testid=acc-chart] polyline").Count.ShouldBe(2);
+            page.FindAll("[data-testid=loss-chart] polyline").Count.ShouldBe(2);
+        }, TimeSpan.FromSeconds(5));
+
+        // The worker stores result and card, then the final status event; the page shows both.
+        var dbs = _ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+        {
+            var r = await db.Runs.FirstAsync(x => x.Id == _id);
+            r.Status = RunStatus.Succeeded;
+            r.ResultJson = RunJson.Write(new RunResult { TestAccuracy = 0.9125, TestExamples = 6, ClassNames = ["a", "b"], ConfusionMatrix = [[3, 0], [1, 2]] });
+            r.CardMarkdown = "# Card title\n\nRaw <script>alert(1)</script> stays text.";
+            await db.SaveChangesAsync();
+        }
+        await Record(RunEventKind.Status, new StatusChange(RunStatus.Succeeded, "done"));
+        page.WaitForAssertion(() =>
+        {
+            page.Find("[data-testid=results]").TextContent.ShouldContain("91.25 %");
+            page.Find("[data-testid=card] h1").TextContent.ShouldBe("Card title");
+            page.Find("[data-testid=card]").InnerHtml.ShouldNotContain("<script>");
+            page.Find("[data-testid=card]").InnerHtml.ShouldContain("&lt;script&gt;");
+            page.Find("[data-testid=download-card]").GetAttribute("href").ShouldBe($"/api/runs/{_id}/card.md");
+            page.FindAll("[data-testid=cancel]").ShouldBeEmpty();
+            page.FindAll("[data-testid=confusion] tbody tr").Count.ShouldBe(2);
+        }, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task FailedRun_ShowsItsReason()
+    {
+        var dbs = _ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+            await db.Runs.Where(r => r.Id == _id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Failed)
+                .SetProperty(r => r.Error, "The loss became NaN at epoch 1, step 3."));
+        await Record(RunEventKind.Status, new StatusChange(RunStatus.Failed, "The loss became NaN at epoch 1, step 3."));
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
+        page.Find("[data-testid=error]").TextContent.ShouldContain("NaN at epoch 1, step 3");
+    }
+
+    [Fact]
+    public void UnknownRun_SaysSo()
+    {
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, Guid.NewGuid()));
+        page.WaitForAssertion(() => page.Markup.ShouldContain("does not exist"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ctx.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
