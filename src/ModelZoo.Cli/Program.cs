@@ -1,3 +1,25 @@
-// Headless commands. Each feature adds its commands from its own folder.
-Console.Error.WriteLine("usage: modelzoo <command> (commands are added per feature)");
-return 2;
+// modelzoo: headless commands. This file is the table of contents; each feature adds its commands from its folder.
+using System.CommandLine;
+using ModelZoo.Cli;
+using ModelZoo.Cli.Weights;
+
+return Program.Run(args);
+
+public partial class Program
+{
+    public static RootCommand CreateRootCommand() => new("ModelZoo: headless commands for the model zoo.")
+    {
+        WeightsCommands.Create(),   // weights parity | inspect
+    };
+
+    /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>
+    public static int Run(string[] args, InvocationConfiguration? configuration = null)
+    {
+        configuration ??= new InvocationConfiguration();
+        var result = CreateRootCommand().Parse(args);
+        if (result.Errors.Count == 0) return result.Invoke(configuration);
+        foreach (var error in result.Errors) configuration.Error.WriteLine($"error: {error.Message}");
+        configuration.Error.WriteLine("Run with --help for usage.");
+        return ExitCodes.BadInput;
+    }
+}

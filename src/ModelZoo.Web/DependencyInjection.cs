@@ -26,4 +26,13 @@ public static class DependencyInjection
         services.AddSingleton<MarkdownRenderer>();
         return services;
     }
+
+    /// <summary>Serves the top-level wwwroot-assets/ folder, which the build copies beside the app.</summary>
+    public static WebApplication UseZooAssets(this WebApplication app)
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "wwwroot-assets");
+        if (Directory.Exists(dir))
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(dir) });
+        return app;
+    }
 }

@@ -20,6 +20,7 @@ await app.Services.MigrateZooDatabaseAsync();
 if (!app.Environment.IsDevelopment()) app.UseExceptionHandler("/error", createScopeForErrors: true);
 app.UseAntiforgery();
 app.MapStaticAssets();
+app.UseZooAssets();
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);

@@ -123,6 +123,8 @@ public class PortalEndToEndTests : IAsyncLifetime
         var openapi = await _http.GetStringAsync("/openapi/v1.json");
         foreach (var op in new[] { "LaunchRun", "ListRuns", "GetRun", "CancelRun" }) openapi.ShouldContain(op);
         (await _http.GetAsync($"/api/runs/{Guid.NewGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await _http.GetStringAsync("/css/app.css")).ShouldContain(".markdown-body", customMessage: "site assets from wwwroot-assets/ are served");
+        (await _http.GetStringAsync("/")).ShouldContain("ResNet-18 (torchvision, ImageNet-1k)");
     }
 
     async Task<RunStatus> WaitForStatus(Guid id, Func<RunStatus, bool> done)

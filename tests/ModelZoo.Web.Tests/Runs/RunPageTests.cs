@@ -13,54 +13,26 @@ using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Torch.Models;
 using ModelZoo.Web.Components.Shared;
 using ModelZoo.Web.Runs;
+using ModelZoo.Web.Tests.Components;
 using MudBlazor.Services;
 
 namespace ModelZoo.Web.Tests.Runs;
 
-/// <summary>
-/// The run page against the real run store (SQLite, recorder, notifier). The SignalR relay is left out: the page
-/// listens to the in-process notifier, which the recorder feeds here directly.
-/// </summary>
+/// <summary>The run page against the real run store (see <see cref="ComponentHost"/>).</summary>
 public class RunPageTests : IAsyncLifetime
 {
-    readonly BunitContext _ctx = new();
-    readonly string _dir = Directory.CreateTempSubdirectory("mz-bunit-").FullName;
+    ComponentHost _host = default!;
+    BunitContext _ctx = default!;
     RunService _runs = default!;
     RunEventRecorder _recorder = default!;
     Guid _id;
 
-    sealed class NotifierOnly(RunNotifier notifier) : IRunEventBroadcaster
-    {
-        public Task PublishAsync(RunEvent e, CancellationToken ct = default) { notifier.Publish(e); return Task.CompletedTask; }
-    }
-
-    sealed class UnusedTrainer : IRunTrainer
-    {
-        public string Device => "CPU (test)";
-        public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => throw new NotSupportedException();
-    }
-
     public async Task InitializeAsync()
     {
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:DataDir"] = _dir }).Build();
-        _ctx.Services.AddSingleton(ArchitectureRegistry.Default);
-        _ctx.Services.AddZooInfrastructure(config, AppContext.BaseDirectory);
-        _ctx.Services.AddSingleton<IRunTrainer, UnusedTrainer>();
-        _ctx.Services.AddSingleton<RunNotifier>();
-        _ctx.Services.AddSingleton<IRunEventBroadcaster, NotifierOnly>();
-        _ctx.Services.AddSingleton<MarkdownRenderer>();
-        _ctx.Services.AddMudServices();
-        _ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        _ctx.SetRendererInfo(new RendererInfo("Server", true));
-
-        await _ctx.Services.MigrateZooDatabaseAsync();
-        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
-        _ctx.Services.GetRequiredService<DatasetStore>().Write(
-            new DatasetInfo { Id = "tiny", Title = "Tiny", ClassNames = ["a", "b"], Examples = 20, Width = 2, Height = 2, Channels = 1 },
-            new ImageSet { Width = 2, Height = 2, Channels = 1, Pixels = new byte[80], Labels = labels, ClassNames = ["a", "b"] },
-            StratifiedSplitter.Split(labels, 1));
-        _runs = _ctx.Services.GetRequiredService<RunService>();
-        _recorder = _ctx.Services.GetRequiredService<RunEventRecorder>();
+        _host = await ComponentHost.CreateAsync();
+        _ctx = _host.Ctx;
+        _runs = _host.Get<RunService>();
+        _recorder = _host.Get<RunEventRecorder>();
         _id = (await _runs.LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Name = "digits probe",
             HyperParameters = new HyperParameters { Epochs = 2 } })).RunId!.Value;
     }
@@ -134,10 +106,5 @@ public class RunPageTests : IAsyncLifetime
         page.WaitForAssertion(() => page.Markup.ShouldContain("does not exist"));
     }
 
-    public async Task DisposeAsync()
-    {
-        await _ctx.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 }

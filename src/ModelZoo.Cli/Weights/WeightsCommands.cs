@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace ModelZoo.Cli.Weights;
+
+public static class WeightsCommands
+{
+    public static Command Create() => new("weights", "Weights files: parity against a reference output, inspection.")
+    {
+        ParityCommand.Create(),
+        InspectCommand.Create(),
+    };
+}

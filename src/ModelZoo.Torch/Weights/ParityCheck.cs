@@ -1,0 +1,88 @@
+using ModelZoo.Torch.Models;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Weights;
+
+public enum ParityOutput { Logits, Features }
+
+/// <summary>
+/// One parity run: an architecture from the registry, a weights file, and an io file (safetensors holding
+/// <c>input</c> and the reference implementation's <c>output</c>).
+/// </summary>
+/// <param name="NumClasses">Classifier size; null takes it from the checkpoint's classifier weight.</param>
+/// <param name="ConfigJson">For config-driven architectures (BERT): the config.json text.</param>
+public sealed record ParityRequest(
+    string Architecture,
+    string WeightsPath,
+    string IoPath,
+    int? NumClasses = null,
+    ParityOutput Output = ParityOutput.Logits,
+    double Threshold = ParityCheck.DefaultThreshold,
+    string? ConfigJson = null);
+
+public sealed record ParityResult(double MaxAbsDiff, double Threshold, long[] Shape, string WeightsSha256, IReadOnlyList<string> ImportMessages)
+{
+    /// <summary>NaN never passes.</summary>
+    public bool Passed => MaxAbsDiff <= Threshold;
+}
+
+/// <summary>
+/// Proves that an architecture with imported weights reproduces the reference implementation: loads the weights
+/// strictly (no head reset; a features run tolerates absent keys, since the output would expose anything used),
+/// runs <c>input</c> in eval mode under no_grad and measures the maximum absolute difference from <c>output</c>.
+/// The CLI's <c>weights parity</c> and the fixture tests both call this.
+/// </summary>
+public static class ParityCheck
+{
+    /// <summary>What a faithful fp32 implementation reaches on the fixtures (fixtures/README.md).</summary>
+    public const double DefaultThreshold = 1e-4;
+
+    /// <exception cref="WeightsFormatException">A file is corrupt or the io file lacks input/output.</exception>
+    /// <exception cref="WeightsImportException">The weights do not fit the architecture.</exception>
+    /// <exception cref="KeyNotFoundException">Unknown architecture.</exception>
+    public static ParityResult Run(ParityRequest request, ArchitectureRegistry? registry = null)
+    {
+        registry ??= ArchitectureRegistry.Default;
+        var info = registry.Get(request.Architecture);
+        var io = SafeTensors.Load(request.IoPath);
+        Dictionary<string, Tensor>? weights = null;
+        try
+        {
+            if (!io.TryGetValue("input", out var input) || !io.TryGetValue("output", out var expected))
+                throw new WeightsFormatException(request.IoPath, $"needs tensors 'input' and 'output'; it has {string.Join(", ", io.Keys)}");
+            weights = WeightsFile.Load(request.WeightsPath);
+            using var model = Create(info, request, weights);
+            var options = new ImportOptions(ResetHeadOnMismatch: false, AllowMissing: request.Output == ParityOutput.Features);
+            var report = StateDictImporter.Import(model, weights, options);
+            model.eval();
+
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var actual = request.Output == ParityOutput.Features ? model.ForwardFeatures(input) : model.call(input);
+            if (!actual.shape.SequenceEqual(expected.shape))
+                throw new WeightsFormatException(request.IoPath,
+                    $"expected output has shape {TensorDtypes.Format(expected.shape)} but {request.Architecture} produced {TensorDtypes.Format(actual.shape)}" +
+                    (request.Output == ParityOutput.Logits ? " (check --num-classes, or use --output features)" : ""));
+            var diff = (actual.to_type(ScalarType.Float64) - expected.to_type(ScalarType.Float64)).abs().max().item<double>();
+            return new ParityResult(diff, request.Threshold, actual.shape, Sha256.OfFile(request.WeightsPath), report.Messages);
+        }
+        finally
+        {
+            TensorDtypes.DisposeAll(io.Values);
+            if (weights is not null) TensorDtypes.DisposeAll(weights.Values);
+        }
+    }
+
+    /// <summary>Builds the model with the classifier size asked for, or the checkpoint's own when none is.</summary>
+    static ZooModel Create(ArchitectureInfo info, ParityRequest request, IReadOnlyDictionary<string, Tensor> weights)
+    {
+        if (request.NumClasses is { } n) return info.Create(new ArchitectureOptions(n, request.ConfigJson));
+        var model = info.Create(new ArchitectureOptions(ConfigJson: request.ConfigJson));
+        if (weights.TryGetValue(model.ClassifierPrefix + ".weight", out var w) && w.shape.Length > 0 && w.shape[0] != model.NumClasses)
+        {
+            model.Dispose();
+            model = info.Create(new ArchitectureOptions((int)w.shape[0], request.ConfigJson));
+        }
+        return model;
+    }
+}

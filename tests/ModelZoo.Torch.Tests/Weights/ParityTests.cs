@@ -1,0 +1,82 @@
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Weights;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Tests.Weights;
+
+/// <summary>
+/// Parity against the reference implementations through <see cref="ParityCheck"/>, the code path of the CLI's
+/// <c>weights parity</c>. Architectures added later add one line here per fixture.
+/// </summary>
+public class ParityTests
+{
+    [Theory]
+    [InlineData("resnet18", "resnet18_seed7.safetensors", "resnet18_seed7.io.safetensors", 10)]
+    public void Parity_MatchesTheReferenceOutput(string arch, string weights, string io, int numClasses)
+    {
+        var result = ParityCheck.Run(new ParityRequest(arch, SharedFixtures.PathOf(weights), SharedFixtures.PathOf(io), numClasses));
+        result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
+        result.Passed.ShouldBeTrue();
+        result.WeightsSha256.Length.ShouldBe(64);
+    }
+
+    [Fact]
+    public void Parity_TakesTheClassCountFromTheCheckpoint_WhenNoneIsGiven()
+    {
+        var result = ParityCheck.Run(new ParityRequest("resnet18",
+            SharedFixtures.PathOf("resnet18_seed7.safetensors"), SharedFixtures.PathOf("resnet18_seed7.io.safetensors")));
+        result.Shape.ShouldBe([2L, 10]);
+        result.Passed.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Parity_Fails_WhenTheThresholdIsTighterThanTheDifference()
+    {
+        var result = ParityCheck.Run(new ParityRequest("resnet18",
+            SharedFixtures.PathOf("resnet18_seed7.safetensors"), SharedFixtures.PathOf("resnet18_seed7.io.safetensors"),
+            Threshold: 0));
+        (result.MaxAbsDiff > 0).ShouldBe(!result.Passed);
+    }
+
+    [Fact]
+    public void Parity_RejectsWeightsOfAnotherArchitecture_BeforeRunning()
+    {
+        Should.Throw<WeightsImportException>(() => ParityCheck.Run(new ParityRequest("resnet18",
+                SharedFixtures.PathOf("mobilenet_v2_seed7.safetensors"), SharedFixtures.PathOf("resnet18_seed7.io.safetensors"), 10)))
+            .Message.ShouldContain("missing keys");
+    }
+
+    /// <summary>
+    /// A features run on a backbone-only checkpoint (like the VGG features fixture): the head's keys may be absent.
+    /// The expected features here come from this project's own model, so this checks the plumbing, not parity.
+    /// </summary>
+    [Fact]
+    public void Parity_FeaturesRun_AcceptsACheckpointWithoutItsHead()
+    {
+        using var tmp = new TempFolder();
+        var weights = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
+        var io = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.io.safetensors"));
+        using var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(10));
+        StateDictImporter.Import(model, weights, ImportOptions.Strict);
+        model.eval();
+        using (no_grad())
+        {
+            SafeTensors.Save(tmp.PathOf("features.io.safetensors"),
+                new Dictionary<string, Tensor> { ["input"] = io["input"], ["output"] = model.ForwardFeatures(io["input"]) });
+        }
+        weights.Remove("fc.weight");
+        weights.Remove("fc.bias");
+        SafeTensors.Save(tmp.PathOf("backbone.safetensors"), weights, ScalarType.Float16);
+
+        var result = ParityCheck.Run(new ParityRequest("resnet18", tmp.PathOf("backbone.safetensors"),
+            tmp.PathOf("features.io.safetensors"), Output: ParityOutput.Features));
+
+        result.Shape.ShouldBe([2L, 512, 2, 2]);
+        result.Passed.ShouldBeTrue();
+        result.ImportMessages.ShouldContain(m => m.Contains("fc.weight") && m.Contains("not in the checkpoint"));
+        Should.Throw<WeightsImportException>(() => ParityCheck.Run(new ParityRequest("resnet18", tmp.PathOf("backbone.safetensors"),
+            tmp.PathOf("features.io.safetensors"), Output: ParityOutput.Logits)));
+        StateDicts.Dispose(weights.Values);
+        StateDicts.Dispose(io.Values);
+    }
+}

@@ -1,0 +1,70 @@
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
+using ModelZoo.Infrastructure;
+using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Torch.Models;
+using ModelZoo.Web.Components.Shared;
+using ModelZoo.Web.Runs;
+using MudBlazor.Services;
+
+namespace ModelZoo.Web.Tests.Components;
+
+/// <summary>
+/// A bUnit context with the real run store (SQLite in a temp folder, migrations, recorder, notifier), the repo's
+/// catalogue and a tiny dataset. The SignalR relay is left out: pages listen to the in-process notifier, which the
+/// recorder feeds directly here. Hosted services (worker, dataset fetch) do not run in bUnit.
+/// </summary>
+public sealed class ComponentHost : IAsyncDisposable
+{
+    public BunitContext Ctx { get; } = new();
+    readonly string _dir = Directory.CreateTempSubdirectory("mz-bunit-").FullName;
+
+    sealed class NotifierOnly(RunNotifier notifier) : IRunEventBroadcaster
+    {
+        public Task PublishAsync(RunEvent e, CancellationToken ct = default) { notifier.Publish(e); return Task.CompletedTask; }
+    }
+
+    sealed class UnusedTrainer : IRunTrainer
+    {
+        public string Device => "CPU (test)";
+        public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => throw new NotSupportedException();
+    }
+
+    public static async Task<ComponentHost> CreateAsync()
+    {
+        var h = new ComponentHost();
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:DataDir"] = h._dir }).Build();
+        var s = h.Ctx.Services;
+        s.AddSingleton(ArchitectureRegistry.Default);
+        s.AddZooInfrastructure(config, AppContext.BaseDirectory);
+        s.AddSingleton<IRunTrainer, UnusedTrainer>();
+        s.AddSingleton<RunNotifier>();
+        s.AddSingleton<IRunEventBroadcaster, NotifierOnly>();
+        s.AddSingleton<MarkdownRenderer>();
+        s.AddMudServices();
+        h.Ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        h.Ctx.SetRendererInfo(new RendererInfo("Server", true));
+
+        await s.MigrateZooDatabaseAsync();
+        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
+        s.GetRequiredService<DatasetStore>().Write(
+            new DatasetInfo { Id = "tiny", Title = "Tiny", ClassNames = ["a", "b"], Examples = 20, Width = 2, Height = 2, Channels = 1 },
+            new ImageSet { Width = 2, Height = 2, Channels = 1, Pixels = new byte[80], Labels = labels, ClassNames = ["a", "b"] },
+            StratifiedSplitter.Split(labels, 1));
+        return h;
+    }
+
+    public T Get<T>() where T : notnull => Ctx.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Ctx.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
