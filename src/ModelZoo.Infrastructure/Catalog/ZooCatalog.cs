@@ -39,11 +39,8 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, IL
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
     }
 
-    long ComputeParams(ModelManifest m) => _paramCounts.GetOrAdd((m.Architecture, m.Head.NumClasses), key =>
-    {
-        using var model = registry.Create(key.Item1, new ArchitectureOptions(key.Item2));
-        return model.ParameterCount();
-    });
+    long ComputeParams(ModelManifest m) => _paramCounts.GetOrAdd((m.Architecture, m.Head.NumClasses),
+        key => registry.CountParameters(key.Item1, new ArchitectureOptions(key.Item2)));
 
     static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
     {

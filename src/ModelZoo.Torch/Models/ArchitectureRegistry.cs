@@ -31,6 +31,11 @@ public sealed class ArchitectureRegistry
 
     public ZooModel Create(string name, ArchitectureOptions? options = null) => Get(name).Create(options ?? new());
 
+    /// <summary>Parameter count of the real module, built on the meta device: exact, instant, and no memory even
+    /// for VGG's 138 M parameters.</summary>
+    public long CountParameters(string name, ArchitectureOptions? options = null) =>
+        Native.TorchRuntime.OnMeta(() => Create(name, options), m => m.ParameterCount());
+
     /// <summary>The registry with every architecture this project implements.</summary>
     public static ArchitectureRegistry Default { get; } = CreateDefault();
 
@@ -38,6 +43,9 @@ public sealed class ArchitectureRegistry
     {
         var r = new ArchitectureRegistry();
         ResNet.RegisterAll(r);
+        Vgg.RegisterAll(r);
+        MobileNetV2.RegisterAll(r);
+        MobileNetV3.RegisterAll(r);
         Bert.RegisterAll(r);
         return r;
     }

@@ -19,6 +19,38 @@ public static class TorchRuntime
     static readonly object Gate = new();
     static bool _initialised;
 
+    /// <summary>
+    /// Held while a model is built. libtorch has one global random generator and one default device: a seeded run
+    /// must draw its initial weights with nobody else drawing in between, and a model built on the meta device
+    /// (to count parameters) must not turn another thread's model into meta tensors.
+    /// </summary>
+    public static readonly object ConstructionLock = new();
+
+    /// <summary>Builds under <see cref="ConstructionLock"/> after seeding the global generator.</summary>
+    public static T BuildSeeded<T>(long seed, Func<T> build)
+    {
+        lock (ConstructionLock)
+        {
+            torch.random.manual_seed(seed);
+            return build();
+        }
+    }
+
+    /// <summary>Builds on the meta device (shapes only, no memory, no random draws) and measures something of it.</summary>
+    public static TResult OnMeta<TModel, TResult>(Func<TModel> build, Func<TModel, TResult> measure) where TModel : IDisposable
+    {
+        lock (ConstructionLock)
+        {
+            torch.set_default_device(META);
+            try
+            {
+                using var model = build();
+                return measure(model);
+            }
+            finally { torch.set_default_device(CPU); }
+        }
+    }
+
     public static int Threads { get; private set; }
     public static Device Device { get; private set; } = CPU;
 

@@ -28,10 +28,14 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var device = TorchRuntime.Device;
         var classes = data.Info.ClassNames.Count;
 
-        torch.random.manual_seed(h.Seed);
-        using var model = registry.Create(job.Model.Architecture, new ArchitectureOptions(job.Model.Head.NumClasses));
-        weights?.Initialise(model, job);
-        model.ResetClassifier(classes);
+        // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
+        using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
+        {
+            var m = registry.Create(job.Model.Architecture, new ArchitectureOptions(job.Model.Head.NumClasses));
+            weights?.Initialise(m, job);
+            m.ResetClassifier(classes);
+            return m;
+        });
         model.to(device);
 
         var strategy = TransferStrategies.For(job.Request.Strategy);

@@ -14,17 +14,68 @@ public class ArchitectureContractTests
         return d;
     }
 
-    // Counts printed by torchvision 0.14.1: sum(p.numel() for p in torchvision.models.<name>().parameters()).
+    // Counts printed by Debian's torchvision 0.14.1 (/usr/bin/python3, torch 1.13.1):
+    // sum(p.numel() for p in torchvision.models.<name>().parameters()).
     [Theory]
     [InlineData("resnet18", 11_689_512)]
     [InlineData("resnet34", 21_797_672)]
     [InlineData("resnet50", 25_557_032)]
     [InlineData("resnet101", 44_549_160)]
     [InlineData("resnet152", 60_192_808)]
+    [InlineData("vgg11", 132_863_336)]
+    [InlineData("vgg11_bn", 132_868_840)]
+    [InlineData("vgg13", 133_047_848)]
+    [InlineData("vgg13_bn", 133_053_736)]
+    [InlineData("vgg16", 138_357_544)]
+    [InlineData("vgg16_bn", 138_365_992)]
+    [InlineData("vgg19", 143_667_240)]
+    [InlineData("vgg19_bn", 143_678_248)]
+    [InlineData("mobilenet_v2", 3_504_872)]
+    [InlineData("mobilenet_v3_small", 2_542_856)]
+    [InlineData("mobilenet_v3_large", 5_483_032)]
     public void ParameterCount_EqualsTorchvision(string arch, long expected)
     {
         using var m = ArchitectureRegistry.Default.Create(arch);
         m.ParameterCount().ShouldBe(expected);
+    }
+
+    [Fact]
+    public void EveryImageArchitecture_HasATorchvisionParameterCount()
+    {
+        var covered = typeof(ArchitectureContractTests).GetMethod(nameof(ParameterCount_EqualsTorchvision))!
+            .GetCustomAttributes(typeof(InlineDataAttribute), false).Cast<InlineDataAttribute>()
+            .Select(a => (string)a.GetData(null!).First()[0]).ToHashSet();
+        foreach (var a in ArchitectureRegistry.Default.All.Where(a => a.Modality == Modality.Image))
+            covered.ShouldContain(a.Name);
+    }
+
+    // Counts and keys printed by Debian's torchvision 0.14.1: len(torchvision.models.<name>().state_dict()) and its keys.
+    [Theory]
+    [InlineData("resnet34", 218, "layer3.5.bn2.num_batches_tracked", "layer4.0.downsample.1.running_var")]
+    [InlineData("resnet50", 320, "layer1.0.downsample.0.weight", "layer4.2.conv3.weight", "layer4.2.bn3.running_mean")]
+    [InlineData("resnet101", 626, "layer3.22.conv2.weight", "layer4.0.downsample.1.num_batches_tracked")]
+    [InlineData("resnet152", 932, "layer2.7.bn3.bias", "layer3.35.conv3.weight")]
+    [InlineData("vgg11", 22, "features.0.weight", "features.18.bias", "classifier.0.weight", "classifier.3.bias", "classifier.6.weight")]
+    [InlineData("vgg11_bn", 62, "features.1.running_mean", "features.25.weight", "features.26.num_batches_tracked", "classifier.6.bias")]
+    [InlineData("vgg13", 26, "features.2.weight", "features.22.bias", "classifier.6.bias")]
+    [InlineData("vgg13_bn", 76, "features.3.weight", "features.32.running_var", "classifier.3.weight")]
+    [InlineData("vgg16", 32, "features.28.weight", "classifier.0.bias")]
+    [InlineData("vgg16_bn", 97, "features.41.weight", "features.41.num_batches_tracked", "classifier.6.weight")]
+    [InlineData("vgg19", 38, "features.34.weight", "classifier.6.bias")]
+    [InlineData("vgg19_bn", 118, "features.50.running_mean", "features.50.num_batches_tracked", "features.49.weight", "classifier.0.weight")]
+    [InlineData("mobilenet_v2", 314, "features.0.0.weight", "features.1.conv.0.0.weight", "features.1.conv.1.weight",
+        "features.2.conv.0.1.running_var", "features.17.conv.3.num_batches_tracked", "features.18.1.bias", "classifier.1.weight")]
+    [InlineData("mobilenet_v3_small", 244, "features.0.1.running_mean", "features.1.block.1.fc1.weight", "features.1.block.1.fc2.bias",
+        "features.4.block.2.fc1.bias", "features.12.0.weight", "classifier.0.weight", "classifier.3.bias")]
+    [InlineData("mobilenet_v3_large", 312, "features.1.block.0.0.weight", "features.4.block.2.fc2.weight", "features.15.block.3.1.num_batches_tracked",
+        "features.16.0.weight", "classifier.0.bias", "classifier.3.weight")]
+    public void StateDictKeys_AreTorchvisionKeys(string arch, int count, params string[] samples)
+    {
+        using var m = ArchitectureRegistry.Default.Create(arch);
+        var keys = m.state_dict().Keys.ToList();
+        keys.Count.ShouldBe(count);
+        foreach (var k in samples) keys.ShouldContain(k);
+        keys.ShouldContain(m.ClassifierPrefix + ".weight");
     }
 
     [Theory]
@@ -48,7 +99,7 @@ public class ArchitectureContractTests
         var features = m.ForwardFeatures(x);
         var preLogits = m.ForwardHead(features, preLogits: true);
         m.ForwardClassifier(preLogits).allclose(m.ForwardHead(features)).ShouldBeTrue("pre-logits feed the classifier");
-        if (m is ResNet) preLogits.shape.ShouldBe([2L, (long)m.NumFeatures]);
+        preLogits.shape.ShouldBe([2L, (long)m.NumFeatures]);
     }
 
     [Theory]
@@ -73,6 +124,19 @@ public class ArchitectureContractTests
         keys.ShouldContain("layer2.0.downsample.0.weight");
         keys.ShouldContain("layer4.1.bn2.num_batches_tracked");
         keys.ShouldContain("fc.bias");
+    }
+
+    [Theory]
+    [InlineData("resnet50", 1000)]
+    [InlineData("vgg16_bn", 10)]
+    [InlineData("mobilenet_v3_small", 5)]
+    public void CountParameters_OnMeta_EqualsTheRealModule_AndLeavesTheDefaultDeviceOnCpu(string arch, int classes)
+    {
+        var counted = ArchitectureRegistry.Default.CountParameters(arch, new ArchitectureOptions(classes));
+        using var real = ArchitectureRegistry.Default.Create(arch, new ArchitectureOptions(classes));
+        counted.ShouldBe(real.ParameterCount());
+        using var t = zeros(1);
+        t.device_type.ShouldBe(DeviceType.CPU);
     }
 
     [Fact]

@@ -12,6 +12,8 @@ public class ParityTests
 {
     [Theory]
     [InlineData("resnet18", "resnet18_seed7.safetensors", "resnet18_seed7.io.safetensors", 10)]
+    [InlineData("mobilenet_v2", "mobilenet_v2_seed7.safetensors", "mobilenet_v2_seed7.io.safetensors", 10)]
+    [InlineData("mobilenet_v2", "mobilenet_v2_seed7.pth", "mobilenet_v2_seed7.io.safetensors", 10)]
     public void Parity_MatchesTheReferenceOutput(string arch, string weights, string io, int numClasses)
     {
         var result = ParityCheck.Run(new ParityRequest(arch, SharedFixtures.PathOf(weights), SharedFixtures.PathOf(io), numClasses));
@@ -33,6 +35,19 @@ public class ParityTests
         result.Shape.ShouldBe(shape);
         result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
         result.ImportMessages[0].ShouldBe("imported 57 of 57 tensors into bert");
+    }
+
+    /// <summary>The fixture holds only <c>model.features</c> of torchvision's vgg11_bn and <c>features(input)</c>.</summary>
+    [Theory]
+    [InlineData("vgg11_bn", "vgg11_bn_features_seed7.safetensors", "vgg11_bn_features_seed7.io.safetensors")]
+    public void Parity_FeaturesMatchTheReferenceOutput(string arch, string weights, string io)
+    {
+        var result = ParityCheck.Run(new ParityRequest(arch, SharedFixtures.PathOf(weights), SharedFixtures.PathOf(io),
+            Output: ParityOutput.Features));
+        result.Shape.ShouldBe([2L, 512, 2, 2]);
+        result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
+        result.Passed.ShouldBeTrue();
+        result.WeightsSha256.Length.ShouldBe(64);
     }
 
     [Fact]
