@@ -46,6 +46,10 @@ public static class DependencyInjection
         if (services.All(d => d.ServiceType != typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
     }
 
+    /// <summary>Loads the catalogue and computes every entry's parameter count before anything else runs (the count
+    /// builds on libtorch's process-wide meta device; see ArchitectureRegistry.CountParameters).</summary>
+    public static void WarmZooCatalog(this IServiceProvider services) => services.GetRequiredService<ZooCatalog>().All();
+
     /// <summary>Applies pending EF Core migrations; the schema is never created with EnsureCreated.</summary>
     public static async Task MigrateZooDatabaseAsync(this IServiceProvider services, CancellationToken ct = default)
     {

@@ -16,6 +16,7 @@ builder.Services
 var app = builder.Build();
 
 await app.Services.MigrateZooDatabaseAsync();
+app.Services.WarmZooCatalog();
 
 if (!app.Environment.IsDevelopment()) app.UseExceptionHandler("/error", createScopeForErrors: true);
 app.UseAntiforgery();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Catalog;
@@ -15,7 +14,6 @@ namespace ModelZoo.Infrastructure.Catalog;
 public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, ILogger<ZooCatalog> log) : ICatalog
 {
     readonly Lazy<IReadOnlyList<ModelManifest>> _manifests = new(() => LoadManifests(paths.ZooDir, registry, log));
-    readonly ConcurrentDictionary<(string, int), long> _paramCounts = new();
 
     public IReadOnlyList<CatalogEntry> All() => _manifests.Value.Select(ToEntry).ToList();
 
@@ -39,8 +37,7 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, IL
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
     }
 
-    long ComputeParams(ModelManifest m) => _paramCounts.GetOrAdd((m.Architecture, m.Head.NumClasses),
-        key => registry.CountParameters(key.Item1, new ArchitectureOptions(key.Item2)));
+    long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
 
     static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
     {

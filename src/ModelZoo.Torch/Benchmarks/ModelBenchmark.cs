@@ -26,8 +26,8 @@ public static class ModelBenchmark
         {
             torch.random.manual_seed(0);
             using var model = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
-            using var x = randn(s.Batch, 3, s.Size, s.Size);
-            using var y = randint(0, model.NumClasses, [s.Batch]);
+            using var x = randn(s.Batch, 3, s.Size, s.Size, device: CPU);
+            using var y = randint(0, model.NumClasses, [s.Batch], device: CPU);
             using var sgd = s.Mode == BenchMode.Train ? torch.optim.SGD(model.parameters(), 0.01, momentum: 0.9) : null;
             if (s.Mode == BenchMode.Train) model.train(); else model.eval();
 

@@ -33,8 +33,17 @@ public sealed class ArchitectureRegistry
 
     /// <summary>Parameter count of the real module, built on the meta device: exact, instant, and no memory even
     /// for VGG's 138 M parameters.</summary>
-    public long CountParameters(string name, ArchitectureOptions? options = null) =>
-        Native.TorchRuntime.OnMeta(() => Create(name, options), m => m.ParameterCount());
+    /// <remarks>The meta device is libtorch's process-wide default device while the count runs, so a tensor that
+    /// another thread creates without naming its device would land on meta. Counts are therefore cached for the
+    /// process, and the portal computes them all at start-up, before any run, import or benchmark can start.</remarks>
+    public long CountParameters(string name, ArchitectureOptions? options = null)
+    {
+        options ??= new();
+        return ParameterCounts.GetOrAdd((name, options), key =>
+            Native.TorchRuntime.OnMeta(() => Create(key.Item1, key.Item2), m => m.ParameterCount()));
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, ArchitectureOptions), long> ParameterCounts = new();
 
     /// <summary>The registry with every architecture this project implements.</summary>
     public static ArchitectureRegistry Default { get; } = CreateDefault();

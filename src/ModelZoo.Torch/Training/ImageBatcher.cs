@@ -24,7 +24,9 @@ public sealed class ImageBatcher
         _std = std.Select(v => (float)v).ToArray();
     }
 
-    /// <summary>Images at <paramref name="indices"/> as [B,3,S,S] float and labels as [B] int64, on the device.</summary>
+    /// <summary>Images at <paramref name="indices"/> as [B,3,S,S] float and labels as [B] int64, on the device.
+    /// Every factory names its device: libtorch's default device is process-wide, and must not decide where a
+    /// training batch lands (see TorchRuntime.OnMeta).</summary>
     public (Tensor X, Tensor Y) Batch(ReadOnlySpan<int> indices)
     {
         int n = indices.Length, per = _images.ImageBytes;
@@ -36,14 +38,14 @@ public sealed class ImageBatcher
             labels[i] = _images.Labels[indices[i]];
         }
         using var scope = NewDisposeScope();
-        var x = tensor(bytes, [n, _images.Channels, _images.Height, _images.Width]).to(_device).to_type(ScalarType.Float32).div_(255f);
+        var x = tensor(bytes, [n, _images.Channels, _images.Height, _images.Width], device: CPU).to(_device).to_type(ScalarType.Float32).div_(255f);
         if (_images.Height != _size || _images.Width != _size)
             x = nn.functional.interpolate(x, size: [_size, _size], mode: InterpolationMode.Bilinear, align_corners: false);
         if (_images.Channels == 1) x = x.expand(n, 3, _size, _size);
-        var mean = tensor(_mean, [1, 3, 1, 1]).to(_device);
-        var std = tensor(_std, [1, 3, 1, 1]).to(_device);
+        var mean = tensor(_mean, [1, 3, 1, 1], device: CPU).to(_device);
+        var std = tensor(_std, [1, 3, 1, 1], device: CPU).to(_device);
         x = (x - mean) / std;
-        var y = tensor(labels).to(_device);
+        var y = tensor(labels, device: CPU).to(_device);
         return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }
 }

@@ -89,7 +89,7 @@ public class PortalEndToEndTests : IAsyncLifetime
         await hub.StartAsync();
         var history = await hub.InvokeAsync<List<RunEvent>>("Join", run.Id);
         history.First().Status!.Status.ShouldBe(RunStatus.Queued);
-        history.Last().Status!.Status.ShouldBe(RunStatus.Succeeded);
+        history.Last().Status!.Status.ShouldBe(RunStatus.Succeeded, history.Last().Status!.Message);
         history.Count(e => e.Kind == RunEventKind.Step).ShouldBe(4);
     }
 
