@@ -25,6 +25,7 @@ public sealed partial class WeightsPanel : IDisposable
     ImportedWeights? _imported;
     ImportedWeights? _justImported;
     WeightsImportProgress? _progress;
+    string _fileName = "";
     ExportDtype _exportDtype = ExportDtype.F32;
     string? _error;
     bool _busy;
@@ -40,6 +41,7 @@ public sealed partial class WeightsPanel : IDisposable
         _busy = true;
         _error = null;
         _justImported = null;
+        _fileName = file.Name;
         _progress = new(WeightsImportStage.Receiving, 0, file.Size);
         StateHasChanged();
         try
@@ -97,11 +99,14 @@ public sealed partial class WeightsPanel : IDisposable
     string Describe(WeightsImportProgress p) => p.Stage switch
     {
         WeightsImportStage.Receiving => p.TotalBytes is > 0
-            ? $"Uploading and hashing: {FormatSize(p.Bytes)} of {FormatSize(p.TotalBytes.Value)} ({Percent(p):0} %)"
-            : $"Uploading and hashing: {FormatSize(p.Bytes)}",
-        WeightsImportStage.Validating => $"Loading it into {Entry.Manifest.Architecture} to check every key and shape…",
-        _ => "Storing…",
+            ? $"Uploading and hashing {_fileName}: {FormatSize(p.Bytes)} of {FormatSize(p.TotalBytes.Value)} ({Percent(p):0} %)"
+            : $"Uploading and hashing {_fileName}: {FormatSize(p.Bytes)}",
+        WeightsImportStage.Validating => $"Loading {_fileName} into {Entry.Manifest.Architecture} to check every key and shape…",
+        _ => $"Storing {_fileName}…",
     };
+
+    /// <summary>The importer's messages are lower-case fragments; in a paragraph they read as sentences.</summary>
+    static string Sentence(string m) => m.Length == 0 ? m : char.ToUpperInvariant(m[0]) + m[1..] + (m.EndsWith('.') ? "" : ".");
 
     static string PublishedHash(WeightsInfo w) =>
         w.Sha256 is { } s ? $", published sha256 {s}" : w.Sha256Prefix is { } p ? $", published sha256 prefix {p}" : ", no published hash";
