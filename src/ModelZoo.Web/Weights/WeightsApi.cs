@@ -37,7 +37,8 @@ public static class WeightsApi
                 "architecture with no missing, unexpected or mis-shaped keys; only a classifier of another size is accepted, and its " +
                 "head re-initialised (said in messages). On success the file is stored and runs on the entry start from it. " +
                 "400: refused, with the reason in detail (and missing/unexpected/mismatched key lists when it does not fit); " +
-                "404: unknown entry; 409: an import of the entry is in progress; 413: over the upload limit (Weights:MaxUploadBytes).");
+                "404: unknown entry; 409: an import of the entry is in progress; 413: over the upload limit (Weights:MaxUploadBytes); " +
+                "415: not multipart/form-data.");
 
         g.MapGet("/{id}/weights", Results<Ok<ImportedWeights>, ProblemHttpResult> (string id, ZooCatalog catalog) =>
             catalog.Find(id) is not { } e ? NotFound($"There is no catalogue entry '{id}'.")

@@ -212,6 +212,33 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         ShouldHaveLeftNothing();
     }
 
+    /// <summary>Hands out its bytes only once the test opens the gate, so an import can be held mid-upload.</summary>
+    sealed class GatedStream(byte[] bytes, Task gate) : MemoryStream(bytes)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            await gate.WaitAsync(ct);
+            return await base.ReadAsync(buffer, ct);
+        }
+    }
+
+    [Fact]
+    public async Task Import_RefusesASecondImportOfTheSameEntry_WhileTheFirstIsInProgress()
+    {
+        var id = _zoo.Add("seed7", TestZoo.SafeTensors(ResNetFixture));
+        await StartAsync();
+        var gate = new TaskCompletionSource();
+        var first = Service.ImportAsync(id, new GatedStream(await File.ReadAllBytesAsync(SharedFixtures.PathOf(ResNetFixture)), gate.Task), ResNetFixture);
+
+        var second = await ImportFixture(id, ResNetFixture);
+        second.Failure.ShouldBe(WeightsImportFailure.Busy);
+        second.Error.ShouldBe($"{ResNetFixture}: another import of '{id}' is in progress; try again when it has finished.");
+
+        gate.SetResult();
+        (await first).Ok.ShouldBeTrue();
+        (await ImportFixture(id, ResNetFixture)).Ok.ShouldBeTrue("a re-import replaces the weights once the first has finished");
+    }
+
     [Fact]
     public async Task Catalog_ReportsAvailableOnlyForACompletedImport_NotForAFileAlone()
     {
