@@ -7,6 +7,7 @@ using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Persistence;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Infrastructure.Storage;
+using ModelZoo.Infrastructure.Weights;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 
@@ -14,7 +15,7 @@ namespace ModelZoo.Infrastructure;
 
 public static class DependencyInjection
 {
-    /// <summary>Storage, persistence, catalogue, datasets, and the run queue with its worker.</summary>
+    /// <summary>Storage, persistence, catalogue, weights store (import, export), datasets, and the run queue with its worker.</summary>
     public static IServiceCollection AddZooInfrastructure(this IServiceCollection services, IConfiguration config, string contentRoot)
     {
         services.Configure<StorageOptions>(config.GetSection(StorageOptions.Section));
@@ -25,6 +26,13 @@ public static class DependencyInjection
         services.TryAddTimeProvider();
 
         services.AddDbContextFactory<ZooDbContext>(o => o.UseSqlite($"Data Source={paths.DatabaseFile};Cache=Shared"));
+
+        services.AddOptions<WeightsOptions>().Bind(config.GetSection(WeightsOptions.Section))
+            .Validate(o => o.MaxUploadBytes > 0, $"{WeightsOptions.Section}:{nameof(WeightsOptions.MaxUploadBytes)} must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<WeightsStore>();
+        services.AddSingleton<WeightsImportService>();
+        services.AddSingleton<WeightsExporter>();
 
         services.AddSingleton<ZooCatalog>();
         services.AddSingleton<ICatalog>(sp => sp.GetRequiredService<ZooCatalog>());

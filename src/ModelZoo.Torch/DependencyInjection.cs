@@ -4,18 +4,21 @@ using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Training;
+using ModelZoo.Torch.Weights;
 
 namespace ModelZoo.Torch;
 
 public static class DependencyInjection
 {
-    /// <summary>TorchSharp for this process (threads, device), the architecture registry and the trainer.</summary>
+    /// <summary>TorchSharp for this process (threads, device), the architecture registry and the trainer, which starts
+    /// from an entry's imported weights when it has them.</summary>
     public static IServiceCollection AddZooTorch(this IServiceCollection services, IConfiguration config)
     {
         var options = config.GetSection(TorchOptions.Section).Get<TorchOptions>() ?? new TorchOptions();
         TorchRuntime.Initialise(options);
         services.AddSingleton(options);
         services.AddSingleton(ArchitectureRegistry.Default);
+        services.AddSingleton<IWeightsInitializer, FileWeightsInitializer>();
         services.AddSingleton<IRunTrainer, Trainer>();
         return services;
     }

@@ -5,6 +5,7 @@ using ModelZoo.Web.Catalog;
 using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
 using ModelZoo.Web.Runs;
+using ModelZoo.Web.Weights;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -27,6 +28,7 @@ app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
 app.MapCatalogApi();
+app.MapWeightsApi();
 app.MapDatasetsApi();
 app.MapOpenApi();
 app.MapHealthChecks("/healthz");

@@ -19,13 +19,16 @@ public sealed class TestHost : IAsyncDisposable
     public IHost Host { get; }
     public IServiceProvider Services => Host.Services;
 
-    public TestHost(IRunTrainer trainer, bool startWorker = true)
+    /// <param name="settings">Extra configuration, e.g. <c>Storage:ZooDir</c> for a catalogue made by the test.</param>
+    public TestHost(IRunTrainer trainer, bool startWorker = true, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["Storage:DataDir"] = DataDir,
             ["Datasets:FetchOnStartup"] = "false",
-        }).Build();
+        };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
+        var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(ArchitectureRegistry.Default);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Storage;
+using ModelZoo.Infrastructure.Weights;
 using ModelZoo.Torch.Models;
 
 namespace ModelZoo.Infrastructure.Catalog;
@@ -11,7 +12,7 @@ namespace ModelZoo.Infrastructure.Catalog;
 /// TorchSharp module (once per architecture and class count), and whether this installation holds the weights.
 /// Invalid manifests are logged and skipped, so one bad entry cannot take the portal down.
 /// </summary>
-public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, ILogger<ZooCatalog> log) : ICatalog
+public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, WeightsStore weightsStore, ILogger<ZooCatalog> log) : ICatalog
 {
     readonly Lazy<IReadOnlyList<ModelManifest>> _manifests = new(() => LoadManifests(paths.ZooDir, registry, log));
 
@@ -21,13 +22,11 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, IL
 
     public bool Exists(string id) => _manifests.Value.Any(m => m.Id == id);
 
-    /// <summary>Where imported weights of an entry live; null when none were imported.</summary>
-    public string? WeightsPathOf(ModelManifest m)
-    {
-        if (m.Weights is null) return null;
-        var p = Path.Combine(paths.WeightsDir, m.Id, m.Weights.File);
-        return File.Exists(p) ? p : null;
-    }
+    /// <summary>Where imported weights of an entry live; null unless an import completed (its record exists).</summary>
+    public string? WeightsPathOf(ModelManifest m) => weightsStore.Find(m)?.Path;
+
+    /// <summary>The record of the entry's completed import (sha256, size, messages), or null.</summary>
+    public ImportedWeights? ImportedWeightsOf(ModelManifest m) => weightsStore.Find(m);
 
     CatalogEntry ToEntry(ModelManifest m)
     {

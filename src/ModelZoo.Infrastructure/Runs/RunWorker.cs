@@ -78,15 +78,16 @@ public sealed class RunWorker(
             var entry = catalog.Find(run.ModelId) ?? throw new InvalidOperationException($"Model '{run.ModelId}' is no longer in the catalogue.");
             var data = datasets.Load(run.DatasetId);
             var outDir = Directory.CreateDirectory(Path.Combine(paths.RunsDir, run.Id.ToString())).FullName;
-            var weightsPath = catalog.WeightsPathOf(entry.Manifest);
-            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weightsPath, outDir);
+            // Read once: the card must name exactly the weights the trainer loads.
+            var weights = catalog.ImportedWeightsOf(entry.Manifest);
+            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir);
             if (run.CancelRequested) cts.Cancel();
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
             var outcome = trainer.Train(job, progress, cts.Token);
             var card = ModelCardBuilder.Build(new CardInput(
                 run.Id, run.Name, entry.Manifest,
-                weightsPath is null ? WeightsAvailability.RandomInit : WeightsAvailability.Available, null,
+                weights is null ? WeightsAvailability.RandomInit : WeightsAvailability.Available, weights?.Sha256,
                 data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
                 started, clock.GetUtcNow(), outcome.SoftwareVersions));
             FinishAsync(run.Id, RunStatus.Succeeded, $"Test accuracy {outcome.Result.TestAccuracy:P2}", outcome.Result, card).GetAwaiter().GetResult();

@@ -24,20 +24,42 @@ public static class WeightsFile
             case ".pth" or ".pt" or ".bin" or ".ckpt": return WeightsFormat.Pth;
             case ".dat": return WeightsFormat.TorchSharp;
         }
+        return DetectFromContent(path) ?? WeightsFormat.TorchSharp;
+    }
+
+    /// <summary>
+    /// The format the first bytes prove (zip magic: a <c>.pth</c> archive; a JSON header after the length: safetensors),
+    /// ignoring the name; null when they prove neither, as TorchSharp's format has no magic number. Uploads are judged
+    /// by this, since a browser's file name can say anything.
+    /// </summary>
+    public static WeightsFormat? DetectFromContent(string path)
+    {
         Span<byte> head = stackalloc byte[9];
         using var fs = File.OpenRead(path);
         int n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n >= 2 && head[0] == (byte)'P' && head[1] == (byte)'K') return WeightsFormat.Pth;
         if (n == 9 && head[8] == (byte)'{') return WeightsFormat.SafeTensors;
-        return WeightsFormat.TorchSharp;
+        return null;
     }
 
     /// <summary>Loads the state dict in the zoo's form (Float32 / Int64 / Bool, contiguous, CPU).</summary>
-    public static Dictionary<string, Tensor> Load(string path) => DetectFormat(path) switch
+    public static Dictionary<string, Tensor> Load(string path) => Load(path, DetectFormat(path));
+
+    /// <summary>Loads with the reader of <paramref name="format"/>, whatever the file is called.</summary>
+    public static Dictionary<string, Tensor> Load(string path, WeightsFormat format) => format switch
     {
         WeightsFormat.SafeTensors => SafeTensors.Load(path),
         WeightsFormat.Pth => PthReader.Load(path),
         _ => TorchSharpFormat.Load(path),
+    };
+
+    /// <summary>The format a manifest's <c>weights.format</c> names (<c>safetensors</c>, <c>pth</c>, <c>torchsharp</c>).</summary>
+    public static WeightsFormat? FromManifestName(string name) => name switch
+    {
+        "safetensors" => WeightsFormat.SafeTensors,
+        "pth" => WeightsFormat.Pth,
+        "torchsharp" => WeightsFormat.TorchSharp,
+        _ => null,
     };
 
     /// <summary>Keys, stored dtypes and shapes, and the sha256 of the file.</summary>

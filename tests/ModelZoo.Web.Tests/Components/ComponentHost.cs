@@ -35,10 +35,13 @@ public sealed class ComponentHost : IAsyncDisposable
         public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => throw new NotSupportedException();
     }
 
-    public static async Task<ComponentHost> CreateAsync()
+    /// <param name="settings">Extra configuration, e.g. <c>Storage:ZooDir</c> for a catalogue made by the test.</param>
+    public static async Task<ComponentHost> CreateAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var h = new ComponentHost();
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:DataDir"] = h._dir }).Build();
+        var values = new Dictionary<string, string?> { ["Storage:DataDir"] = h._dir };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
+        var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var s = h.Ctx.Services;
         s.AddSingleton(ArchitectureRegistry.Default);
         s.AddZooInfrastructure(config, AppContext.BaseDirectory);

@@ -15,7 +15,14 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         Environment.GetEnvironmentVariable("MODELZOO_TEST_DOWNLOADS") is { Length: > 0 } d ? d
             : Path.Combine(Path.GetTempPath(), "modelzoo-test-downloads");
 
-    public PortalFactory() => this.UseKestrel(0);
+    readonly IReadOnlyDictionary<string, string?> _settings;
+
+    /// <param name="settings">Extra settings, applied last (e.g. <c>Storage:ZooDir</c>, <c>Weights:MaxUploadBytes</c>).</param>
+    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        _settings = settings ?? new Dictionary<string, string?>();
+        this.UseKestrel(0);
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -23,6 +30,7 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storage:DataDir", DataDir);
         builder.UseSetting("Storage:DownloadCacheDir", DownloadCache);
         builder.UseSetting("Datasets:FetchOnStartup", "true");
+        foreach (var (k, v) in _settings) builder.UseSetting(k, v);
     }
 
     public override async ValueTask DisposeAsync()

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using ModelZoo.Core.Catalog;
+
+namespace ModelZoo.Infrastructure.Tests.Weights;
+
+/// <summary>
+/// A catalogue folder made by a test: entries whose weights section points at the parity fixtures, with hashes the
+/// test computes, so imports can be proven accepted and refused without any real checkpoint.
+/// </summary>
+public sealed class TestZoo : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("mz-zoo-").FullName;
+
+    /// <summary>Adds <c>&lt;architecture&gt;.&lt;tag&gt;</c> and returns its id.</summary>
+    public string Add(string tag, WeightsInfo? weights, string architecture = "resnet18", int numClasses = 1000)
+    {
+        var id = $"{architecture}.{tag}";
+        var manifest = new ModelManifest
+        {
+            Id = id, Architecture = architecture, Tag = tag, Family = "resnet", Task = "image-classification",
+            Title = $"Test {id}", Summary = "Made by a test.", Provenance = "made by a test",
+            Head = new HeadInfo { Classifier = "fc", NumClasses = numClasses }, Weights = weights,
+        };
+        var dir = Directory.CreateDirectory(Path.Combine(Dir, id)).FullName;
+        File.WriteAllText(Path.Combine(dir, "model.json"), JsonSerializer.Serialize(manifest, ModelManifest.Json));
+        File.WriteAllText(Path.Combine(dir, "README.md"), $"# {id}\n\nA test entry.\n");
+        return id;
+    }
+
+    public static WeightsInfo SafeTensors(string file, string? sha256 = null, string? prefix = null) =>
+        new() { File = file, Format = "safetensors", Sha256 = sha256, Sha256Prefix = prefix };
+
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
+}

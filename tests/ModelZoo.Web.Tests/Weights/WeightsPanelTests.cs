@@ -1,0 +1,75 @@
+using Bunit;
+using Microsoft.AspNetCore.Components.Forms;
+using ModelZoo.Infrastructure.Tests.Weights;
+using ModelZoo.Torch.Tests;
+using ModelZoo.Torch.Weights;
+using ModelZoo.Web.Catalog;
+using ModelZoo.Web.Tests.Components;
+
+namespace ModelZoo.Web.Tests.Weights;
+
+public sealed class WeightsPanelTests : IAsyncLifetime
+{
+    const string Fixture = "resnet18_seed7.safetensors";
+    readonly TestZoo _zoo = new();
+    ComponentHost _host = default!;
+
+    public async Task InitializeAsync()
+    {
+        _zoo.Add("seed7", TestZoo.SafeTensors(Fixture));
+        _zoo.Add("tv", TestZoo.SafeTensors("resnet18-f37072fd.safetensors", prefix: "f37072fd"));
+        _zoo.Add("scratch", weights: null);
+        _host = await ComponentHost.CreateAsync(new Dictionary<string, string?> { ["Storage:ZooDir"] = _zoo.Dir });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _zoo.Dispose();
+    }
+
+    IRenderedComponent<ModelPage> Page(string id) => _host.Ctx.Render<ModelPage>(p => p.Add(x => x.Id, id));
+
+    static void Upload(IRenderedComponent<ModelPage> page, string fixture, string? asName = null) =>
+        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(File.ReadAllBytes(SharedFixtures.PathOf(fixture)), asName ?? fixture));
+
+    [Fact]
+    public void ImportingAFile_ShowsItsSha256AndMessages_TheExportLink_AndTheChipSaysImported()
+    {
+        var page = Page("resnet18.seed7");
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("import to enable");
+        page.FindAll("[data-testid=export-weights]").ShouldBeEmpty();
+
+        Upload(page, Fixture);
+
+        var sha256 = Sha256.OfFile(SharedFixtures.PathOf(Fixture));
+        page.WaitForAssertion(() => page.Find("[data-testid=import-result]").TextContent.ShouldContain(sha256), TimeSpan.FromSeconds(60));
+        page.Find("[data-testid=import-result]").TextContent.ShouldContain("head re-initialised");
+        page.Find("[data-testid=weights-sha256]").TextContent.ShouldBe(sha256);
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("weights imported");
+        page.Find("a[data-testid=export-weights]").GetAttribute("href").ShouldBe("api/models/resnet18.seed7/weights.safetensors");
+        page.FindAll("[data-testid=import-error]").ShouldBeEmpty();
+        page.FindAll("[data-testid=import-progress]").ShouldBeEmpty("the progress bar goes when the import is done");
+    }
+
+    [Fact]
+    public void ImportingTheWrongFile_ShowsThePreciseReason_AndImportsNothing()
+    {
+        var page = Page("resnet18.tv");
+        Upload(page, Fixture, "resnet18-f37072fd.safetensors");
+
+        page.WaitForAssertion(() => page.Find("[data-testid=import-error]").TextContent
+            .ShouldContain("resnet18-f37072fd.safetensors: sha256 71ccbd36"), TimeSpan.FromSeconds(60));
+        page.Find("[data-testid=import-error]").TextContent.ShouldContain("does not start with the published 'f37072fd'");
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("import to enable");
+        page.FindAll("[data-testid=import-result]").ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void AnEntryWithoutAWeightsSection_OffersNoImport()
+    {
+        var page = Page("resnet18.scratch");
+        page.Find("[data-testid=weights-panel]").TextContent.ShouldContain("names no weights file");
+        page.FindAll("[data-testid=import-weights]").ShouldBeEmpty();
+    }
+}
