@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Weights;
 using static TorchSharp.torch;
 
@@ -144,7 +145,10 @@ public sealed class WeightsImportService(
         }
         try
         {
-            using var model = registry.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+            // Built under the construction lock: its random init must not fall between a run's seed and its build.
+            ZooModel built;
+            lock (TorchRuntime.ConstructionLock) built = registry.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+            using var model = built;
             var report = StateDictImporter.Import(model, stateDict);
             return new(null, report.Messages);
         }
