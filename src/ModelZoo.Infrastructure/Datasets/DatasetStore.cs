@@ -117,7 +117,7 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
 
     /// <summary>Writes a complete dataset atomically: a temp folder, then one rename. The class counts in the
     /// facts are taken from the labels written, so the two cannot disagree.</summary>
-    public void Write(DatasetInfo info, ImageSet images, SplitIndices split)
+    public DatasetInfo Write(DatasetInfo info, ImageSet images, SplitIndices split)
     {
         if (!IsSafeId(info.Id)) throw new ArgumentException($"Invalid dataset id '{info.Id}'.");
         if (images.Pixels.LongLength != (long)images.ImageBytes * images.Count)
@@ -147,6 +147,7 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
             }
             else Directory.Move(tmp.FullName, final);
             _loaded.TryRemove(info.Id, out _);
+            return info;
         }
         catch
         {

@@ -76,7 +76,7 @@ public static class FashionMnistDataset
             SplitSeed = SplitSeed,
             SplitMethod = $"Test: the official test set ({testY.Length:N0} images). Validation: a stratified {ValidationFraction:P0} of the official training set, seed {SplitSeed}; the rest trains.",
         };
-        store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = ClassNames }, split);
+        info = store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = ClassNames }, split);
         progress?.Report(1);
         return info;
     }

@@ -151,9 +151,9 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
             SplitMethod = $"Stratified by class, {1 - o.ValidationFraction - o.TestFraction:P0} train, {o.ValidationFraction:P0} validation, {o.TestFraction:P0} test, seed {o.SplitSeed}.",
         };
         ct.ThrowIfCancellationRequested();
-        store.Write(info, new ImageSet { Width = o.StoredSize, Height = o.StoredSize, Channels = channels, Pixels = pixels, Labels = labels, ClassNames = layout.Classes }, split);
+        info = store.Write(info, new ImageSet { Width = o.StoredSize, Height = o.StoredSize, Channels = channels, Pixels = pixels, Labels = labels, ClassNames = layout.Classes }, split);
         progress?.Report(new(ImportStage.Saving, 1));
-        return store.Find(id)!;
+        return info;
     }
 
     static ZipArchive OpenZip(string path, string fileName)

@@ -79,7 +79,7 @@ public static class MnistNpmDataset
             Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
             SplitSeed = SplitSeed,
         };
-        store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = [.. pixels], Labels = [.. labels], ClassNames = info.ClassNames }, split);
+        info = store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = [.. pixels], Labels = [.. labels], ClassNames = info.ClassNames }, split);
         progress?.Report(1);
         return info;
     }

@@ -100,7 +100,7 @@ public static class OptDigitsDataset
             SplitSeed = SplitSeed,
             SplitMethod = $"Stratified by digit, 70 % train, 15 % validation, 15 % test, seed {SplitSeed}. The file has no writer ids, so writers are not kept apart.",
         };
-        store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = [.. pixels], Labels = [.. labels], ClassNames = classNames }, split);
+        info = store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = [.. pixels], Labels = [.. labels], ClassNames = classNames }, split);
         progress?.Report(1);
         return info;
     }

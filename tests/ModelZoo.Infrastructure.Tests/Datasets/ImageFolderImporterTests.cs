@@ -81,23 +81,40 @@ public class ImageFolderImporterTests : IDisposable
         _store.Load("first").Images.Pixels.ShouldBe(_store.Load("second").Images.Pixels);
     }
 
-    [Fact]
-    public async Task Import_AppliesExifOrientation_AndCentreCrops()
+    /// <summary>40x20, left half black and right half white.</summary>
+    static SKBitmap HalfBlack()
     {
-        // A 40x20 image, left half black and right half white: centre-cropped to a square it is half and half.
-        using var bmp = new SKBitmap(40, 20);
-        using (var c = new SKCanvas(bmp))
-        {
-            c.Clear(SKColors.White);
-            c.DrawRect(0, 0, 20, 20, new SKPaint { Color = SKColors.Black });
-        }
-        var png = bmp.Encode(SKEncodedImageFormat.Png, 100).ToArray();
-        var (img, problem) = UploadedImageDecoder.Decode(png, 16, UploadFit.CenterCrop, 1_000_000);
+        var bmp = new SKBitmap(40, 20);
+        using var c = new SKCanvas(bmp);
+        c.Clear(SKColors.White);
+        using var black = new SKPaint { Color = SKColors.Black };
+        c.DrawRect(0, 0, 20, 20, black);
+        return bmp;
+    }
+
+    [Fact]
+    public void Decode_CentreCropsToASquare()
+    {
+        using var bmp = HalfBlack();
+        var (img, problem) = UploadedImageDecoder.Decode(bmp.Encode(SKEncodedImageFormat.Png, 100).ToArray(), 16, UploadFit.CenterCrop, 1_000_000);
         problem.ShouldBeNull();
         img!.IsGrey.ShouldBeTrue();
         img.Rgb[8 * 16 + 2].ShouldBeLessThan((byte)30, "left of the crop is black");
         img.Rgb[8 * 16 + 13].ShouldBeGreaterThan((byte)225, "right of the crop is white");
-        (img.Width, img.Height).ShouldBe((40, 20));
+        (img.Width, img.Height, img.Format).ShouldBe((40, 20, "PNG"));
+    }
+
+    [Fact]
+    public void Decode_AppliesExifOrientation_LikeAPhoneViewer()
+    {
+        using var bmp = HalfBlack();
+        // Orientation 6: shown rotated 90 degrees clockwise, so the black left half becomes the top half.
+        var jpeg = UploadCorpus.WithExifOrientation(bmp.Encode(SKEncodedImageFormat.Jpeg, 95).ToArray(), 6);
+        var (img, problem) = UploadedImageDecoder.Decode(jpeg, 16, UploadFit.CenterCrop, 1_000_000);
+        problem.ShouldBeNull();
+        (img!.Width, img.Height).ShouldBe((20, 40), "sizes are reported upright");
+        img.Rgb[2 * 16 + 8].ShouldBeLessThan((byte)30, "top of the crop is black");
+        img.Rgb[13 * 16 + 8].ShouldBeGreaterThan((byte)225, "bottom of the crop is white");
     }
 
     public static TheoryData<string, Func<byte[]>, Action<ImageUploadOptions>?, string, string> BadUploads => new()

@@ -90,6 +90,23 @@ public static class UploadCorpus
         return png;
     }
 
+    /// <summary>A JPEG with an EXIF APP1 segment holding only the orientation tag (0x0112), as phone cameras write it.</summary>
+    public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        byte[] tiff =
+        [
+            (byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at offset 8
+            0, 1,                                  // one entry
+            0x01, 0x12, 0, 3, 0, 0, 0, 1,          // tag Orientation, type SHORT, count 1
+            (byte)(orientation >> 8), (byte)orientation, 0, 0,
+            0, 0, 0, 0,                            // no next IFD
+        ];
+        var payload = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
+        int len = payload.Length + 2;
+        byte[] app1 = [0xFF, 0xE1, (byte)(len >> 8), (byte)len, .. payload];
+        return [.. jpeg[..2], .. app1, .. jpeg[2..]];
+    }
+
     static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFF;
