@@ -93,8 +93,10 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         var problems = new List<UploadProblem>();
         using var zip = OpenZip(zipPath, fileName);
         var layout = ImageFolderZip.Read(zip, o, problems);
-        CheckClasses(layout, o, problems);
+        // Unsafe entries stop the import before anything is inflated; a wrong class structure does not, so one
+        // attempt lists the broken files too.
         ThrowIfAny(problems);
+        CheckClasses(layout, o, problems);
 
         var decoded = new UploadedImageDecoder.Decoded[layout.Images.Count];
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -173,9 +175,9 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         foreach (var c in layout.Classes)
         {
             int n = counts.GetValueOrDefault(c);
-            if (n == 0) problems.Add(new(c + "/", $"class '{c}' is empty; remove the folder or add images"));
+            if (n == 0) problems.Add(new(layout.Root + c + "/", $"class '{c}' is empty; remove the folder or add images"));
             else if (n < o.MinImagesPerClass)
-                problems.Add(new(c + "/", $"class '{c}' has {n} image{(n == 1 ? "" : "s")}; each class needs at least {o.MinImagesPerClass} (Datasets:Upload:MinImagesPerClass)"));
+                problems.Add(new(layout.Root + c + "/", $"class '{c}' has {n} image{(n == 1 ? "" : "s")}; each class needs at least {o.MinImagesPerClass} (Datasets:Upload:MinImagesPerClass)"));
         }
         if (layout.Classes.Count < 2)
             problems.Add(new("", layout.Classes.Count == 0

@@ -13,7 +13,8 @@ public static class ImageFolderZip
 {
     public sealed record ImageEntry(ZipArchiveEntry Entry, string Path, string ClassName);
 
-    public sealed record Layout(IReadOnlyList<string> Classes, IReadOnlyList<ImageEntry> Images, int Skipped);
+    /// <param name="Root">The top folder everything sat in ("" when the class folders are at the top), with its slash.</param>
+    public sealed record Layout(IReadOnlyList<string> Classes, IReadOnlyList<ImageEntry> Images, int Skipped, string Root);
 
     const int UnixFileTypeMask = 0xF000, UnixRegular = 0x8000, UnixDirectory = 0x4000, UnixLink = 0xA000;
     static readonly HashSet<string> Clutter = new(StringComparer.OrdinalIgnoreCase) { ".DS_Store", "Thumbs.db", "desktop.ini", "__MACOSX" };
@@ -66,7 +67,7 @@ public static class ImageFolderZip
         var declared = folders.Where(f => f.Length == skip + 1 && (skip == 0 || f[0] == files.FirstOrDefault().Parts?[0])).Select(f => f[skip]);
         var classes = images.Select(i => i.ClassName).Concat(declared).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         images.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        return new Layout(classes, images, skipped);
+        return new Layout(classes, images, skipped, skip == 1 ? files[0].Parts[0] + "/" : "");
     }
 
     public static string Mb(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.#} MB" : $"{bytes / 1024.0:0.#} KB";

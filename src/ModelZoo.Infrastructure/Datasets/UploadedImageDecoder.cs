@@ -82,25 +82,4 @@ public static class UploadedImageDecoder
         SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
         _ => SKMatrix.Identity,
     };
-
-    /// <summary>A PNG of one stored image (C x H x W bytes), scaled to <paramref name="size"/> pixels; small images
-    /// are enlarged with nearest-neighbour sampling so their pixels stay visible.</summary>
-    public static byte[] Png(byte[] chw, int width, int height, int channels, int size)
-    {
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var src = new SKBitmap(info);
-        var px = src.GetPixelSpan();
-        int plane = width * height;
-        for (int i = 0; i < plane; i++)
-        {
-            byte r = chw[i], g = channels == 3 ? chw[plane + i] : r, b = channels == 3 ? chw[2 * plane + i] : r;
-            px[4 * i] = r; px[4 * i + 1] = g; px[4 * i + 2] = b; px[4 * i + 3] = 255;
-        }
-        float scale = (float)size / Math.Max(width, height);
-        int tw = Math.Max(1, (int)Math.Round(width * scale)), th = Math.Max(1, (int)Math.Round(height * scale));
-        var sampling = scale >= 1 ? new SKSamplingOptions(SKFilterMode.Nearest) : new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear);
-        using var scaled = src.Resize(new SKImageInfo(tw, th, SKColorType.Rgba8888, SKAlphaType.Opaque), sampling);
-        using var png = scaled.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
-    }
 }

@@ -194,6 +194,15 @@ public class ImageFolderImporterTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_ListsClassProblemsAndBrokenFilesTogether_WithPathsAsInTheArchive()
+    {
+        var zip = UploadCorpus.Zip().Class("root/a", 3).Class("root/b", 3).Folder("root/empty").File("root/a/x.txt", "x"u8.ToArray()).Bytes();
+        var e = await Should.ThrowAsync<DatasetRejectedException>(() => Import(zip));
+        e.Problems.Select(p => p.File).ShouldBe(["root/empty/", "root/a/x.txt"]);
+        DataFolderIsClean();
+    }
+
+    [Fact]
     public async Task Import_RefusesANameThatIsTaken_ByAnUploadOrABuiltIn()
     {
         var zip = UploadCorpus.Zip().Class("a", 2).Class("b", 2).Bytes();
