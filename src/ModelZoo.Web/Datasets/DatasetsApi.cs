@@ -26,6 +26,14 @@ public static class DatasetsApi
         g.MapGet("/{id}", Results<Ok<DatasetInfo>, NotFound> (string id, IDatasetCatalog datasets) =>
                 datasets.Find(id) is { } info ? TypedResults.Ok(info) : TypedResults.NotFound())
             .WithName("GetDataset").WithSummary("One stored dataset's facts");
+        g.MapDelete("/{id}", Results<NoContent, NotFound, Conflict<string>> (string id, DatasetStore store) =>
+                store.Find(id) switch
+                {
+                    null => TypedResults.NotFound(),
+                    { Origin: not DatasetOrigin.Upload } => TypedResults.Conflict("Built-in datasets are not deleted; they would be fetched again."),
+                    _ => store.Delete(id) ? TypedResults.NoContent() : TypedResults.NotFound(),
+                })
+            .WithName("DeleteDataset").WithSummary("Deletes an uploaded dataset");
         g.MapPost("/{id}/fetch", Results<Accepted<FetchState>, Ok<FetchState>, NotFound<string>> (string id, DatasetFetchService fetch) =>
             {
                 if (fetch.FindBuiltIn(id) is null) return TypedResults.NotFound($"'{id}' is not a built-in dataset.");

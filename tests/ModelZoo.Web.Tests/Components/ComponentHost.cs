@@ -35,7 +35,8 @@ public sealed class ComponentHost : IAsyncDisposable
         public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => throw new NotSupportedException();
     }
 
-    public static async Task<ComponentHost> CreateAsync()
+    /// <param name="configure">Changes to the services after the real ones are added (e.g. fake built-in datasets).</param>
+    public static async Task<ComponentHost> CreateAsync(Action<IServiceCollection>? configure = null)
     {
         var h = new ComponentHost();
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:DataDir"] = h._dir }).Build();
@@ -47,6 +48,7 @@ public sealed class ComponentHost : IAsyncDisposable
         s.AddSingleton<IRunEventBroadcaster, NotifierOnly>();
         s.AddSingleton<MarkdownRenderer>();
         s.AddMudServices();
+        configure?.Invoke(s);
         h.Ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         h.Ctx.SetRendererInfo(new RendererInfo("Server", true));
 
@@ -58,6 +60,8 @@ public sealed class ComponentHost : IAsyncDisposable
             StratifiedSplitter.Split(labels, 1));
         return h;
     }
+
+    public string DataDir => _dir;
 
     public T Get<T>() where T : notnull => Ctx.Services.GetRequiredService<T>();
 
