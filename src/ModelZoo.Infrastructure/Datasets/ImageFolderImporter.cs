@@ -17,8 +17,8 @@ public sealed record UploadDetails(string Name, string? License = null, string? 
 /// <summary>
 /// Imports a user's ImageFolder zip as a dataset, or refuses it with every problem found (file and reason) and
 /// keeps nothing: the upload goes to a temp file in the datasets folder that is always deleted, and the dataset is
-/// written by the store's atomic rename only after every check passed. Imports run one at a time, which bounds
-/// memory and makes the "name is free" check and the write one step.
+/// written by the store's atomic rename only after every check passed. Uploads are received concurrently, but
+/// checked, decoded and written one at a time, which bounds memory and makes "the name is free" and the write one step.
 /// </summary>
 public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUploadOptions> options, IEnumerable<BuiltInDataset> builtIns,
     ILogger<ImageFolderImporter> log)
@@ -45,22 +45,32 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         if (id.Length == 0) throw new DatasetRejectedException("", "Give the dataset a name with letters or digits.");
         if (declaredLength > o.MaxUploadBytes) throw TooLarge(fileName, declaredLength.Value, o);
 
-        await _gate.WaitAsync(ct);
+        CheckNameIsFree(id);
         var tmp = store.TempPath("upload") + ".zip";
         try
         {
-            if (store.Exists(id) || builtIns.Any(b => b.Id == id))
-                throw new DatasetRejectedException("", $"A dataset with the id '{id}' exists already; choose another name.");
+            // Receiving runs outside the gate: a slow upload does not hold up other imports.
             var (size, sha) = await ReceiveAsync(upload, tmp, fileName, declaredLength, progress, o, ct);
-            var info = await Task.Run(() => Build(tmp, fileName, size, sha, id, details, progress, o, ct), ct);
-            log.LogInformation("Imported dataset {Id} from {File}: {Examples} images, {Classes} classes", id, fileName, info.Examples, info.ClassNames.Count);
-            return info;
+            await _gate.WaitAsync(ct);
+            try
+            {
+                CheckNameIsFree(id);
+                var info = await Task.Run(() => Build(tmp, fileName, size, sha, id, details, progress, o, ct), ct);
+                log.LogInformation("Imported dataset {Id} from {File}: {Examples} images, {Classes} classes", id, fileName, info.Examples, info.ClassNames.Count);
+                return info;
+            }
+            finally { _gate.Release(); }
         }
         finally
         {
             try { File.Delete(tmp); } catch (IOException e) { log.LogWarning(e, "Could not delete {Tmp}", tmp); }
-            _gate.Release();
         }
+    }
+
+    void CheckNameIsFree(string id)
+    {
+        if (store.Exists(id) || builtIns.Any(b => b.Id == id))
+            throw new DatasetRejectedException("", $"A dataset with the id '{id}' exists already; choose another name.");
     }
 
     static DatasetRejectedException TooLarge(string file, long size, ImageUploadOptions o) =>
