@@ -26,6 +26,7 @@ app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
 app.MapCatalogApi();
+app.MapLatencyApi();
 app.MapDatasetsApi();
 app.MapOpenApi();
 app.MapHealthChecks("/healthz");
