@@ -19,13 +19,13 @@ public sealed class TestHost : IAsyncDisposable
     public IHost Host { get; }
     public IServiceProvider Services => Host.Services;
 
-    public TestHost(IRunTrainer trainer, bool startWorker = true)
+    public TestHost(IRunTrainer trainer, bool startWorker = true, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Storage:DataDir"] = DataDir,
             ["Datasets:FetchOnStartup"] = "false",
-        }).Build();
+        }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(ArchitectureRegistry.Default);

@@ -145,7 +145,7 @@ public sealed class LatencyService(
             {
                 ModelId = m.Id, Architecture = m.Architecture, Batch = batch, InputSize = m.Preprocessing.InputSize,
                 Threads = threads, Device = CpuDevice.Value, MedianMs = LatencyStats.Median(times),
-                P90Ms = LatencyStats.Percentile(times, 90), Iterations = times.Length, MeasuredAt = clock.GetUtcNow(),
+                P90Ms = LatencyStats.Percentile(times, 90), Iterations = times.Length, MeasuredAt = WholeMilliseconds(clock.GetUtcNow()),
                 SoftwareVersions = TorchRuntime.SoftwareVersions,
             };
             await using (var db = await dbs.CreateDbContextAsync(ct))
@@ -226,6 +226,11 @@ public sealed class LatencyService(
         try { Changed?.Invoke(updated); }
         catch (Exception e) { log.LogWarning(e, "A latency listener failed"); }
     }
+
+    /// <summary>The stored timestamp keeps 0.1 ms (DateTimeOffsetToBinaryConverter); rounding first makes the
+    /// returned measurement equal to the one read back later.</summary>
+    static DateTimeOffset WholeMilliseconds(DateTimeOffset t) =>
+        new(t.UtcTicks - t.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
 
     static LatencyMeasurement ToMeasurement(LatencyRecord r) => new()
     {
