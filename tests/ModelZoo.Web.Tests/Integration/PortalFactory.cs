@@ -15,6 +15,9 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         Environment.GetEnvironmentVariable("MODELZOO_TEST_DOWNLOADS") is { Length: > 0 } d ? d
             : Path.Combine(Path.GetTempPath(), "modelzoo-test-downloads");
 
+    /// <summary>Extra settings for one test class, applied after the defaults above.</summary>
+    public Dictionary<string, string> Settings { get; } = new();
+
     public PortalFactory() => this.UseKestrel(0);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -23,6 +26,7 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storage:DataDir", DataDir);
         builder.UseSetting("Storage:DownloadCacheDir", DownloadCache);
         builder.UseSetting("Datasets:FetchOnStartup", "true");
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
     }
 
     public override async ValueTask DisposeAsync()
