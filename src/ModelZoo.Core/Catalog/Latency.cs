@@ -15,6 +15,14 @@ public sealed record LatencyMeasurement
     public int Iterations { get; init; }
     public DateTimeOffset MeasuredAt { get; init; }
     public string SoftwareVersions { get; init; } = "";
+    /// <summary>Share of the machine's CPU time that other processes used while this was measured (0-100). The
+    /// training-run check cannot see other programs; this shows whether they competed for the cores.</summary>
+    public double? OtherCpuPercent { get; init; }
+
+    /// <summary>Above this, other programs took enough of the cores that the timing says little about this model.</summary>
+    public const double BusyAbovePercent = 20;
+
+    public bool TakenOnABusyMachine => OtherCpuPercent > BusyAbovePercent;
 }
 
 public enum LatencyJobState { Queued, WaitingForTraining, Measuring, Succeeded, Failed }

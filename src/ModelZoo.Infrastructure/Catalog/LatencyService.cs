@@ -135,6 +135,7 @@ public sealed class LatencyService(
             var threads = TorchRuntime.Threads > 0 ? TorchRuntime.Threads : Environment.ProcessorCount;
             var spec = new BenchSpec(m.Architecture, BenchMode.Inference, batch, m.Preprocessing.InputSize, threads, O.Warmup, O.Iterations);
             var started = clock.GetUtcNow();
+            var cpu = CpuUsage.Start();
             // A dedicated thread: a measurement is CPU-bound for seconds and must not hold a thread-pool thread.
             var times = await Task.Factory.StartNew(() => ModelBenchmark.Measure(spec, registry, onIteration, ct), ct,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -146,15 +147,15 @@ public sealed class LatencyService(
                 ModelId = m.Id, Architecture = m.Architecture, Batch = batch, InputSize = m.Preprocessing.InputSize,
                 Threads = threads, Device = CpuDevice.Value, MedianMs = LatencyStats.Median(times),
                 P90Ms = LatencyStats.Percentile(times, 90), Iterations = times.Length, MeasuredAt = WholeMilliseconds(clock.GetUtcNow()),
-                SoftwareVersions = TorchRuntime.SoftwareVersions,
+                SoftwareVersions = TorchRuntime.SoftwareVersions, OtherCpuPercent = cpu.OtherPercent(),
             };
             await using (var db = await dbs.CreateDbContextAsync(ct))
             {
                 db.Latencies.Add(row);
                 await db.SaveChangesAsync(ct);
             }
-            log.LogInformation("Latency of {Model} at batch {Batch}: median {Median:F2} ms, p90 {P90:F2} ms ({Threads} threads)",
-                m.Id, batch, row.MedianMs, row.P90Ms, threads);
+            log.LogInformation("Latency of {Model} at batch {Batch}: median {Median:F2} ms, p90 {P90:F2} ms ({Threads} threads, other processes {Other:F0} % CPU)",
+                m.Id, batch, row.MedianMs, row.P90Ms, threads, row.OtherCpuPercent);
             return new(ToMeasurement(row), null);
         }
         finally { _oneAtATime.Release(); }
@@ -236,7 +237,7 @@ public sealed class LatencyService(
     {
         Id = r.Id, ModelId = r.ModelId, Architecture = r.Architecture, Batch = r.Batch, InputSize = r.InputSize,
         Threads = r.Threads, Device = r.Device, MedianMs = r.MedianMs, P90Ms = r.P90Ms, Iterations = r.Iterations,
-        MeasuredAt = r.MeasuredAt, SoftwareVersions = r.SoftwareVersions,
+        MeasuredAt = r.MeasuredAt, SoftwareVersions = r.SoftwareVersions, OtherCpuPercent = r.OtherCpuPercent,
     };
 
     /// <summary>"CPU (model name)": the benchmark runs on the CPU, and a timing means little without the processor.</summary>

@@ -49,4 +49,7 @@ public sealed class LatencyRecord
     public int Iterations { get; set; }
     public DateTimeOffset MeasuredAt { get; set; }
     public string SoftwareVersions { get; set; } = "";
+    /// <summary>Share of the machine's CPU time that other processes used during the measurement (0-100); null
+    /// where the OS does not report it.</summary>
+    public double? OtherCpuPercent { get; set; }
 }

@@ -21,7 +21,12 @@ public static class CatalogFormat
 
     public static string Describe(LatencyMeasurement m) =>
         $"Median of {m.Iterations} inferences (p90 {Ms(m.P90Ms)}), batch {m.Batch}, {m.InputSize} px, {m.Threads} threads, " +
-        $"{m.Device}, {When(m.MeasuredAt)}; {m.SoftwareVersions}";
+        $"{m.Device}, {When(m.MeasuredAt)}; {m.SoftwareVersions}" + (Busy(m) is { } busy ? $". {busy}" : "");
+
+    /// <summary>A warning when other programs competed for the cores during the measurement, else null.</summary>
+    public static string? Busy(LatencyMeasurement m) => m.TakenOnABusyMachine
+        ? $"Busy machine: other processes used {m.OtherCpuPercent:0} % of the CPU meanwhile, so this timing is inflated"
+        : null;
 
     public static string JobShort(LatencyJob job) => job.State switch
     {

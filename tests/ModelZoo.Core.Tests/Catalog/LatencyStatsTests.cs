@@ -21,4 +21,12 @@ public class LatencyStatsTests
 
     [Fact]
     public void Percentiles_OfNothing_AreNaN() => double.IsNaN(LatencyStats.Percentile([], 90)).ShouldBeTrue();
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData(5.0, false)]
+    [InlineData(20.0, false)]
+    [InlineData(35.0, true)]
+    public void AMeasurement_IsFlaggedBusy_OnlyWhenOtherProcessesTookMoreThanAFifthOfTheCpu(double? other, bool busy) =>
+        new LatencyMeasurement { OtherCpuPercent = other }.TakenOnABusyMachine.ShouldBe(busy);
 }

@@ -81,6 +81,7 @@ public class LatencyServiceTests : IAsyncLifetime
         row.MedianMs.ShouldBeGreaterThan(0);
         row.P90Ms.ShouldBeGreaterThanOrEqualTo(row.MedianMs);
         row.MeasuredAt.ShouldBeGreaterThan(DateTimeOffset.UtcNow.AddMinutes(-5));
+        if (OperatingSystem.IsLinux()) row.OtherCpuPercent.ShouldNotBeNull().ShouldBeInRange(0, 100);
     }
 
     [Fact]

@@ -87,8 +87,28 @@ public class ComparePageTests : IAsyncLifetime
         cells[0].TextContent.ShouldContain("23.9 ms");
         cells[1].TextContent.ShouldContain("not measured");
         page.Markup.ShouldContain("2 threads · CPU (test)");
+        page.FindAll("[data-testid=busy]").ShouldBeEmpty("nothing is known about other processes here");
         Points(page, "chart-latency").ShouldBe(1);
         page.Find("[data-testid=chart-latency-missing]").TextContent.ShouldContain("mobilenet_v2.tv_in1k (latency not measured yet)");
+    }
+
+    [Fact]
+    public async Task AMeasurementTakenBesideOtherBusyProcesses_CarriesAWarning()
+    {
+        await using (var db = await Ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>().CreateDbContextAsync())
+        {
+            db.Latencies.Add(new LatencyRecord
+            {
+                ModelId = "vgg11.tv_in1k", Architecture = "vgg11", Batch = 1, InputSize = 224, Threads = 2, Device = "CPU (test)",
+                MedianMs = 900, P90Ms = 1400, Iterations = 15, MeasuredAt = DateTimeOffset.UtcNow, SoftwareVersions = "test",
+                OtherCpuPercent = 74,
+            });
+            await db.SaveChangesAsync();
+        }
+
+        var page = Open("vgg11.tv_in1k,resnet18.tv_in1k");
+
+        page.Find("[data-testid=busy]").TextContent.ShouldContain("other processes used 74 % of the CPU");
     }
 
     [Fact]

@@ -53,6 +53,9 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("OtherCpuPercent")
+                        .HasColumnType("REAL");
+
                     b.Property<double>("P90Ms")
                         .HasColumnType("REAL");
 

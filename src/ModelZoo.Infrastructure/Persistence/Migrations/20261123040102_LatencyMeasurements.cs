@@ -26,7 +26,8 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     P90Ms = table.Column<double>(type: "REAL", nullable: false),
                     Iterations = table.Column<int>(type: "INTEGER", nullable: false),
                     MeasuredAt = table.Column<long>(type: "INTEGER", nullable: false),
-                    SoftwareVersions = table.Column<string>(type: "TEXT", maxLength: 300, nullable: false)
+                    SoftwareVersions = table.Column<string>(type: "TEXT", maxLength: 300, nullable: false),
+                    OtherCpuPercent = table.Column<double>(type: "REAL", nullable: true)
                 },
                 constraints: table =>
                 {

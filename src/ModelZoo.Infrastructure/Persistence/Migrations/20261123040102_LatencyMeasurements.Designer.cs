@@ -11,7 +11,7 @@ using ModelZoo.Infrastructure.Persistence;
 namespace ModelZoo.Infrastructure.Persistence.Migrations
 {
     [DbContext(typeof(ZooDbContext))]
-    [Migration("20261123034139_LatencyMeasurements")]
+    [Migration("20261123040102_LatencyMeasurements")]
     partial class LatencyMeasurements
     {
         /// <inheritdoc />
@@ -55,6 +55,9 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                         .IsRequired()
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
+
+                    b.Property<double?>("OtherCpuPercent")
+                        .HasColumnType("REAL");
 
                     b.Property<double>("P90Ms")
                         .HasColumnType("REAL");
