@@ -36,14 +36,16 @@ public sealed class ImageBatcher
             labels[i] = _images.Labels[indices[i]];
         }
         using var scope = NewDisposeScope();
-        var x = tensor(bytes, [n, _images.Channels, _images.Height, _images.Width]).to(_device).to_type(ScalarType.Float32).div_(255f);
+        // Host arrays become CPU tensors explicitly: the default device is process-wide, and a parameter count on the
+        // meta device (TorchRuntime.OnMeta, e.g. a catalogue page opening) may switch it while this run trains.
+        var x = tensor(bytes, [n, _images.Channels, _images.Height, _images.Width], device: CPU).to(_device).to_type(ScalarType.Float32).div_(255f);
         if (_images.Height != _size || _images.Width != _size)
             x = nn.functional.interpolate(x, size: [_size, _size], mode: InterpolationMode.Bilinear, align_corners: false);
         if (_images.Channels == 1) x = x.expand(n, 3, _size, _size);
-        var mean = tensor(_mean, [1, 3, 1, 1]).to(_device);
-        var std = tensor(_std, [1, 3, 1, 1]).to(_device);
+        var mean = tensor(_mean, [1, 3, 1, 1], device: CPU).to(_device);
+        var std = tensor(_std, [1, 3, 1, 1], device: CPU).to(_device);
         x = (x - mean) / std;
-        var y = tensor(labels).to(_device);
+        var y = tensor(labels, device: CPU).to(_device);
         return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }
 }
