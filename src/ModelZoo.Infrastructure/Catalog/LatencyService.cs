@@ -62,9 +62,9 @@ public sealed class LatencyService(
     /// A model already queued or being measured keeps its job.</summary>
     public LatencyRequestResult Request(string modelId, int? batch = null)
     {
-        var entry = catalog.Find(modelId);
-        if (entry is null) return new(LatencyRequestOutcome.NotFound, null, $"No catalogue entry '{modelId}'.");
-        if (Unsupported(entry.Manifest) is { } why) return new(LatencyRequestOutcome.Unsupported, null, why);
+        var manifest = catalog.ManifestOf(modelId);
+        if (manifest is null) return new(LatencyRequestOutcome.NotFound, null, $"No catalogue entry '{modelId}'.");
+        if (Unsupported(manifest) is { } why) return new(LatencyRequestOutcome.Unsupported, null, why);
         var b = batch ?? O.BatchSize;
         if (b < 1 || b > O.MaxBatch) return new(LatencyRequestOutcome.Unsupported, null, $"Batch must be between 1 and {O.MaxBatch}.");
         LatencyJob job;
@@ -126,7 +126,7 @@ public sealed class LatencyService(
     public async Task<LatencyAttempt> MeasureNowAsync(string modelId, int batch, Action<int, int>? onIteration = null,
         CancellationToken ct = default)
     {
-        var m = (catalog.Find(modelId) ?? throw new KeyNotFoundException($"No catalogue entry '{modelId}'.")).Manifest;
+        var m = catalog.ManifestOf(modelId) ?? throw new KeyNotFoundException($"No catalogue entry '{modelId}'.");
         if (Unsupported(m) is { } why) throw new NotSupportedException(why);
         await _oneAtATime.WaitAsync(ct);
         try

@@ -23,6 +23,9 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, IL
 
     public bool Exists(string id) => _manifests.Value.Any(m => m.Id == id);
 
+    /// <summary>The manifest alone: no parameter count, so nothing is built on the meta device.</summary>
+    public ModelManifest? ManifestOf(string id) => _manifests.Value.FirstOrDefault(m => m.Id == id);
+
     /// <summary>Where imported weights of an entry live; null when none were imported.</summary>
     public string? WeightsPathOf(ModelManifest m)
     {

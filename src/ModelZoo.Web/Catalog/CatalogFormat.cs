@@ -25,7 +25,7 @@ public static class CatalogFormat
 
     /// <summary>A warning when other programs competed for the cores during the measurement, else null.</summary>
     public static string? Busy(LatencyMeasurement m) => m.TakenOnABusyMachine
-        ? $"Busy machine: other processes used {m.OtherCpuPercent:0} % of the CPU meanwhile, so this timing is inflated"
+        ? $"Busy machine: other processes took {m.OtherCpuPercent:0} % of the CPU, so this timing is inflated"
         : null;
 
     public static string JobShort(LatencyJob job) => job.State switch

@@ -29,8 +29,8 @@ public static class LatencyApi
             "threads. Measurements run one at a time and wait while a training run is in progress. A model already queued keeps " +
             "its job. Poll GET on the same path for the job state and the stored results.");
 
-        g.MapGet("/", async Task<Results<Ok<LatencyHistory>, NotFound>> (string id, ICatalog catalog, LatencyService latency, CancellationToken ct) =>
-            catalog.Find(id) is null ? TypedResults.NotFound()
+        g.MapGet("/", async Task<Results<Ok<LatencyHistory>, NotFound>> (string id, ZooCatalog catalog, LatencyService latency, CancellationToken ct) =>
+            !catalog.Exists(id) ? TypedResults.NotFound()
                 : TypedResults.Ok(new LatencyHistory(id, latency.JobOf(id), await latency.HistoryAsync(id, ct: ct))))
             .WithName("GetLatency").WithSummary("Stored latency measurements of a model, newest first, with any job in progress");
         return app;

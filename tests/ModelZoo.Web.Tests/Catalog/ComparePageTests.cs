@@ -108,7 +108,7 @@ public class ComparePageTests : IAsyncLifetime
 
         var page = Open("vgg11.tv_in1k,resnet18.tv_in1k");
 
-        page.Find("[data-testid=busy]").TextContent.ShouldContain("other processes used 74 % of the CPU");
+        page.Find("[data-testid=busy]").TextContent.ShouldContain("other processes took 74 % of the CPU");
     }
 
     [Fact]
