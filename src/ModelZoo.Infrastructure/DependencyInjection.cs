@@ -20,6 +20,7 @@ public static class DependencyInjection
     {
         services.Configure<StorageOptions>(config.GetSection(StorageOptions.Section));
         services.Configure<DatasetOptions>(config.GetSection(DatasetOptions.Section));
+        services.Configure<LatencyOptions>(config.GetSection(LatencyOptions.Section));
         var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var paths = new ZooPaths(storage, contentRoot);
         services.AddSingleton(paths);
@@ -36,6 +37,8 @@ public static class DependencyInjection
 
         services.AddSingleton<ZooCatalog>();
         services.AddSingleton<ICatalog>(sp => sp.GetRequiredService<ZooCatalog>());
+        services.AddSingleton<LatencyService>();
+        services.AddHostedService(sp => sp.GetRequiredService<LatencyService>());
         services.AddSingleton<DatasetStore>();
         services.AddSingleton<IDatasetCatalog>(sp => sp.GetRequiredService<DatasetStore>());
         foreach (var builtIn in BuiltInDatasets.All) services.AddSingleton(builtIn);

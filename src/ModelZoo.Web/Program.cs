@@ -29,6 +29,7 @@ app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
 app.MapCatalogApi();
 app.MapWeightsApi();
+app.MapLatencyApi();
 app.MapDatasetsApi();
 app.MapOpenApi();
 app.MapHealthChecks("/healthz");

@@ -22,6 +22,9 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
 
     public bool Exists(string id) => _manifests.Value.Any(m => m.Id == id);
 
+    /// <summary>The manifest alone: no parameter count, so nothing is built on the meta device.</summary>
+    public ModelManifest? ManifestOf(string id) => _manifests.Value.FirstOrDefault(m => m.Id == id);
+
     /// <summary>Where imported weights of an entry live; null unless an import completed (its record exists).</summary>
     public string? WeightsPathOf(ModelManifest m) => weightsStore.Find(m)?.Path;
 

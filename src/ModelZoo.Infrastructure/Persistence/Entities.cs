@@ -33,3 +33,23 @@ public sealed class RunEventRecord
     public DateTimeOffset At { get; set; }
     public string PayloadJson { get; set; } = "";
 }
+
+/// <summary>One inference-latency measurement of a catalogue entry on this machine (see Catalog/LatencyService).</summary>
+public sealed class LatencyRecord
+{
+    public long Id { get; set; }
+    public string ModelId { get; set; } = "";
+    public string Architecture { get; set; } = "";
+    public int Batch { get; set; }
+    public int InputSize { get; set; }
+    public int Threads { get; set; }
+    public string Device { get; set; } = "";
+    public double MedianMs { get; set; }
+    public double P90Ms { get; set; }
+    public int Iterations { get; set; }
+    public DateTimeOffset MeasuredAt { get; set; }
+    public string SoftwareVersions { get; set; } = "";
+    /// <summary>Share of the machine's CPU time that other processes used during the measurement (0-100); null
+    /// where the OS does not report it.</summary>
+    public double? OtherCpuPercent { get; set; }
+}

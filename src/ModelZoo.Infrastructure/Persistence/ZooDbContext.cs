@@ -8,6 +8,7 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
 {
     public DbSet<RunRecord> Runs => Set<RunRecord>();
     public DbSet<RunEventRecord> RunEvents => Set<RunEventRecord>();
+    public DbSet<LatencyRecord> Latencies => Set<LatencyRecord>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -28,6 +29,16 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.HasKey(x => x.Id);
             e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
             e.HasIndex(x => new { x.RunId, x.Seq }).IsUnique();
+        });
+        b.Entity<LatencyRecord>(e =>
+        {
+            e.ToTable("latency_measurements");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.ModelId).HasMaxLength(200);
+            e.Property(x => x.Architecture).HasMaxLength(100);
+            e.Property(x => x.Device).HasMaxLength(200);
+            e.Property(x => x.SoftwareVersions).HasMaxLength(300);
+            e.HasIndex(x => new { x.ModelId, x.MeasuredAt });
         });
     }
 

@@ -18,16 +18,26 @@ public sealed record BenchSpec(string Architecture, BenchMode Mode, int Batch, i
 public static class ModelBenchmark
 {
     /// <summary>Milliseconds per iteration, after warm-up.</summary>
-    public static double[] Measure(BenchSpec s, ArchitectureRegistry? registry = null)
+    /// <param name="onIteration">Called after each timed or warm-up iteration with (done, total), for progress bars.</param>
+    /// <param name="ct">Checked between iterations, so a host shutting down does not wait for a whole measurement.</param>
+    public static double[] Measure(BenchSpec s, ArchitectureRegistry? registry = null, Action<int, int>? onIteration = null,
+        CancellationToken ct = default)
     {
         var previous = torch.get_num_threads();
         torch.set_num_threads(s.Threads);
         try
         {
-            torch.random.manual_seed(0);
-            using var model = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
-            using var x = randn(s.Batch, 3, s.Size, s.Size, device: CPU);
-            using var y = randint(0, model.NumClasses, [s.Batch], device: CPU);
+            // Built under the construction lock: the portal measures beside the run worker and the catalogue, so a
+            // seeded run must not see these draws from the global generator, and a parameter count on the meta
+            // device must not turn this model into meta tensors.
+            var (model, x, y) = Native.TorchRuntime.BuildSeeded(0, () =>
+            {
+                var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
+                return (m, randn(s.Batch, 3, s.Size, s.Size, device: CPU), randint(0, m.NumClasses, [s.Batch], device: CPU));
+            });
+            using var _m = model;
+            using var _x = x;
+            using var _y = y;
             using var sgd = s.Mode == BenchMode.Train ? torch.optim.SGD(model.parameters(), 0.01, momentum: 0.9) : null;
             if (s.Mode == BenchMode.Train) model.train(); else model.eval();
 
@@ -50,6 +60,8 @@ public static class ModelBenchmark
                     }
                 }
                 if (i >= 0) times[i] = sw.Elapsed.TotalMilliseconds;
+                onIteration?.Invoke(i + s.Warmup + 1, s.Warmup + s.Repeats);
+                ct.ThrowIfCancellationRequested();
             }
             return times;
         }

@@ -17,6 +17,7 @@ public class MigrationTests
             db.Database.HasPendingModelChanges().ShouldBeFalse("every model change needs a migration");
             (await db.Runs.CountAsync()).ShouldBe(0);
             (await db.RunEvents.CountAsync()).ShouldBe(0);
+            (await db.Latencies.CountAsync()).ShouldBe(0);
         }
         finally
         {

@@ -85,7 +85,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         Directory.EnumerateFileSystemEntries(WeightsDir).ShouldBe([Path.Combine(WeightsDir, id)], "no temp folder is left");
 
         Catalog.Find(id)!.Weights.ShouldBe(WeightsAvailability.Available);
-        _host.Services.GetRequiredService<Catalog.ZooCatalog>().ImportedWeightsOf(Catalog.Find(id)!.Manifest)!.Sha256.ShouldBe(ResNetSha256);
+        _host.Services.GetRequiredService<ModelZoo.Infrastructure.Catalog.ZooCatalog>().ImportedWeightsOf(Catalog.Find(id)!.Manifest)!.Sha256.ShouldBe(ResNetSha256);
         progress.Reports.Where(p => p.Stage == WeightsImportStage.Receiving).Last().Bytes.ShouldBe(imported.Bytes);
         progress.Reports.Select(p => p.Stage).Distinct().ShouldBe([WeightsImportStage.Receiving, WeightsImportStage.Validating, WeightsImportStage.Storing]);
     }

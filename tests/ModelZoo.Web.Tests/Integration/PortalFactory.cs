@@ -24,6 +24,9 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         this.UseKestrel(0);
     }
 
+    /// <summary>Extra settings for one test class, applied after the defaults above.</summary>
+    public Dictionary<string, string> Settings { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -31,6 +34,7 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storage:DownloadCacheDir", DownloadCache);
         builder.UseSetting("Datasets:FetchOnStartup", "true");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
     }
 
     public override async ValueTask DisposeAsync()
