@@ -9,7 +9,8 @@ namespace ModelZoo.Web.Tests.Integration;
 /// </summary>
 public sealed class PortalFactory : WebApplicationFactory<Program>
 {
-    public string DataDir { get; } = Directory.CreateTempSubdirectory("mz-web-").FullName;
+    public string DataDir { get; }
+    readonly bool _ownsDataDir;
 
     public static string DownloadCache =>
         Environment.GetEnvironmentVariable("MODELZOO_TEST_DOWNLOADS") is { Length: > 0 } d ? d
@@ -18,14 +19,14 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     readonly IReadOnlyDictionary<string, string?> _settings;
 
     /// <param name="settings">Extra settings, applied last (e.g. <c>Storage:ZooDir</c>, <c>Weights:MaxUploadBytes</c>).</param>
-    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="dataDir">An existing data folder to serve (a restarted portal); the caller deletes it.</param>
+    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null)
     {
         _settings = settings ?? new Dictionary<string, string?>();
+        _ownsDataDir = dataDir is null;
+        DataDir = dataDir ?? Directory.CreateTempSubdirectory("mz-web-").FullName;
         this.UseKestrel(0);
     }
-
-    /// <summary>Extra settings for one test class, applied after the defaults above.</summary>
-    public Dictionary<string, string> Settings { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -34,13 +35,13 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storage:DownloadCacheDir", DownloadCache);
         builder.UseSetting("Datasets:FetchOnStartup", "true");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
-        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
     }
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        if (_ownsDataDir)
+            try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
     }
 }
