@@ -80,16 +80,12 @@ public sealed class MobileNetV2 : ZooModel
         using var scope = NewDisposeScope();
         var x = functional.adaptive_avg_pool2d(features, [1, 1]).flatten(1);
         // Pre-logits are the classifier Linear's input: after classifier.0 (dropout, a no-op in eval mode).
-        x = preLogits ? classifier.Run(x, stopBefore: HeadName) : classifier.call(x);
-        return x.MoveToOuterDisposeScope();
+        return classifier.RunHead(x, HeadName, preLogits).MoveToOuterDisposeScope();
     }
 
     public override void ResetClassifier(int numClasses)
     {
-        var old = (Linear)classifier[HeadName];
-        var fc = Linear(_lastChannel, numClasses, device: old.weight!.device);
-        MobileNetLayers.InitLinear(fc);
-        classifier.Replace(HeadName, fc);
+        classifier.ResetLinear(HeadName, _lastChannel, numClasses, MobileNetLayers.InitLinear);
         _numClasses = numClasses;
     }
 

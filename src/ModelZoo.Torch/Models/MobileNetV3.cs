@@ -125,16 +125,12 @@ public sealed class MobileNetV3 : ZooModel
     {
         using var scope = NewDisposeScope();
         var x = avgpool.call(features).flatten(1);
-        x = preLogits ? classifier.Run(x, stopBefore: HeadName) : classifier.call(x);
-        return x.MoveToOuterDisposeScope();
+        return classifier.RunHead(x, HeadName, preLogits).MoveToOuterDisposeScope();
     }
 
     public override void ResetClassifier(int numClasses)
     {
-        var old = (Linear)classifier[HeadName];
-        var fc = Linear(_lastChannel, numClasses, device: old.weight!.device);
-        MobileNetLayers.InitLinear(fc);
-        classifier.Replace(HeadName, fc);
+        classifier.ResetLinear(HeadName, _lastChannel, numClasses, MobileNetLayers.InitLinear);
         _numClasses = numClasses;
     }
 

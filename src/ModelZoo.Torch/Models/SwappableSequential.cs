@@ -1,3 +1,4 @@
+using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,6 +45,19 @@ public sealed class SwappableSequential : nn.Module<Tensor, Tensor>
             x = this[name].call(x);
         }
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The classifier part of a CNN head: all of it, or (pre-logits) everything before the final Linear
+    /// named <paramref name="headName"/>. Shared by VGG and the MobileNets, whose classifiers differ only in layers.</summary>
+    public Tensor RunHead(Tensor pooled, string headName, bool preLogits) => preLogits ? Run(pooled, stopBefore: headName) : Run(pooled);
+
+    /// <summary>Swaps the final Linear for a fresh one with <paramref name="numClasses"/> outputs on the same device.</summary>
+    public void ResetLinear(string headName, long inFeatures, int numClasses, Action<Linear> init)
+    {
+        var old = (Linear)this[headName];
+        var fc = nn.Linear(inFeatures, numClasses, device: old.weight!.device);
+        init(fc);
+        Replace(headName, fc);
     }
 
     public override Tensor forward(Tensor x) => Run(x);

@@ -143,16 +143,12 @@ public sealed class Vgg : ZooModel
     {
         using var scope = NewDisposeScope();
         var x = avgpool.call(features).flatten(1);
-        x = preLogits ? classifier.Run(x, stopBefore: HeadName) : classifier.call(x);
-        return x.MoveToOuterDisposeScope();
+        return classifier.RunHead(x, HeadName, preLogits).MoveToOuterDisposeScope();
     }
 
     public override void ResetClassifier(int numClasses)
     {
-        var old = (Linear)classifier[HeadName];
-        var fc = Linear(Hidden, numClasses, device: old.weight!.device);
-        InitLinear(fc);
-        classifier.Replace(HeadName, fc);
+        classifier.ResetLinear(HeadName, Hidden, numClasses, InitLinear);
         _numClasses = numClasses;
     }
 }
