@@ -147,4 +147,16 @@ public class StrategyTests
         outcome.Result.TestAccuracy.ShouldBeGreaterThan(0.9);
         outcome.Result.TrainableParameters.ShouldBe(outcome.Result.TotalParameters);
     }
+
+    [Fact]
+    public void PartialFineTune_LearnsASeparableTask_AndTrainsOnlyTheLaterStages()
+    {
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(
+            TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, StrategyKind.PartialFineTune),
+            new NoProgress(), CancellationToken.None);
+        outcome.Result.TestAccuracy.ShouldBeGreaterThan(0.9);
+        using var m = Build("resnet18");
+        m.ResetClassifier(2);
+        outcome.Result.TrainableParameters.ShouldBe(StageParameters(m, PartialFineTuneStrategy.Split(m).Trained));
+    }
 }
