@@ -89,7 +89,9 @@ public static class ModelCardBuilder
         sb.AppendLine("## Training procedure");
         sb.AppendLine();
         sb.AppendLine($"- Strategy: {StrategyDescriptions.Describe(c.Request.Strategy)}");
-        sb.AppendLine($"- Epochs {h.Epochs}, batch size {h.BatchSize}, learning rate {h.LearningRate.ToString("G4", Inv)} (AdamW), seed {h.Seed}.");
+        var decay = StrategyDescriptions.LayerwiseDecayOf(c.Request.Strategy);
+        var lrNote = decay is { } d ? $" for the head, layer-wise decay {d.ToString("G4", Inv)} per earlier stage" : "";
+        sb.AppendLine($"- Epochs {h.Epochs}, batch size {h.BatchSize}, learning rate {h.LearningRate.ToString("G4", Inv)}{lrNote} (AdamW), seed {h.Seed}.");
         sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, grey digits repeated to 3 channels, normalised with mean [{string.Join(", ", c.Model.Preprocessing.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", c.Model.Preprocessing.Std.Select(v => F(v, 3)))}].");
         sb.AppendLine($"- Hardware: {Esc(c.Device)}, {c.Threads} intra-op thread(s). Software: {Esc(c.SoftwareVersions)}.");
         sb.AppendLine($"- Started {c.StartedAt:u}, finished {c.FinishedAt:u}.");

@@ -53,20 +53,57 @@ public enum StrategyKind
 {
     /// <summary>Frozen backbone (eval mode), a new linear head is the only thing trained.</summary>
     FeatureExtraction,
+    /// <summary>Everything trains (train mode), with layer-wise learning-rate decay from the head down to the stem.</summary>
+    FullFineTune,
+    /// <summary>The earlier half of the backbone stages is frozen (eval mode); the later half and the head train with
+    /// layer-wise learning-rate decay.</summary>
+    PartialFineTune,
 }
 
 public static class StrategyDescriptions
 {
+    /// <summary>
+    /// Layer-wise learning-rate decay for the fine-tuning strategies: the head gets the base learning rate and each
+    /// earlier stage the rate times this factor per stage of distance from the head. 0.7 is a common choice in
+    /// timm/BEiT-style fine-tuning: early stages hold generic features that need little change, and smaller steps
+    /// there keep the pretrained weights from being destroyed by the large early gradients of a fresh head.
+    /// </summary>
+    public const double LayerwiseDecay = 0.7;
+
+    static readonly string DecayText = LayerwiseDecay.ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The layer-wise decay a strategy applies, or null when it trains a single group.</summary>
+    public static double? LayerwiseDecayOf(StrategyKind kind) =>
+        kind is StrategyKind.FullFineTune or StrategyKind.PartialFineTune ? LayerwiseDecay : null;
+
     public static string Describe(StrategyKind kind) => kind switch
     {
         StrategyKind.FeatureExtraction =>
             "Feature extraction: the backbone is frozen (weights fixed, BatchNorm in inference mode) and only a new linear classifier is trained.",
+        StrategyKind.FullFineTune =>
+            "Full fine-tune: every layer trains in training mode (BatchNorm updates its statistics, dropout is on), " +
+            $"with layer-wise learning-rate decay: the head uses the base learning rate and each earlier stage {DecayText}x the rate of the stage after it.",
+        StrategyKind.PartialFineTune =>
+            "Partial fine-tune: the earlier half of the backbone stages (stem first) is frozen, with weights fixed and BatchNorm in inference mode; " +
+            "the later half of the backbone stages (rounded up, at least one) and a new head train, " +
+            $"with layer-wise learning-rate decay ({DecayText}x per stage away from the head).",
         _ => kind.ToString(),
     };
+
+    /// <summary>Describe, naming the stages of the model the run uses (from the model's parameter groups).</summary>
+    public static string Describe(StrategyKind kind, IReadOnlyList<string> frozenStages, IReadOnlyList<string> trainedStages) =>
+        kind == StrategyKind.PartialFineTune && trainedStages.Count > 0
+            ? $"{Describe(kind)} Here, {JoinNames(trainedStages)} train; {(frozenStages.Count == 0 ? "nothing" : JoinNames(frozenStages))} {(frozenStages.Count == 1 ? "is" : "are")} frozen."
+            : Describe(kind);
+
+    static string JoinNames(IReadOnlyList<string> names) =>
+        names.Count <= 1 ? string.Join("", names) : string.Join(", ", names.Take(names.Count - 1)) + " and " + names[^1];
 
     public static string Title(StrategyKind kind) => kind switch
     {
         StrategyKind.FeatureExtraction => "Feature extraction",
+        StrategyKind.FullFineTune => "Full fine-tune",
+        StrategyKind.PartialFineTune => "Partial fine-tune",
         _ => kind.ToString(),
     };
 }

@@ -67,6 +67,21 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
         return stages.Select((s, i) => new ParameterGroup(s.Stage, buckets[i])).ToList();
     }
 
+    /// <summary>Stage names, stem first and head last (the names of <see cref="ParameterGroups"/>).</summary>
+    public IReadOnlyList<string> StageNames => StagePrefixes.Select(s => s.Stage).ToList();
+
+    /// <summary>
+    /// The outermost modules a stage owns: those whose name is one of the stage's prefixes (a module under a prefix
+    /// is reached through it). Strategies use these to put single stages in eval mode.
+    /// </summary>
+    public IReadOnlyList<nn.Module> StageModules(string stage)
+    {
+        var entry = StagePrefixes.FirstOrDefault(s => s.Stage == stage);
+        if (entry.Prefixes is null) throw new ArgumentException($"{Architecture}: no stage '{stage}'.", nameof(stage));
+        var prefixes = entry.Prefixes.ToHashSet(StringComparer.Ordinal);
+        return named_modules().Where(m => prefixes.Contains(m.name)).Select(m => m.module).ToList();
+    }
+
     /// <summary>Parameters of everything but the classifier.</summary>
     public IEnumerable<TorchSharp.Modules.Parameter> BackboneParameters() =>
         named_parameters().Where(np => !IsClassifier(np.name)).Select(np => np.parameter);

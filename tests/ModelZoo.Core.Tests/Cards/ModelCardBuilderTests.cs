@@ -30,6 +30,15 @@ public class ModelCardBuilderTests
     }
 
     [Fact]
+    public void Card_StatesTheLayerwiseDecay_OnlyForStrategiesThatUseIt()
+    {
+        var full = Input();
+        full = full with { Request = full.Request with { Strategy = StrategyKind.FullFineTune } };
+        ModelCardBuilder.Build(full).ShouldContain("learning rate 0.001 for the head, layer-wise decay 0.7 per earlier stage (AdamW)");
+        ModelCardBuilder.Build(Input()).ShouldContain("learning rate 0.001 (AdamW)");
+    }
+
+    [Fact]
     public void Card_SaysTheBackboneWasRandom_WhenNoWeightsWereImported()
     {
         var md = ModelCardBuilder.Build(Input());

@@ -11,7 +11,7 @@ namespace ModelZoo.Torch.Tests.Training;
 public class TrainerTests
 {
     /// <summary>Two classes a linear probe on random ResNet features can separate: dark and bright 8x8 images.</summary>
-    static LoadedDataset DarkAndBright(int perClass = 60)
+    internal static LoadedDataset DarkAndBright(int perClass = 60)
     {
         var rng = new Random(1);
         int n = perClass * 2, side = 8;
@@ -28,8 +28,8 @@ public class TrainerTests
         return new LoadedDataset(info, images, StratifiedSplitter.Split(labels, 3, 0.2, 0.2));
     }
 
-    static TrainingJob Job(HyperParameters h) => new(Guid.NewGuid(),
-        new RunRequest { ModelId = "resnet18.test", DatasetId = "dark-bright", HyperParameters = h },
+    internal static TrainingJob Job(HyperParameters h, StrategyKind strategy = StrategyKind.FeatureExtraction) => new(Guid.NewGuid(),
+        new RunRequest { ModelId = "resnet18.test", DatasetId = "dark-bright", HyperParameters = h, Strategy = strategy },
         new ModelManifest { Id = "resnet18.test", Architecture = "resnet18", Head = new HeadInfo { Classifier = "fc", NumClasses = 1000 } },
         DarkAndBright(), null, Path.GetTempPath());
 

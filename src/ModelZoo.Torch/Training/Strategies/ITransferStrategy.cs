@@ -31,6 +31,8 @@ public static class TransferStrategies
     public static ITransferStrategy For(StrategyKind kind) => kind switch
     {
         StrategyKind.FeatureExtraction => new FeatureExtractionStrategy(),
+        StrategyKind.FullFineTune => new FullFineTuneStrategy(),
+        StrategyKind.PartialFineTune => new PartialFineTuneStrategy(),
         _ => throw new NotSupportedException($"Strategy {kind} is not implemented."),
     };
 }
