@@ -93,7 +93,22 @@ public class GlyphsDatasetTests : IDisposable
     }
 
     [Fact]
-    public void Build_FromADeb_StoresFamilyDisjointSplits_WithLicenceAndFamiliesInTheFacts()
+    public void FamilySplit_KeepsClonesOfOneDesignTogether()
+    {
+        var clones = new[] { "Nimbus Sans", "TeX Gyre Heros", "FreeSans", "Liberation Sans", "Nimbus Roman", "TeX Gyre Termes", "FreeSerif" };
+        var families = clones.Concat(Enumerable.Range(0, 20).Select(i => $"Other {i}")).ToList();
+        for (int seed = 0; seed < 20; seed++)
+        {
+            var s = GlyphsDataset.SplitFamilies(families, seed);
+            var splitOf = (string f) => s.Train.Contains(f) ? 0 : s.Validation.Contains(f) ? 1 : s.Test.Contains(f) ? 2 : -1;
+            clones[..4].Select(splitOf).Distinct().Count().ShouldBe(1, $"Helvetica clones together (seed {seed})");
+            clones[4..].Select(splitOf).Distinct().Count().ShouldBe(1, $"Times clones together (seed {seed})");
+            families.ShouldAllBe(f => splitOf(f) >= 0);
+        }
+    }
+
+    [Fact]
+    public async Task Build_FromADeb_StoresFamilyDisjointSplits_WithLicenceAndFamiliesInTheFacts()
     {
         // A real .deb with DejaVu faces of three families (two Sans faces: Book and Bold) and a copyright file.
         var files = new Dictionary<string, byte[]>
@@ -106,7 +121,7 @@ public class GlyphsDatasetTests : IDisposable
             ["usr/share/doc/fonts-test/copyright"] = "Format: x\n\nFiles: debian/*\nLicense: GPL-2+\n\nFiles: *\nCopyright: someone\nLicense: bitstream-vera\n"u8.ToArray(),
         };
         var deb = DebFixtures.Build(_dir, "fonts-test", files);
-        var read = DebArchive.ReadFilesAsync(deb, n => GlyphsDataset.IsFontPath(n) || n.EndsWith("/copyright"), CancellationToken.None).Result;
+        var read = await DebArchive.ReadFilesAsync(deb, n => GlyphsDataset.IsFontPath(n) || n.EndsWith("/copyright"), CancellationToken.None);
         var fonts = read.Where(f => GlyphsDataset.IsFontPath(f.Key)).OrderBy(f => f.Key, StringComparer.Ordinal)
             .Select(f => new FontFile("fonts-test", f.Key, f.Value)).ToList();
         fonts.Count.ShouldBe(5);
