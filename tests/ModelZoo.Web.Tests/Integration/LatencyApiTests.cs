@@ -13,16 +13,13 @@ public class LatencyApiTests : IAsyncLifetime
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
     const string Small = "mobilenet_v3_small.tv_in1k";
 
-    readonly PortalFactory _factory = new()
+    readonly PortalFactory _factory = new(new Dictionary<string, string?>
     {
-        Settings =
-        {
-            ["Datasets:FetchOnStartup"] = "false",
-            ["Latency:Warmup"] = "0",
-            ["Latency:Iterations"] = "2",
-            ["Latency:BatchSize"] = "2",
-        },
-    };
+        ["Datasets:FetchOnStartup"] = "false",
+        ["Latency:Warmup"] = "0",
+        ["Latency:Iterations"] = "2",
+        ["Latency:BatchSize"] = "2",
+    });
     HttpClient _http = default!;
 
     public Task InitializeAsync()
