@@ -29,5 +29,5 @@ public static class BuiltInDatasets
     public const string DefaultId = MnistNpmDataset.Id;
 
     public static IReadOnlyList<BuiltInDataset> All { get; } =
-        [MnistNpmDataset.Definition, FashionMnistDataset.Definition, OptDigitsDataset.Definition];
+        [MnistNpmDataset.Definition, FashionMnistDataset.Definition, OptDigitsDataset.Definition, GlyphsDataset.Definition];
 }

@@ -47,5 +47,29 @@ public class AptFetchIntegrationTests : IDisposable
         Directory.EnumerateDirectories(Path.Combine(DownloadCache, "debian"), ".tmp-*").ShouldBeEmpty("no partial download is left");
     }
 
+    [Fact]
+    public async Task Glyphs_FetchesTheSmallestFontPackageWithAptGet_AndSplitsItsFamiliesApart()
+    {
+        // fonts-bwht (110 kB): six handwriting-style OpenType families, one face each.
+        var paths = new ZooPaths(new StorageOptions { DataDir = Path.Combine(_dir, "data"), DownloadCacheDir = DownloadCache }, _dir);
+        var store = new DatasetStore(paths);
+        var progress = new List<double>();
+
+        var info = await GlyphsDataset.FetchAsync(new DebianPackageFetcher(DownloadCache), store, ["fonts-bwht"],
+            new SyncProgress(p => { lock (progress) progress.Add(p); }), CancellationToken.None);
+
+        info.Id.ShouldBe(GlyphsDataset.Id);
+        info.Examples.ShouldBeGreaterThan(3 * 50);
+        (info.Splits.Train + info.Splits.Validation + info.Splits.Test).ShouldBe(info.Examples);
+        info.Splits.Test.ShouldBeGreaterThan(0);
+        info.SplitMethod.ShouldContain("Test (1)");
+        info.License.ShouldContain("fonts-bwht: ");
+        info.License.ShouldNotContain("unknown");
+        info.Provenance.ShouldMatch(@"fonts-bwht \S+ \(fonts-bwht_\S+\.deb sha256 [0-9a-f]{64}\)");
+        progress.ShouldBeInOrder(SortDirection.Ascending);
+        progress.Last().ShouldBe(1);
+        store.Load(GlyphsDataset.Id).Images.Pixels.Max().ShouldBe((byte)255);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }

