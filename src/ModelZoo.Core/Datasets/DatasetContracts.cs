@@ -2,11 +2,15 @@ namespace ModelZoo.Core.Datasets;
 
 public enum DatasetSplit { Train, Validation, Test }
 
+/// <summary>What one example is: an image (pixels in <see cref="ImageSet"/>) or a text (<see cref="TextSet"/>).</summary>
+public enum DatasetModality { Image, Text }
+
 /// <summary>Catalogue facts about a dataset, as the portal lists and the card quotes them.</summary>
 public sealed record DatasetInfo
 {
     public string Id { get; init; } = "";
     public string Title { get; init; } = "";
+    public DatasetModality Modality { get; init; } = DatasetModality.Image;
     public string Description { get; init; } = "";
     public IReadOnlyList<string> ClassNames { get; init; } = [];
     public int Examples { get; init; }
@@ -60,6 +64,15 @@ public sealed class ImageSet
     public int ImageBytes => Width * Height * Channels;
 }
 
+/// <summary>Texts in memory, one label per text (a text dataset's counterpart of <see cref="ImageSet"/>).</summary>
+public sealed class TextSet
+{
+    public required IReadOnlyList<string> Texts { get; init; }
+    public required int[] Labels { get; init; }
+    public required IReadOnlyList<string> ClassNames { get; init; }
+    public int Count => Labels.Length;
+}
+
 /// <summary>Index lists of one dataset's stored split.</summary>
 public sealed record SplitIndices(int Seed, int[] Train, int[] Validation, int[] Test)
 {
@@ -71,8 +84,12 @@ public sealed record SplitIndices(int Seed, int[] Train, int[] Validation, int[]
     };
 }
 
-/// <summary>What a run gets from the dataset store: the images and the stored split.</summary>
-public sealed record LoadedDataset(DatasetInfo Info, ImageSet Images, SplitIndices Split);
+/// <summary>What a run gets from the dataset store: the examples and the stored split. Exactly one of
+/// <see cref="Images"/> and <see cref="Texts"/> is set, as <see cref="DatasetInfo.Modality"/> says.</summary>
+public sealed record LoadedDataset(DatasetInfo Info, ImageSet? Images, SplitIndices Split)
+{
+    public TextSet? Texts { get; init; }
+}
 
 public interface IDatasetCatalog
 {

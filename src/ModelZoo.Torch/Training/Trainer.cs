@@ -46,7 +46,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
 
         var pre = job.Model.Preprocessing;
-        var batcher = new ImageBatcher(data.Images, h.ImageSize, pre.Mean, pre.Std, device);
+        var images = data.Images ?? throw new NotSupportedException($"Dataset {data.Info.Id} holds {data.Info.Modality.ToString().ToLowerInvariant()}s; this trainer reads images only.");
+        var batcher = new ImageBatcher(images, h.ImageSize, pre.Mean, pre.Std, device);
         var trainIdx = data.Split.Train;
         if (h.TrainLimit > 0 && h.TrainLimit < trainIdx.Length)
             trainIdx = Subsample(trainIdx, h.TrainLimit, h.Seed);
