@@ -7,7 +7,8 @@ namespace ModelZoo.Infrastructure.Datasets;
 
 /// <summary>
 /// Datasets on disk, one folder each under <c>&lt;DataDir&gt;/datasets/&lt;id&gt;</c>: <c>dataset.json</c> (facts),
-/// <c>images.u8</c> (N x C x H x W bytes), <c>labels.u8</c>, <c>splits.json</c>. A folder appears only complete:
+/// <c>images.u8</c> (N x C x H x W bytes) or, for a text dataset, <c>texts.jsonl</c> (one JSON string per line),
+/// <c>labels.u8</c>, <c>splits.json</c>. A folder appears only complete:
 /// writers build in a temp folder and rename it into place.
 /// </summary>
 public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
@@ -39,9 +40,16 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
     {
         var dir = FolderOf(id);
         var info = TryReadInfo(id)!;
-        var pixels = File.ReadAllBytes(Path.Combine(dir, "images.u8"));
         var labels = File.ReadAllBytes(Path.Combine(dir, "labels.u8")).Select(b => (int)b).ToArray();
         var split = JsonSerializer.Deserialize<SplitIndices>(File.ReadAllText(Path.Combine(dir, "splits.json")), Json)!;
+        if (info.Modality == DatasetModality.Text)
+        {
+            var texts = ReadTextsFile(Path.Combine(dir, TextsFile), id);
+            if (texts.Count != labels.Length)
+                throw new InvalidDataException($"Dataset '{id}' is inconsistent: {texts.Count} texts for {labels.Length} labels.");
+            return new LoadedDataset(info, null, split) { Texts = new TextSet { Texts = texts, Labels = labels, ClassNames = info.ClassNames } };
+        }
+        var pixels = File.ReadAllBytes(Path.Combine(dir, "images.u8"));
         var images = new ImageSet
         {
             Width = info.Width, Height = info.Height, Channels = info.Channels,
@@ -50,6 +58,26 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
         if (pixels.Length != (long)images.ImageBytes * labels.Length)
             throw new InvalidDataException($"Dataset '{id}' is inconsistent: {pixels.Length} pixel bytes for {labels.Length} labels.");
         return new LoadedDataset(info, images, split);
+    }
+
+    /// <summary>The texts file of a text dataset: one JSON string per line (UTF-8), so a text may hold any character,
+    /// newlines included, and the file stays readable with ordinary tools.</summary>
+    public const string TextsFile = "texts.jsonl";
+
+    // Non-ASCII letters stay as they are (readable, smaller); control characters, newlines included, are escaped.
+    static readonly JsonSerializerOptions TextJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    static List<string> ReadTextsFile(string path, string id)
+    {
+        var texts = new List<string>();
+        int lineNo = 0;
+        foreach (var line in File.ReadLines(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)))
+        {
+            lineNo++;
+            try { texts.Add(JsonSerializer.Deserialize<string>(line) ?? throw new JsonException("null")); }
+            catch (JsonException e) { throw new InvalidDataException($"Dataset '{id}': {TextsFile} line {lineNo} is not a JSON string ({e.Message}).", e); }
+        }
+        return texts;
     }
 
     DatasetInfo? TryReadInfo(string id)
@@ -71,6 +99,7 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
     public byte[][] ReadImages(string id, IReadOnlyList<int> indices)
     {
         var info = Find(id) ?? throw new KeyNotFoundException($"Dataset '{id}' does not exist.");
+        if (info.Modality != DatasetModality.Image) throw new InvalidOperationException($"Dataset '{id}' holds texts, not images.");
         int per = info.Width * info.Height * info.Channels;
         using var handle = File.OpenHandle(Path.Combine(FolderOf(id), "images.u8"));
         return indices.Select(i =>
@@ -119,22 +148,43 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
     /// facts are taken from the labels written, so the two cannot disagree.</summary>
     public DatasetInfo Write(DatasetInfo info, ImageSet images, SplitIndices split)
     {
-        if (!IsSafeId(info.Id)) throw new ArgumentException($"Invalid dataset id '{info.Id}'.");
         if (images.Pixels.LongLength != (long)images.ImageBytes * images.Count)
             throw new ArgumentException($"{images.Pixels.LongLength} pixel bytes for {images.Count} images of {images.ImageBytes} bytes.");
-        if (images.ClassNames.Count > 256) throw new ArgumentException($"{images.ClassNames.Count} classes; labels are stored as bytes (256 at most).");
-        var counts = new int[images.ClassNames.Count];
-        foreach (var l in images.Labels)
+        return WriteFolder(info with { Modality = DatasetModality.Image }, images.Labels, images.ClassNames.Count, split,
+            dir => File.WriteAllBytes(Path.Combine(dir, "images.u8"), images.Pixels));
+    }
+
+    /// <summary>Writes a complete text dataset atomically (<see cref="TextsFile"/> instead of <c>images.u8</c>).</summary>
+    public DatasetInfo Write(DatasetInfo info, TextSet texts, SplitIndices split)
+    {
+        if (texts.Texts.Count != texts.Labels.Length)
+            throw new ArgumentException($"{texts.Texts.Count} texts for {texts.Labels.Length} labels.");
+        return WriteFolder(info with { Modality = DatasetModality.Text, Width = 0, Height = 0, Channels = 0 }, texts.Labels, texts.ClassNames.Count, split, dir =>
+        {
+            using var w = new StreamWriter(Path.Combine(dir, TextsFile), false, new System.Text.UTF8Encoding(false));
+            // Newlines inside a text are escaped by JSON, so one line is one text.
+            foreach (var t in texts.Texts) w.Write(JsonSerializer.Serialize(t ?? throw new ArgumentException("A text is null."), TextJson) + "\n");
+        });
+    }
+
+    DatasetInfo WriteFolder(DatasetInfo info, int[] labels, int classCount, SplitIndices split, Action<string> writeExamples)
+    {
+        if (!IsSafeId(info.Id)) throw new ArgumentException($"Invalid dataset id '{info.Id}'.");
+        if (classCount > 256) throw new ArgumentException($"{classCount} classes; labels are stored as bytes (256 at most).");
+        var counts = new int[classCount];
+        foreach (var l in labels)
         {
             if ((uint)l >= counts.Length) throw new ArgumentException($"Label {l} is not one of the {counts.Length} classes.");
             counts[l]++;
         }
-        info = info with { ClassCounts = counts, Examples = images.Count };
+        if (split.Train.Concat(split.Validation).Concat(split.Test).Any(i => (uint)i >= labels.Length))
+            throw new ArgumentException($"The split names an example outside 0..{labels.Length - 1}.");
+        info = info with { ClassCounts = counts, Examples = labels.Length };
         var tmp = Directory.CreateDirectory(Path.Combine(paths.DatasetsDir, $".tmp-{info.Id}-{Guid.NewGuid():N}"));
         try
         {
-            File.WriteAllBytes(Path.Combine(tmp.FullName, "images.u8"), images.Pixels);
-            File.WriteAllBytes(Path.Combine(tmp.FullName, "labels.u8"), images.Labels.Select(l => checked((byte)l)).ToArray());
+            writeExamples(tmp.FullName);
+            File.WriteAllBytes(Path.Combine(tmp.FullName, "labels.u8"), labels.Select(l => checked((byte)l)).ToArray());
             File.WriteAllText(Path.Combine(tmp.FullName, "splits.json"), JsonSerializer.Serialize(split, Json));
             File.WriteAllText(Path.Combine(tmp.FullName, "dataset.json"), JsonSerializer.Serialize(info, Json));
             var final = FolderOf(info.Id);
