@@ -46,6 +46,9 @@ public static class DependencyInjection
         services.AddHostedService<DatasetBootstrapper>();
         services.AddOptions<ImageUploadOptions>().Bind(config.GetSection(ImageUploadOptions.Section)).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ImageUploadOptions>, ImageUploadOptionsValidator>();
+        services.AddOptions<TextUploadOptions>().Bind(config.GetSection(TextUploadOptions.Section)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TextUploadOptions>, TextUploadOptionsValidator>();
+        services.AddSingleton<TextTableImporter>();
         services.AddSingleton<ImageFolderImporter>();
 
         services.AddSingleton<RunQueueSignal>();
