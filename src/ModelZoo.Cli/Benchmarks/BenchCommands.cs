@@ -93,13 +93,16 @@ public static class BenchCommands
             psi.ArgumentList.Add(s);
         // The reference must not inherit a thread cap meant for this process.
         psi.Environment.Remove("OMP_NUM_THREADS");
+        // With Debian's OpenBLAS as the BLAS provider, GEMMs run on OpenBLAS's own pool: give it the same count.
+        psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
         var stdout = p.StandardOutput.ReadToEnd();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({p.ExitCode}): {stderr}");
         using var doc = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        var blas = doc.RootElement.TryGetProperty("blas", out var b) ? b.GetString() : null;
         return (doc.RootElement.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
-                doc.RootElement.GetProperty("torch").GetString() ?? "?");
+                $"{doc.RootElement.GetProperty("torch").GetString() ?? "?"}, BLAS {blas ?? "unknown"}");
     }
 }

@@ -7,7 +7,7 @@ modules, layer for layer as transformers' eager BertModel (bert-base-uncased con
 same arithmetic as ModelZoo.Torch.Models.Bert. Attention uses F.scaled_dot_product_attention where the installed
 torch has it (2.x, as transformers and this project do), and the explicit softmax(QK^T/sqrt(d))V otherwise (1.13).
 For BERT, --size is the sequence length."""
-import argparse, json, math, time
+import argparse, json, math, os, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -104,4 +104,18 @@ for i in range(-a.warmup, a.repeats):
         sgd.step()
     if i >= 0:
         times.append((time.perf_counter() - t) * 1000)
-print(json.dumps({"ms": times, "torch": torch.__version__}))
+
+
+def blas_library():
+    """The BLAS this process really loaded. Debian's torch is built against the generic libblas.so.3, whose
+    provider is a system alternative: netlib's reference BLAS by default, OpenBLAS once libopenblas0-pthread is
+    installed. GEMMs (Linear, 1x1 convolutions) differ by 10x between the two, so the result must say which."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "built in"
+    except OSError:
+        return "unknown"
+
+
+print(json.dumps({"ms": times, "torch": torch.__version__, "blas": blas_library()}))
