@@ -49,6 +49,7 @@ public static class DependencyInjection
         services.AddOptions<TextUploadOptions>().Bind(config.GetSection(TextUploadOptions.Section)).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TextUploadOptions>, TextUploadOptionsValidator>();
         services.AddSingleton<TextTableImporter>();
+        services.AddSingleton<TextModelVocabularies>();
         services.AddSingleton<ImageFolderImporter>();
 
         services.AddSingleton<RunQueueSignal>();

@@ -144,8 +144,8 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
         return removed;
     }
 
-    /// <summary>Writes a complete dataset atomically: a temp folder, then one rename. The class counts in the
-    /// facts are taken from the labels written, so the two cannot disagree.</summary>
+    /// <summary>Writes a complete dataset atomically: a temp folder, then one rename. The class counts and split
+    /// sizes in the facts are taken from the labels and split written, so they cannot disagree.</summary>
     public DatasetInfo Write(DatasetInfo info, ImageSet images, SplitIndices split)
     {
         if (images.Pixels.LongLength != (long)images.ImageBytes * images.Count)
@@ -179,7 +179,7 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
         }
         if (split.Train.Concat(split.Validation).Concat(split.Test).Any(i => (uint)i >= labels.Length))
             throw new ArgumentException($"The split names an example outside 0..{labels.Length - 1}.");
-        info = info with { ClassCounts = counts, Examples = labels.Length };
+        info = info with { ClassCounts = counts, Examples = labels.Length, Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length) };
         var tmp = Directory.CreateDirectory(Path.Combine(paths.DatasetsDir, $".tmp-{info.Id}-{Guid.NewGuid():N}"));
         try
         {

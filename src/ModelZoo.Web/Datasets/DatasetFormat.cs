@@ -8,7 +8,8 @@ public static class DatasetFormat
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Shape(DatasetInfo d) => $"{d.Width}x{d.Height} {(d.Channels == 1 ? "grey" : "RGB")}";
+    public static string Shape(DatasetInfo d) =>
+        d.Modality == DatasetModality.Text ? "texts" : $"{d.Width}x{d.Height} {(d.Channels == 1 ? "grey" : "RGB")}";
 
     public static string Splits(SplitSizes s) =>
         $"{s.Train.ToString("N0", Inv)} / {s.Validation.ToString("N0", Inv)} / {s.Test.ToString("N0", Inv)}";

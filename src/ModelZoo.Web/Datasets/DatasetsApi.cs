@@ -44,7 +44,49 @@ public static class DatasetsApi
         g.MapPost("/upload", UploadAsync)
             .WithName("UploadDataset")
             .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip); 400 lists each file and reason");
+        g.MapPost("/text/inspect", InspectTextAsync)
+            .WithName("InspectTextTable")
+            .WithSummary("First step of a text upload: the CSV/TSV as the body (?fileName=reviews.csv); returns its columns, the first rows and suggested text and label columns; 400 lists each problem");
+        g.MapPost("/text/upload", UploadTextAsync)
+            .WithName("UploadTextDataset")
+            .WithSummary("Imports a CSV/TSV sent as the body with the chosen columns (?name=&textColumn=&labelColumn=&fileName=&license=); 400 lists each row and reason");
         return app;
+    }
+
+    static void LiftBodyLimit(HttpContext http, long max)
+    {
+        // The importers enforce their upload limits with a precise message; lift the server's default (30 MB) to just above.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max + 1;
+    }
+
+    static async Task<Results<Ok<TextTablePreview>, BadRequest<UploadRejection>>> InspectTextAsync(
+        HttpContext http, TextTableImporter importer, string? fileName, CancellationToken ct)
+    {
+        LiftBodyLimit(http, importer.Options.MaxUploadBytes);
+        try { return TypedResults.Ok(await importer.InspectAsync(http.Request.Body, fileName ?? "upload.csv", http.Request.ContentLength, ct)); }
+        catch (DatasetRejectedException e) { return TypedResults.BadRequest(new UploadRejection(e.Message, e.Problems)); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TypedResults.BadRequest(new UploadRejection(e.Message, [new UploadProblem(fileName ?? "upload.csv", e.Message)]));
+        }
+    }
+
+    static async Task<Results<Created<DatasetInfo>, BadRequest<UploadRejection>>> UploadTextAsync(
+        HttpContext http, TextTableImporter importer, string name, string textColumn, string labelColumn, string? license, string? fileName,
+        CancellationToken ct)
+    {
+        LiftBodyLimit(http, importer.Options.MaxUploadBytes);
+        try
+        {
+            var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.csv", http.Request.ContentLength, textColumn, labelColumn,
+                new UploadDetails(name, license), ct);
+            return TypedResults.Created($"/api/datasets/{info.Id}", info);
+        }
+        catch (DatasetRejectedException e) { return TypedResults.BadRequest(new UploadRejection(e.Message, e.Problems)); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TypedResults.BadRequest(new UploadRejection(e.Message, [new UploadProblem(fileName ?? "upload.csv", e.Message)]));
+        }
     }
 
     static BuiltInView View(BuiltInDataset b, DatasetFetchService fetch) =>
@@ -53,9 +95,7 @@ public static class DatasetsApi
     static async Task<Results<Created<DatasetInfo>, BadRequest<UploadRejection>>> UploadAsync(
         HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, CancellationToken ct)
     {
-        // The importer enforces the upload limit itself; lift the server's default (30 MB) to just above it.
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = importer.Options.MaxUploadBytes + 1;
+        LiftBodyLimit(http, importer.Options.MaxUploadBytes);
         try
         {
             var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.zip", new UploadDetails(name, license), null, ct,

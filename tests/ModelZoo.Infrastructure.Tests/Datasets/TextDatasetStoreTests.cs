@@ -28,6 +28,7 @@ public class TextDatasetStoreTests : IDisposable
 
         info.Modality.ShouldBe(DatasetModality.Text);
         info.ClassCounts.ShouldBe([35, 35]);
+        info.Splits.ShouldBe(new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length), "the store fills the split sizes from the split it writes");
         info.Width.ShouldBe(0, "a text dataset has no image size");
         var loaded = _store.Load("txt");
         loaded.Images.ShouldBeNull();
