@@ -150,16 +150,18 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
     {
         if (images.Pixels.LongLength != (long)images.ImageBytes * images.Count)
             throw new ArgumentException($"{images.Pixels.LongLength} pixel bytes for {images.Count} images of {images.ImageBytes} bytes.");
-        return WriteFolder(info with { Modality = DatasetModality.Image }, images.Labels, images.ClassNames.Count, split,
+        return WriteFolder(info with { Modality = DatasetModality.Image }, images.Labels, images.ClassNames.Count, split, true,
             dir => File.WriteAllBytes(Path.Combine(dir, "images.u8"), images.Pixels));
     }
 
-    /// <summary>Writes a complete text dataset atomically (<see cref="TextsFile"/> instead of <c>images.u8</c>).</summary>
-    public DatasetInfo Write(DatasetInfo info, TextSet texts, SplitIndices split)
+    /// <summary>Writes a complete text dataset atomically (<see cref="TextsFile"/> instead of <c>images.u8</c>). With
+    /// <paramref name="replaceExisting"/> false (uploads) a dataset of the same id that appeared meanwhile, e.g. from an
+    /// image upload under the same name, is kept and <see cref="DatasetExistsException"/> thrown.</summary>
+    public DatasetInfo Write(DatasetInfo info, TextSet texts, SplitIndices split, bool replaceExisting = true)
     {
         if (texts.Texts.Count != texts.Labels.Length)
             throw new ArgumentException($"{texts.Texts.Count} texts for {texts.Labels.Length} labels.");
-        return WriteFolder(info with { Modality = DatasetModality.Text, Width = 0, Height = 0, Channels = 0 }, texts.Labels, texts.ClassNames.Count, split, dir =>
+        return WriteFolder(info with { Modality = DatasetModality.Text, Width = 0, Height = 0, Channels = 0 }, texts.Labels, texts.ClassNames.Count, split, replaceExisting, dir =>
         {
             using var w = new StreamWriter(Path.Combine(dir, TextsFile), false, new System.Text.UTF8Encoding(false));
             // Newlines inside a text are escaped by JSON, so one line is one text.
@@ -167,7 +169,7 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
         });
     }
 
-    DatasetInfo WriteFolder(DatasetInfo info, int[] labels, int classCount, SplitIndices split, Action<string> writeExamples)
+    DatasetInfo WriteFolder(DatasetInfo info, int[] labels, int classCount, SplitIndices split, bool replaceExisting, Action<string> writeExamples)
     {
         if (!IsSafeId(info.Id)) throw new ArgumentException($"Invalid dataset id '{info.Id}'.");
         if (classCount > 256) throw new ArgumentException($"{classCount} classes; labels are stored as bytes (256 at most).");
@@ -188,7 +190,13 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
             File.WriteAllText(Path.Combine(tmp.FullName, "splits.json"), JsonSerializer.Serialize(split, Json));
             File.WriteAllText(Path.Combine(tmp.FullName, "dataset.json"), JsonSerializer.Serialize(info, Json));
             var final = FolderOf(info.Id);
-            if (Directory.Exists(final))
+            if (!replaceExisting)
+            {
+                // rename(2) refuses a non-empty target, so of two concurrent writers exactly one wins.
+                try { Directory.Move(tmp.FullName, final); }
+                catch (IOException) when (Directory.Exists(final)) { throw new DatasetExistsException(info.Id); }
+            }
+            else if (Directory.Exists(final))
             {
                 var old = Path.Combine(paths.DatasetsDir, $".tmp-replaced-{info.Id}-{Guid.NewGuid():N}");
                 Directory.Move(final, old);
@@ -208,4 +216,10 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
 
     public static bool IsSafeId(string id) =>
         id.Length is > 0 and <= 100 && id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_');
+}
+
+/// <summary>A dataset of this id exists already and the writer asked not to replace it.</summary>
+public sealed class DatasetExistsException(string id) : IOException($"A dataset with the id '{id}' exists already.")
+{
+    public string Id { get; } = id;
 }

@@ -255,6 +255,7 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
             SplitMethod = $"Stratified by class, {1 - o.ValidationFraction - o.TestFraction:P0} train, {o.ValidationFraction:P0} validation, {o.TestFraction:P0} test, seed {o.SplitSeed}.",
         };
         ct.ThrowIfCancellationRequested();
-        return store.Write(info, new TextSet { Texts = texts, Labels = labels, ClassNames = classes }, split);
+        try { return store.Write(info, new TextSet { Texts = texts, Labels = labels, ClassNames = classes }, split, replaceExisting: false); }
+        catch (DatasetExistsException) { throw new DatasetRejectedException("", $"A dataset with the id '{id}' exists already; choose another name."); }
     }
 }

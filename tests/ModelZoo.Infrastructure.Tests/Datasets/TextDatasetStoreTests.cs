@@ -63,5 +63,18 @@ public class TextDatasetStoreTests : IDisposable
         Should.Throw<InvalidDataException>(() => _store.Load("cut")).Message.ShouldContain("2 texts for 3 labels");
     }
 
+    [Fact]
+    public void Write_WithoutReplace_KeepsADatasetThatExists_AndLeavesNoTemp()
+    {
+        var first = new TextSet { Texts = ["a", "b"], Labels = [0, 1], ClassNames = ["x", "y"] };
+        _store.Write(new DatasetInfo { Id = "taken", Title = "First", ClassNames = ["x", "y"] }, first, new SplitIndices(1, [0, 1], [], []), replaceExisting: false);
+
+        Should.Throw<DatasetExistsException>(() => _store.Write(new DatasetInfo { Id = "taken", Title = "Second", ClassNames = ["x", "y"] },
+            first, new SplitIndices(1, [0, 1], [], []), replaceExisting: false)).Id.ShouldBe("taken");
+
+        _store.Find("taken")!.Title.ShouldBe("First");
+        Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "data", "datasets")).Select(Path.GetFileName).ShouldBe(["taken"]);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
