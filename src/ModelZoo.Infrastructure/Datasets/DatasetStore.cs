@@ -146,11 +146,11 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
 
     /// <summary>Writes a complete dataset atomically: a temp folder, then one rename. The class counts and split
     /// sizes in the facts are taken from the labels and split written, so they cannot disagree.</summary>
-    public DatasetInfo Write(DatasetInfo info, ImageSet images, SplitIndices split)
+    public DatasetInfo Write(DatasetInfo info, ImageSet images, SplitIndices split, bool replaceExisting = true)
     {
         if (images.Pixels.LongLength != (long)images.ImageBytes * images.Count)
             throw new ArgumentException($"{images.Pixels.LongLength} pixel bytes for {images.Count} images of {images.ImageBytes} bytes.");
-        return WriteFolder(info with { Modality = DatasetModality.Image }, images.Labels, images.ClassNames.Count, split, true,
+        return WriteFolder(info with { Modality = DatasetModality.Image }, images.Labels, images.ClassNames.Count, split, replaceExisting,
             dir => File.WriteAllBytes(Path.Combine(dir, "images.u8"), images.Pixels));
     }
 

@@ -163,7 +163,9 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
             SplitMethod = $"Stratified by class, {1 - o.ValidationFraction - o.TestFraction:P0} train, {o.ValidationFraction:P0} validation, {o.TestFraction:P0} test, seed {o.SplitSeed}.",
         };
         ct.ThrowIfCancellationRequested();
-        info = store.Write(info, new ImageSet { Width = o.StoredSize, Height = o.StoredSize, Channels = channels, Pixels = pixels, Labels = labels, ClassNames = layout.Classes }, split);
+        // No replace: a text upload of the same name may have been stored meanwhile (it has its own importer).
+        try { info = store.Write(info, new ImageSet { Width = o.StoredSize, Height = o.StoredSize, Channels = channels, Pixels = pixels, Labels = labels, ClassNames = layout.Classes }, split, replaceExisting: false); }
+        catch (DatasetExistsException) { throw new DatasetRejectedException("", $"A dataset with the id '{id}' exists already; choose another name."); }
         progress?.Report(new(ImportStage.Saving, 1));
         return info;
     }
