@@ -37,8 +37,16 @@ public static class BenchCommands
             var m = r.GetValue(mode) == "train" ? BenchMode.Train : BenchMode.Inference;
             var threadList = r.GetValue(threads)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
             var archs = r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries);
-            return Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds), r.GetValue(repeats),
-                r.GetValue(reference)!, r.InvocationConfiguration.Output);
+            try
+            {
+                return Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds), r.GetValue(repeats),
+                    r.GetValue(reference)!, r.InvocationConfiguration.Output);
+            }
+            catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
+            {
+                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.BadInput;
+            }
         });
         return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models };
     }
@@ -50,8 +58,8 @@ public static class BenchCommands
         o.WriteLine($"mode {mode.ToString().ToLowerInvariant()}, batch {batch}, input {size}x{size}, {rounds} interleaved rounds x {repeats} iterations, " +
                     $"{Environment.ProcessorCount} cores, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
         o.WriteLine();
-        o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch |");
-        o.WriteLine("| --- | --- | --- | --- | --- |");
+        o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch | TorchSharp examples/s | PyTorch examples/s |");
+        o.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
         string? torchVersion = null;
         foreach (var a in archs)
             foreach (var t in threads)
@@ -69,7 +77,8 @@ public static class BenchCommands
                 var mo = ModelBenchmark.Median(ours);
                 var mt = useRef ? ModelBenchmark.Median(theirs) : double.NaN;
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {a} | {t} | {mo:F1} | {(useRef ? mt.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(useRef ? (mo / mt).ToString("F3", CultureInfo.InvariantCulture) : "–")} |"));
+                    $"| {a} | {t} | {mo:F1} | {(useRef ? mt.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(useRef ? (mo / mt).ToString("F3", CultureInfo.InvariantCulture) : "–")} " +
+                    $"| {batch * 1000 / mo:F1} | {(useRef ? (batch * 1000 / mt).ToString("F1", CultureInfo.InvariantCulture) : "–")} |"));
                 o.Flush();
             }
         if (torchVersion is not null) { o.WriteLine(); o.WriteLine($"reference: PyTorch {torchVersion} ({python})"); }
@@ -84,13 +93,16 @@ public static class BenchCommands
             psi.ArgumentList.Add(s);
         // The reference must not inherit a thread cap meant for this process.
         psi.Environment.Remove("OMP_NUM_THREADS");
+        // With Debian's OpenBLAS as the BLAS provider, GEMMs run on OpenBLAS's own pool: give it the same count.
+        psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
         var stdout = p.StandardOutput.ReadToEnd();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({p.ExitCode}): {stderr}");
         using var doc = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        var blas = doc.RootElement.TryGetProperty("blas", out var b) ? b.GetString() : null;
         return (doc.RootElement.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
-                doc.RootElement.GetProperty("torch").GetString() ?? "?");
+                $"{doc.RootElement.GetProperty("torch").GetString() ?? "?"}, BLAS {blas ?? "unknown"}");
     }
 }

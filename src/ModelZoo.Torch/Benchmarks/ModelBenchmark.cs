@@ -7,7 +7,8 @@ namespace ModelZoo.Torch.Benchmarks;
 
 public enum BenchMode { Inference, Train }
 
-/// <summary>One measurement: an architecture at a batch size, input size and thread count.</summary>
+/// <summary>One measurement: an architecture at a batch size, input size and thread count. For a text architecture
+/// (BERT) <see cref="Size"/> is the sequence length and the input is random token ids.</summary>
 public sealed record BenchSpec(string Architecture, BenchMode Mode, int Batch, int Size, int Threads, int Warmup = 3, int Repeats = 10);
 
 /// <summary>
@@ -33,7 +34,8 @@ public static class ModelBenchmark
             var (model, x, y) = Native.TorchRuntime.BuildSeeded(0, () =>
             {
                 var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
-                return (m, randn(s.Batch, 3, s.Size, s.Size, device: CPU), randint(0, m.NumClasses, [s.Batch], device: CPU));
+                // Encoders without a classifier (bert_encoder, bert_mlm) only run inference; their labels are never read.
+                return (m, Input(m, s), randint(0, Math.Max(1, m.NumClasses), [s.Batch], device: CPU));
             });
             using var _m = model;
             using var _x = x;
@@ -66,6 +68,18 @@ public static class ModelBenchmark
             return times;
         }
         finally { torch.set_num_threads(previous); }
+    }
+
+    /// <summary>Images [B,3,S,S], or token ids [B,S] drawn from the vocabulary for a text model. A training step needs
+    /// one logit row per example, so only the sequence classifier (<c>bert</c>) trains here.</summary>
+    static Tensor Input(ZooModel m, BenchSpec s)
+    {
+        if (m is not Bert bert) return randn(s.Batch, 3, s.Size, s.Size, device: CPU);
+        if (s.Mode == BenchMode.Train && bert is not BertForSequenceClassification)
+            throw new ArgumentException($"'{s.Architecture}' has no per-example logits to train against; benchmark training with 'bert'.");
+        if (s.Size > bert.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"Sequence length {s.Size} exceeds the model's {bert.Config.MaxPositionEmbeddings} positions.");
+        return randint(0, bert.Config.VocabSize, [s.Batch, s.Size], dtype: ScalarType.Int64, device: CPU);
     }
 
     public static double Median(IReadOnlyList<double> values)

@@ -20,6 +20,29 @@ public class BenchCommandsTests
     }
 
     [Fact]
+    public void BenchModels_TimesBertOnTokenIdsOfTheGivenLength()
+    {
+        var output = new StringWriter();
+        var exit = Program.Run(["bench", "models", "--arch", "bert_encoder", "--batch", "1", "--size", "8",
+            "--threads", "1", "--rounds", "1", "--repeats", "1", "--reference", "none"], new InvocationConfiguration { Output = output, Error = output });
+        exit.ShouldBe(ExitCodes.Ok, output.ToString());
+        output.ToString().Split('\n').Count(l => l.StartsWith("| bert_encoder | 1 |")).ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData("bert_mlm", "train", "8", "no per-example logits")]
+    [InlineData("bert", "inference", "513", "exceeds the model's 512 positions")]
+    [InlineData("resnet1234", "inference", "32", "Unknown architecture")]
+    public void BenchModels_RefusesWhatItCannotMeasure_WithAUsageExit(string arch, string mode, string size, string message)
+    {
+        var output = new StringWriter();
+        var exit = Program.Run(["bench", "models", "--arch", arch, "--mode", mode, "--batch", "1", "--size", size,
+            "--threads", "1", "--rounds", "1", "--repeats", "1", "--reference", "none"], new InvocationConfiguration { Output = output, Error = output });
+        exit.ShouldBe(ExitCodes.BadInput, output.ToString());
+        output.ToString().ShouldContain(message);
+    }
+
+    [Fact]
     public void Measure_RestoresTheProcessThreadCount()
     {
         var before = TorchSharp.torch.get_num_threads();

@@ -13,7 +13,7 @@ public class AptFetchIntegrationTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("mz-apt-").FullName;
 
-    static string DownloadCache =>
+    internal static string DownloadCache =>
         Environment.GetEnvironmentVariable("MODELZOO_TEST_DOWNLOADS") is { Length: > 0 } d ? d
             : Path.Combine(Path.GetTempPath(), "modelzoo-test-downloads");
 
