@@ -40,17 +40,15 @@ public static class HouseBertJob
 {
     public static HouseBertOutcome Run(HouseBertSpec spec, IReadOnlyList<TextCorpus> corpora, TextWriter log, CancellationToken ct = default)
     {
-        var docs = corpora.Select(c => (c.Source, Docs: spec.MaxDocumentsPerSource is { } max ? c.Documents.Take(max).ToList() : c.Documents.ToList())).ToList();
-        var train = docs.SelectMany(d => d.Docs).Where(d => !HeldOutSplit.IsHeldOut(d, spec.HeldOutOneIn)).ToList();
-        var heldOut = docs.SelectMany(d => d.Docs).Where(d => HeldOutSplit.IsHeldOut(d, spec.HeldOutOneIn)).ToList();
+        var (train, heldOut) = Split(corpora, spec.HeldOutOneIn, spec.MaxDocumentsPerSource);
         log.WriteLine($"corpus: {train.Count:N0} training documents, {heldOut.Count:N0} held out (1 in {spec.HeldOutOneIn} by hash of source and id)");
 
         var sw = Stopwatch.StartNew();
         var vocab = WordPieceVocabBuilder.Build(train.Select(d => d.Text), spec.VocabSize, spec.Scoring, spec.MinPairFrequency);
         log.WriteLine($"vocabulary: {vocab.Count:N0} pieces ({spec.Scoring} scoring) in {sw.Elapsed.TotalSeconds:F1} s");
-        var encoder = new BertTextEncoder(vocab);
-        var trainIds = train.Select(d => (IReadOnlyList<int>)encoder.Encode(d.Text)).ToList();
-        var heldIds = heldOut.Select(d => (IReadOnlyList<int>)encoder.Encode(d.Text)).ToList();
+        var encoder = WordPieceTokenizer.FromTokens(vocab, lowercase: true);
+        var trainIds = train.Select(d => (IReadOnlyList<int>)encoder.Tokenize(d.Text)).ToList();
+        var heldIds = heldOut.Select(d => (IReadOnlyList<int>)encoder.Tokenize(d.Text)).ToList();
         long trainTokens = trainIds.Sum(t => (long)t.Count), unk = trainIds.Sum(t => (long)t.Count(i => i == WordPieceVocabBuilder.UnkId));
         int words = train.Sum(d => d.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length);
         log.WriteLine($"encoded: {trainTokens:N0} training tokens ({unk:N0} [UNK]), {(double)trainTokens / Math.Max(1, words):F2} pieces per whitespace word");
@@ -91,6 +89,14 @@ public static class HouseBertJob
             return outcome;
         }
         finally { if (tmp.Exists) { tmp.Refresh(); if (tmp.Exists) tmp.Delete(recursive: true); } }
+    }
+
+    /// <summary>The documents the run uses (the first <paramref name="maxDocumentsPerSource"/> of each corpus, if
+    /// given), split into training and held-out by <see cref="HeldOutSplit"/>, in corpus order.</summary>
+    public static (List<CorpusDocument> Train, List<CorpusDocument> HeldOut) Split(IReadOnlyList<TextCorpus> corpora, int heldOutOneIn, int? maxDocumentsPerSource)
+    {
+        var docs = corpora.SelectMany(c => maxDocumentsPerSource is { } max ? c.Documents.Take(max) : c.Documents).ToList();
+        return (docs.Where(d => !HeldOutSplit.IsHeldOut(d, heldOutOneIn)).ToList(), docs.Where(d => HeldOutSplit.IsHeldOut(d, heldOutOneIn)).ToList());
     }
 
     /// <summary>fp16 safetensors under transformers' keys; the tied decoder (weight = word embeddings, bias =

@@ -21,8 +21,8 @@ public enum WordPieceScoring
 /// [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4; then every character seen as a word start (ordinal order), then
 /// every character seen anywhere as a "##" continuation (ordinal order); then the merged pieces in the order they
 /// were learnt. Every character is in the vocabulary in both forms, so no text of the training corpus encodes to
-/// [UNK] (except words over the tokenizer's 100-character limit).</para>
-/// <para>Pre-tokenisation is the tokenizer's own (uncased BasicTokenizer), so the pieces learnt are the pieces the
+/// [UNK] with <see cref="WordPieceTokenizer"/> (except words over its 100-character limit).</para>
+/// <para>Pre-tokenisation is the tokenizer's own (<see cref="BasicTokenizer"/>, uncased), so the pieces learnt are the pieces the
 /// tokenizer can use. Merges: words are split into characters ("##" on all but the first); the pair of adjacent
 /// pieces with the best score (see <see cref="WordPieceScoring"/>) among pairs seen at least
 /// <c>minPairFrequency</c> times is merged everywhere, until the vocabulary has <c>vocabSize</c> entries or no pair
@@ -39,7 +39,7 @@ public static class WordPieceVocabBuilder
     {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var text in texts)
-            foreach (var w in StandInBasicTokenizer.Tokenize(text))
+            foreach (var w in BasicTokenizer.Tokenize(text, lowercase: true))
                 counts[w] = counts.GetValueOrDefault(w) + 1;
         return counts;
     }

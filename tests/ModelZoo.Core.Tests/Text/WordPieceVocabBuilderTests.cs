@@ -50,8 +50,8 @@ public class WordPieceVocabBuilderTests
     {
         string[] texts = ["Ça va? Naïve café — 東京 in 2026!", "x😀y and ß, Ωmega", "the the the the theorem"];
         var v = WordPieceVocabBuilder.Build(texts, 60);
-        var enc = new BertTextEncoder(v);
-        foreach (var t in texts) enc.Encode(t).ShouldNotContain(WordPieceVocabBuilder.UnkId, t);
+        var enc = WordPieceTokenizer.FromTokens(v, lowercase: true);
+        foreach (var t in texts) enc.Tokenize(t).ShouldNotContain(WordPieceVocabBuilder.UnkId, t);
         v.ShouldContain("😀");
         v.ShouldContain("##😀");
         v.ShouldContain("c", "accents are stripped as in uncased BERT: 'ç' becomes 'c'");
@@ -74,20 +74,20 @@ public class WordPieceVocabBuilderTests
         {
             var v = WordPieceVocabBuilder.BuildFromWordCounts(Course, 22);
             WordPieceVocabBuilder.Write(path, v);
-            BertTextEncoder.ReadVocab(path).ShouldBe(v);
+            WordPieceTokenizer.FromVocabFile(path, lowercase: true).Tokens.ShouldBe(v);
             Should.Throw<ArgumentException>(() => WordPieceVocabBuilder.Write(path, ["[PAD]", "a\nb"])).Message.ShouldContain("a\nb");
-            BertTextEncoder.ReadVocab(path).ShouldBe(v, "a refused write leaves the old file as it was");
+            WordPieceTokenizer.FromVocabFile(path, lowercase: true).Tokens.ShouldBe(v, "a refused write leaves the old file as it was");
         }
         finally { File.Delete(path); }
     }
 
     [Fact]
-    public void Encoder_UsesGreedyLongestMatch_AndRejectsADuplicatePiece()
+    public void TheTokenizer_UsesTheLearntPieces_GreedyLongestMatchFirst()
     {
         var v = WordPieceVocabBuilder.BuildFromWordCounts(Course, AlphabetEnd + 3, WordPieceScoring.Frequency);
-        var enc = new BertTextEncoder(v);
-        enc.Encode("Hugs bun").Select(i => v[i]).ShouldBe(["hug", "##s", "b", "##un"]);
-        enc.Encode("hugs!").ShouldContain(WordPieceVocabBuilder.UnkId, "a character the vocabulary never saw is [UNK]");
-        Should.Throw<ArgumentException>(() => new BertTextEncoder(["[PAD]", "[UNK]", "a", "a"])).Message.ShouldContain("twice");
+        var enc = WordPieceTokenizer.FromTokens(v, lowercase: true);
+        enc.Tokenize("Hugs bun").Select(i => v[i]).ShouldBe(["hug", "##s", "b", "##un"]);
+        enc.Tokenize("hugs!").ShouldContain(WordPieceVocabBuilder.UnkId, "a character the vocabulary never saw is [UNK]");
+        enc.Tokenize("hug [MASK]").Select(i => v[i]).ShouldBe(["hug", "[MASK]"], "special tokens written in text keep their ids");
     }
 }

@@ -89,7 +89,7 @@ public class MlmPretrainerTests
         var train = Corpus(300, 1);
         var heldOut = Corpus(40, 2);
         var vocab = WordPieceVocabBuilder.Build(train, 80);
-        var enc = new BertTextEncoder(vocab);
+        var enc = WordPieceTokenizer.FromTokens(vocab, lowercase: true);
         var o = new MlmPretrainOptions
         {
             Config = BertConfig.BertBaseUncased with
@@ -99,8 +99,8 @@ public class MlmPretrainerTests
             },
             SequenceLength = 32, BatchSize = 16, Steps = 120, LearningRate = 5e-3, WarmupSteps = 10, Seed = 5, ReportEvery = 10,
         };
-        var trainSeq = PackedSequences.Pack(train.Select(t => (IReadOnlyList<int>)enc.Encode(t)), 32, WordPieceVocabBuilder.ClsId, WordPieceVocabBuilder.SepId);
-        var heldSeq = PackedSequences.Pack(heldOut.Select(t => (IReadOnlyList<int>)enc.Encode(t)), 32, WordPieceVocabBuilder.ClsId, WordPieceVocabBuilder.SepId);
+        var trainSeq = PackedSequences.Pack(train.Select(t => (IReadOnlyList<int>)enc.Tokenize(t)), 32, WordPieceVocabBuilder.ClsId, WordPieceVocabBuilder.SepId);
+        var heldSeq = PackedSequences.Pack(heldOut.Select(t => (IReadOnlyList<int>)enc.Tokenize(t)), 32, WordPieceVocabBuilder.ClsId, WordPieceVocabBuilder.SepId);
         var reports = new List<MlmStepReport>();
 
         using var model = MlmPretrainer.Build(o);
