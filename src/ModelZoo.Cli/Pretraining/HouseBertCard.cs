@@ -31,7 +31,7 @@ public static class HouseBertCard
             $"(linear warm-up {o.WarmupSteps} steps, linear decay to 0), weight decay {o.WeightDecay:G3} (not on biases and LayerNorm), " +
             $"gradient clipping {o.MaxGradNorm:G3}, dropout {o.Config.HiddenDropoutProb:G3}, seed {o.Seed}; WordPiece vocabulary of {x.VocabCount:N0} pieces " +
             $"built by ModelZoo.Core.Text.WordPieceVocabBuilder ({x.Spec.Scoring} scoring, min pair frequency {x.Spec.MinPairFrequency}) from the training documents; " +
-            $"training time {x.Result.TrainingTime:hh\\:mm\\:ss} on {x.Result.Device} ({x.Result.Threads} threads), {x.Software}. Command: {x.Spec.CommandLine}");
+            $"training time {x.Result.TrainingTime:hh\\:mm\\:ss} on {x.Result.Device}, {x.Software}. Command: {x.Spec.CommandLine}");
     }
 
     public static string Manifest(HouseBertOutcome x, string id)
