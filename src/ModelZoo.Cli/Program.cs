@@ -3,6 +3,7 @@ using System.CommandLine;
 using ModelZoo.Cli;
 using ModelZoo.Cli.Benchmarks;
 using ModelZoo.Cli.Datasets;
+using ModelZoo.Cli.Pretraining;
 using ModelZoo.Cli.Weights;
 
 return Program.Run(args);
@@ -14,6 +15,7 @@ public partial class Program
         WeightsCommands.Create(),   // weights parity | inspect
         BenchCommands.Create(),     // bench models
         DatasetCommands.Create(),   // datasets fetch | lengths
+        new System.CommandLine.Command("pretrain", "Pretrain house weights.") { MlmPretrainCommand.Create() }, // TEMPORARY: replaced by PretrainCommands when s2-pretrain lands
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

@@ -33,6 +33,8 @@ public static partial class ManifestValidator
             if (metric.Value is not null && string.IsNullOrWhiteSpace(metric.Source))
                 p.Add($"metric '{metric.Name}' has a value but no source");
         }
+        if (m.Config is { } config && (config.Length == 0 || config.Contains('/') || config.Contains('\\') || config.Contains("..")))
+            p.Add($"config '{config}' must be a file name in the entry's folder");
         if (m.Weights is { } w)
         {
             if (string.IsNullOrWhiteSpace(w.File)) p.Add("weights.file is required");

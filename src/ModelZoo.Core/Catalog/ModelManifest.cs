@@ -20,6 +20,9 @@ public sealed record ModelManifest
     public Preprocessing Preprocessing { get; init; } = new();
     public HeadInfo Head { get; init; } = new();
     public WeightsInfo? Weights { get; init; }
+    /// <summary>A config-driven architecture's transformers <c>config.json</c>, a file in the entry's folder
+    /// (e.g. a house BERT's size); null means the architecture's default configuration.</summary>
+    public string? Config { get; init; }
     public IReadOnlyList<PublishedMetric> Metrics { get; init; } = [];
     /// <summary>Parameter count computed from the module (checked against the code by a test).</summary>
     public long? Params { get; init; }

@@ -39,7 +39,12 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
     }
 
-    long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+    long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m, paths.ZooDir));
+
+    /// <summary>The architecture options an entry describes: its class count and, for a config-driven architecture
+    /// with a <c>config</c> file (a house BERT's size), that config.json.</summary>
+    public static ArchitectureOptions OptionsOf(ModelManifest m, string zooDir) =>
+        new(m.Head.NumClasses, m.Config is { } c ? File.ReadAllText(Path.Combine(zooDir, m.Id, c)) : null);
 
     static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
     {
@@ -55,6 +60,7 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
                         ?? throw new JsonException("empty manifest");
                 var problems = ManifestValidator.Validate(m, Path.GetFileName(dir)).ToList();
                 if (!registry.Contains(m.Architecture)) problems.Add($"architecture '{m.Architecture}' is not implemented");
+                if (m.Config is { } config && !File.Exists(Path.Combine(dir, config))) problems.Add($"config file '{config}' is missing");
                 if (problems.Count > 0) { log.LogWarning("Skipping {File}: {Problems}", file, string.Join("; ", problems)); continue; }
                 list.Add(m);
             }

@@ -30,4 +30,14 @@ public class ManifestValidatorTests
         var m = Good with { Weights = new WeightsInfo { File = "x.pth", Format = "pth", Sha256 = "abc" } };
         ManifestValidator.Validate(m, m.Id).ShouldContain(p => p.Contains("sha256"));
     }
+
+    [Theory]
+    [InlineData("../config.json")]
+    [InlineData("sub/config.json")]
+    [InlineData("")]
+    public void Validate_RejectsAConfigOutsideTheEntryFolder(string config) =>
+        ManifestValidator.Validate(Good with { Config = config }, Good.Id).ShouldContain(p => p.Contains("must be a file name in the entry's folder"));
+
+    [Fact]
+    public void Validate_AcceptsAConfigFileName() => ManifestValidator.Validate(Good with { Config = "config.json" }, Good.Id).ShouldBeEmpty();
 }

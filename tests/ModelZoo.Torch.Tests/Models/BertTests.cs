@@ -415,7 +415,8 @@ public class BertTests
         var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, "model.json")), ModelManifest.Json)!;
         ManifestValidator.Validate(m, id).ShouldBeEmpty();
         File.Exists(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, "README.md")).ShouldBeTrue();
-        using var model = ArchitectureRegistry.Default.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+        var config = m.Config is { } c ? File.ReadAllText(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, c)) : null;
+        using var model = ArchitectureRegistry.Default.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses, config));
         m.Params.ShouldBe(model.ParameterCount());
         m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
         m.Preprocessing.InputSize.ShouldBe(((Bert)model).Config.MaxPositionEmbeddings, "for text, input_size is the maximum sequence length");

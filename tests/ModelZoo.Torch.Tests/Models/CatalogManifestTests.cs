@@ -48,7 +48,8 @@ public class CatalogManifestTests
         var info = ArchitectureRegistry.Default.Get(m.Architecture);
         m.Family.ShouldBe(info.Family);
 
-        using var model = info.Create(new ArchitectureOptions(NumClasses: m.Head.NumClasses));
+        var config = m.Config is { } c ? File.ReadAllText(Path.Combine(ZooDir, id, c)) : null;
+        using var model = info.Create(new ArchitectureOptions(NumClasses: m.Head.NumClasses, ConfigJson: config));
         m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
         m.Params.ShouldBe(model.ParameterCount());
         if (m.Gflops is { } published)
