@@ -48,6 +48,8 @@ public sealed class ImagePipeline : IDisposable
     public string? CacheFile { get; }
     /// <summary>Original images read so far; after the cache is built, epochs read only the cache.</summary>
     public long OriginalImagesRead => _original.ImagesRead;
+    public ImageSource Original => _original;
+    public ImageSource Resized => _resized;
 
     /// <summary>Prepares the run's pipeline: resolves the transform from the manifest and the run's input size, and
     /// builds or reuses the resize cache.</summary>

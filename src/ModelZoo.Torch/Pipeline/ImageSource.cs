@@ -12,7 +12,7 @@ namespace ModelZoo.Torch.Pipeline;
 /// </summary>
 public abstract class ImageSource : IDisposable
 {
-    long _imagesRead;
+    long _imagesRead, _largestRead;
 
     protected ImageSource(int count, int channels, int height, int width)
     {
@@ -28,6 +28,9 @@ public abstract class ImageSource : IDisposable
     /// <summary>Images read so far (tests check that a cached epoch does not touch the originals).</summary>
     public long ImagesRead => Interlocked.Read(ref _imagesRead);
 
+    /// <summary>The most bytes one read asked for: streaming stays within the memory budget only if this does.</summary>
+    public long LargestReadBytes => Interlocked.Read(ref _largestRead);
+
     /// <summary>Identifies the content: a cache built from another content must not be used.</summary>
     public abstract string Fingerprint { get; }
 
@@ -38,6 +41,8 @@ public abstract class ImageSource : IDisposable
             throw new ArgumentOutOfRangeException(nameof(start), $"Images {start}..{start + count - 1} are outside 0..{Count - 1}.");
         ReadCore((long)start * ImageBytes, destination[..(count * ImageBytes)]);
         Interlocked.Add(ref _imagesRead, count);
+        long bytes = (long)count * ImageBytes, seen;
+        while (bytes > (seen = Interlocked.Read(ref _largestRead)) && Interlocked.CompareExchange(ref _largestRead, bytes, seen) != seen) { }
     }
 
     public void Read(int index, Span<byte> destination) => ReadRange(index, 1, destination);

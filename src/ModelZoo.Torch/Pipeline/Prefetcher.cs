@@ -34,6 +34,9 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
 
     public int Count { get; }
 
+    /// <summary>Items produced ahead of the consumer at most (the queue's bound).</summary>
+    public int Depth => _depth;
+
     /// <summary>Time the consumer spent blocked in <see cref="Next"/>: the loader's share of a training step.</summary>
     public TimeSpan WaitTime => TimeSpan.FromTicks(_waitTicks);
 

@@ -67,7 +67,7 @@ public static class ResizeCache
     }
 
     /// <summary>Resizes N images of bytes with libtorch's interpolate and rounds back to bytes.</summary>
-    internal static byte[] Resize(byte[] input, int n, int channels, int h, int w, int height, int width, ResizeInterpolation interpolation)
+    public static byte[] Resize(byte[] input, int n, int channels, int h, int w, int height, int width, ResizeInterpolation interpolation)
     {
         using var scope = NewDisposeScope();
         var x = tensor(input, [n, channels, h, w], device: CPU).to_type(ScalarType.Float32);
