@@ -41,7 +41,11 @@ public static class LoaderBenchCommand
         var noAugment = new Option<bool>("--no-augment");
         var budget = new Option<int>("--budget-mb") { Description = "Memory budget (stream mode).", DefaultValueFactory = _ => 256 };
         var size = new Option<int>("--dataset-mb") { Description = "Synthetic dataset size (stream mode).", DefaultValueFactory = _ => 1024 };
-        var runSize = new Option<int>("--size") { Description = "Run input size in stream mode (56: resize 64 = the stored size, so the file itself streams).", DefaultValueFactory = _ => 56 };
+        var runSize = new Option<int>("--size")
+        {
+            Description = "Run input size. 0: the manifest's in throughput mode, 56 in stream mode (resize 64 = the stored size, so the file itself streams).",
+            DefaultValueFactory = _ => 0,
+        };
         var dataDir = new Option<string>("--data-dir") { Description = "The data folder (default: .data beside ModelZoo.sln).", DefaultValueFactory = _ => "" };
         var cmd = new Command("loader", "Image pipeline throughput against the training step, and peak memory while streaming.")
         {
@@ -56,9 +60,9 @@ public static class LoaderBenchCommand
             try
             {
                 return r.GetValue(mode) == "stream"
-                    ? Stream(o, options, (long)r.GetValue(size) << 20, r.GetValue(runSize), r.GetValue(batch))
+                    ? Stream(o, options, (long)r.GetValue(size) << 20, r.GetValue(runSize) is > 0 and var s ? s : 56, r.GetValue(batch))
                     : Throughput(o, paths, options, r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries), r.GetValue(dataset)!,
-                        r.GetValue(images), r.GetValue(batch), r.GetValue(steps), !r.GetValue(noAugment));
+                        r.GetValue(images), r.GetValue(batch), r.GetValue(steps), !r.GetValue(noAugment), r.GetValue(runSize));
             }
             catch (Exception e) when (e is KeyNotFoundException or FileNotFoundException or InvalidDataException or ArgumentException)
             {
@@ -71,7 +75,7 @@ public static class LoaderBenchCommand
 
     static string F(double v, string f = "F1") => v.ToString(f, CultureInfo.InvariantCulture);
 
-    static int Throughput(TextWriter o, ZooPaths paths, PipelineOptions options, string[] archs, string datasetId, int count, int batch, int steps, bool augment)
+    static int Throughput(TextWriter o, ZooPaths paths, PipelineOptions options, string[] archs, string datasetId, int count, int batch, int steps, bool augment, int runSize)
     {
         var loaded = new DatasetStore(paths, options).Load(datasetId);
         var set = loaded.Images ?? throw new ArgumentException($"Dataset '{datasetId}' holds no images.");
@@ -94,7 +98,7 @@ public static class LoaderBenchCommand
                 if (!File.Exists(manifestFile)) throw new FileNotFoundException($"{manifestFile}: no catalogue entry gives {a}'s input size.");
                 var pre = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(manifestFile), ModelManifest.Json)!.Preprocessing;
                 var sw = Stopwatch.StartNew();
-                using var pipeline = ImagePipeline.Create(subset, info, pre, 0, CPU, options);
+                using var pipeline = ImagePipeline.Create(subset, info, pre, runSize, CPU, options);
                 var buildRate = subset.Count / sw.Elapsed.TotalSeconds;
                 var s = pipeline.Spec.InputSize;
                 // Epoch 1 of the loader warms the page cache and the allocator; epoch 2 is timed.
