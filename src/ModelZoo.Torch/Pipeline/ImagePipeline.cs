@@ -105,18 +105,21 @@ public sealed class ImagePipeline : IDisposable
     public ImageBatch Batch(ReadOnlySpan<int> indices, Random? rng, CancellationToken ct = default)
     {
         int n = indices.Length, c = _resized.Channels, h = _resized.Height, w = _resized.Width, s = Spec.InputSize;
-        var bytes = new byte[n * _resized.ImageBytes];
         var labels = new long[n];
+        using var scope = NewDisposeScope();
+        // Images are read straight into a libtorch buffer: a managed array per batch (megabytes at 224 px) would sit
+        // on the large-object heap until a full collection, and memory would grow far past the budget meanwhile.
+        // Every factory names its device: libtorch's default device is process-wide (see TorchRuntime.OnMeta).
+        var raw = empty([n, c, h, w], ScalarType.Byte, device: CPU);
+        var buffer = Bytes(raw);
         for (int i = 0; i < n; i++)
         {
             if ((i & 15) == 0) ct.ThrowIfCancellationRequested();
-            _resized.Read(indices[i], bytes.AsSpan(i * _resized.ImageBytes, _resized.ImageBytes));
+            _resized.Read(indices[i], buffer.Slice(i * _resized.ImageBytes, _resized.ImageBytes));
             labels[i] = _labels[indices[i]];
         }
-        using var scope = NewDisposeScope();
-        // Bytes travel to the device (a quarter of float32), and every step after runs there. Every factory names its
-        // device: libtorch's default device is process-wide (see TorchRuntime.OnMeta).
-        var x = tensor(bytes, [n, c, h, w], device: CPU).to(_device).to_type(ScalarType.Float32).div_(255f);
+        // Bytes travel to the device (a quarter of float32), and every step after runs there.
+        var x = raw.to(_device).to_type(ScalarType.Float32).div_(255f);
         if (rng is null)
         {
             var (top, left) = ImageTransformSpec.CenterCropOffset(h, w, s);
@@ -155,6 +158,9 @@ public sealed class ImagePipeline : IDisposable
         }
         return x.clamp_(0, 1);
     }
+
+    /// <summary>The memory of a contiguous CPU byte tensor, to read into or write from without a managed copy.</summary>
+    internal static Span<byte> Bytes(Tensor t) => t.bytes;
 
     /// <summary>ITU-R 601 luma, torchvision's rgb_to_grayscale; grey images are their own grey.</summary>
     static Tensor Grey(Tensor x) => x.shape[1] == 1 ? x

@@ -51,10 +51,12 @@ public static class ResizeCache
                 Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = ct }, c =>
                 {
                     int start = c * chunk, n = Math.Min(chunk, src.Count - start);
-                    var input = new byte[n * src.ImageBytes];
-                    src.ReadRange(start, n, input);
-                    var output = Resize(input, n, src.Channels, src.Height, src.Width, height, width, interpolation);
-                    RandomAccess.Write(handle, output, (long)start * src.Channels * height * width);
+                    // libtorch buffers, not managed arrays: no large-object-heap garbage piling up during the build.
+                    using var scope = NewDisposeScope();
+                    var input = empty([n, src.Channels, src.Height, src.Width], ScalarType.Byte, device: CPU);
+                    src.ReadRange(start, n, ImagePipeline.Bytes(input));
+                    var output = Resize(input, height, width, interpolation);
+                    RandomAccess.Write(handle, ImagePipeline.Bytes(output), (long)start * src.Channels * height * width);
                 });
             }
             File.Move(tmp, file, overwrite: true);
@@ -70,7 +72,14 @@ public static class ResizeCache
     public static byte[] Resize(byte[] input, int n, int channels, int h, int w, int height, int width, ResizeInterpolation interpolation)
     {
         using var scope = NewDisposeScope();
-        var x = tensor(input, [n, channels, h, w], device: CPU).to_type(ScalarType.Float32);
+        return Resize(tensor(input, [n, channels, h, w], device: CPU), height, width, interpolation).data<byte>().ToArray();
+    }
+
+    /// <summary>[N,C,H,W] bytes to [N,C,height,width] bytes (contiguous, on the CPU).</summary>
+    static Tensor Resize(Tensor input, int height, int width, ResizeInterpolation interpolation)
+    {
+        int h = (int)input.shape[2], w = (int)input.shape[3];
+        var x = input.to_type(ScalarType.Float32);
         var mode = interpolation switch
         {
             ResizeInterpolation.Nearest => InterpolationMode.Nearest,
@@ -82,6 +91,6 @@ public static class ResizeCache
         var y = nn.functional.interpolate(x, size: [height, width], mode: mode,
             align_corners: interpolation == ResizeInterpolation.Nearest ? null : false,
             antialias: interpolation != ResizeInterpolation.Nearest && (height < h || width < w));
-        return y.round_().clamp_(0, 255).to_type(ScalarType.Byte).contiguous().data<byte>().ToArray();
+        return y.round_().clamp_(0, 255).to_type(ScalarType.Byte).contiguous();
     }
 }
