@@ -13,9 +13,10 @@ namespace ModelZoo.Torch.Pipeline;
 public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
 {
     readonly Func<int, CancellationToken, T> _produce;
-    readonly TaskScheduler _scheduler;
     readonly CancellationTokenSource _cts;
-    readonly Queue<Task<T>> _window = new();
+    readonly Queue<TaskCompletionSource<T>> _window = new();
+    readonly System.Collections.Concurrent.BlockingCollection<(int Index, TaskCompletionSource<T> Result)> _work = new();
+    readonly Thread[] _threads;
     readonly int _depth;
     int _started, _taken;
     long _waitTicks;
@@ -28,7 +29,11 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
         _produce = produce;
         _depth = Math.Max(1, depth);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        _scheduler = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, Math.Max(1, workers)).ConcurrentScheduler;
+        // Own threads, not the thread pool: glibc gives each thread that allocates its own malloc arena and keeps
+        // freed blocks there, so batches built on ever other pool threads left a batch's worth of memory on each.
+        // These threads end with the epoch, and glibc hands their arenas to the next ones.
+        _threads = Enumerable.Range(0, Math.Max(1, workers)).Select(i => new Thread(Work) { IsBackground = true, Name = $"pipeline-{i}" }).ToArray();
+        foreach (var t in _threads) t.Start();
         Fill();
     }
 
@@ -44,7 +49,7 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_taken >= Count) throw new InvalidOperationException($"All {Count} items have been taken.");
-        var task = _window.Dequeue();
+        var task = _window.Dequeue().Task;
         _taken++;
         Fill();
         var wait = Stopwatch.GetTimestamp();
@@ -61,14 +66,29 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
     {
         while (_window.Count < _depth && _started < Count && !_cts.IsCancellationRequested)
         {
-            int i = _started++;
-            var token = _cts.Token;
-            _window.Enqueue(Task.Factory.StartNew(() =>
-            {
-                token.ThrowIfCancellationRequested();
-                return _produce(i, token);
-            }, token, TaskCreationOptions.None, _scheduler));
+            var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _window.Enqueue(result);
+            _work.Add((_started++, result));
         }
+    }
+
+    void Work()
+    {
+        var token = _cts.Token;
+        try
+        {
+            foreach (var (i, result) in _work.GetConsumingEnumerable(token))
+            {
+                try
+                {
+                    token.ThrowIfCancellationRequested();
+                    result.SetResult(_produce(i, token));
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested) { result.SetCanceled(token); }
+                catch (Exception e) { result.SetException(e); }
+            }
+        }
+        catch (OperationCanceledException) { } // disposed or cancelled while waiting for work
     }
 
     public void Dispose()
@@ -76,12 +96,14 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
         if (_disposed) return;
         _disposed = true;
         _cts.Cancel();
-        foreach (var t in _window)
-        {
-            try { t.Wait(); } catch (AggregateException) { } // cancelled or failed: nothing to give back
-            if (t.IsCompletedSuccessfully) t.Result.Dispose();
-        }
+        _work.CompleteAdding();
+        foreach (var t in _threads) t.Join();
+        // Work queued but never started: nothing was made.
+        while (_work.TryTake(out var left)) left.Result.TrySetCanceled();
+        foreach (var r in _window)
+            if (r.Task.IsCompletedSuccessfully) r.Task.Result.Dispose();
         _window.Clear();
+        _work.Dispose();
         _cts.Dispose();
     }
 }

@@ -48,16 +48,30 @@ public static class ResizeCache
             using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None,
                        preallocationSize: (long)src.Count * src.Channels * height * width))
             {
-                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, workers), CancellationToken = ct }, c =>
+                // Own threads rather than Parallel.For's pool threads, for the malloc-arena reason in Prefetcher.
+                int next = -1;
+                Exception? failure = null;
+                var threads = Enumerable.Range(0, Math.Clamp(workers, 1, chunks)).Select(_ => new Thread(() =>
                 {
-                    int start = c * chunk, n = Math.Min(chunk, src.Count - start);
-                    // libtorch buffers, not managed arrays: no large-object-heap garbage piling up during the build.
-                    using var scope = NewDisposeScope();
-                    var input = empty([n, src.Channels, src.Height, src.Width], ScalarType.Byte, device: CPU);
-                    src.ReadRange(start, n, ImagePipeline.Bytes(input));
-                    var output = Resize(input, height, width, interpolation);
-                    RandomAccess.Write(handle, ImagePipeline.Bytes(output), (long)start * src.Channels * height * width);
-                });
+                    try
+                    {
+                        for (int c; (c = Interlocked.Increment(ref next)) < chunks && Volatile.Read(ref failure) is null;)
+                        {
+                            ct.ThrowIfCancellationRequested();
+                            int start = c * chunk, n = Math.Min(chunk, src.Count - start);
+                            // libtorch buffers, not managed arrays: no large-object-heap garbage piling up during the build.
+                            using var scope = NewDisposeScope();
+                            var input = empty([n, src.Channels, src.Height, src.Width], ScalarType.Byte, device: CPU);
+                            src.ReadRange(start, n, ImagePipeline.Bytes(input));
+                            var output = Resize(input, height, width, interpolation);
+                            RandomAccess.Write(handle, ImagePipeline.Bytes(output), (long)start * src.Channels * height * width);
+                        }
+                    }
+                    catch (Exception e) { Interlocked.CompareExchange(ref failure, e, null); }
+                }) { IsBackground = true, Name = "resize-cache" }).ToList();
+                threads.ForEach(t => t.Start());
+                threads.ForEach(t => t.Join());
+                if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
             }
             File.Move(tmp, file, overwrite: true);
         }

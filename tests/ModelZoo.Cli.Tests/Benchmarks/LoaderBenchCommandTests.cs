@@ -48,11 +48,22 @@ public class LoaderBenchCommandTests : IDisposable
             .ShouldBeEmpty("the benchmark's cache is removed");
     }
 
+    /// <summary>Run as its own process with glibc's arenas capped as the Dockerfile does: the variable only works
+    /// from process start, and without it the budget does not hold (docs/benchmarks.md, streaming).</summary>
     [Fact]
     public void Stream_KeepsThePeakWithinTheBudget()
     {
-        var (exit, output) = Run("--mode", "stream", "--dataset-mb", "24", "--budget-mb", "16", "--batch", "16", "--size", "32");
-        exit.ShouldBe(ExitCodes.Ok, output);
+        var psi = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "modelzoo"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            Environment = { ["MALLOC_ARENA_MAX"] = "2" },
+        };
+        foreach (var a in new[] { "bench", "loader", "--mode", "stream", "--dataset-mb", "24", "--budget-mb", "16", "--batch", "16", "--size", "32" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.ShouldBe(ExitCodes.Ok, output);
         output.ShouldContain("| 24 | 16 |");
     }
 
