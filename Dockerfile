@@ -24,7 +24,11 @@ ENV ASPNETCORE_ENVIRONMENT=Production \
     Urls=http://0.0.0.0:8080 \
     Storage__DataDir=/data \
     Storage__ZooDir=/app/zoo \
-    Torch__Device=auto
+    Torch__Device=auto \
+    MALLOC_ARENA_MAX=2
+# MALLOC_ARENA_MAX: glibc otherwise keeps a malloc arena per thread that allocated (8 per core), each holding freed
+# batch memory, which broke the image pipeline's memory budget (docs/benchmarks.md, streaming). It must be set before
+# the process starts; a mallopt call at run time comes too late for the threads that exist by then.
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1

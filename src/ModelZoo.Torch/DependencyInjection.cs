@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
+using ModelZoo.Torch.Pipeline;
 using ModelZoo.Torch.Training;
 using ModelZoo.Torch.Weights;
 
@@ -10,13 +11,14 @@ namespace ModelZoo.Torch;
 
 public static class DependencyInjection
 {
-    /// <summary>TorchSharp for this process (threads, device), the architecture registry and the trainer, which starts
+    /// <summary>TorchSharp for this process (threads, device), the image pipeline's settings, the architecture registry and the trainer, which starts
     /// from an entry's imported weights when it has them.</summary>
     public static IServiceCollection AddZooTorch(this IServiceCollection services, IConfiguration config)
     {
         var options = config.GetSection(TorchOptions.Section).Get<TorchOptions>() ?? new TorchOptions();
         TorchRuntime.Initialise(options);
         services.AddSingleton(options);
+        services.AddSingleton(config.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions());
         services.AddSingleton(ArchitectureRegistry.Default);
         services.AddSingleton<IWeightsInitializer, FileWeightsInitializer>();
         services.AddSingleton<IRunTrainer, Trainer>();

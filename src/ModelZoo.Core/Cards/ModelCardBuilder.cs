@@ -92,7 +92,13 @@ public static class ModelCardBuilder
         var decay = StrategyDescriptions.LayerwiseDecayOf(c.Request.Strategy);
         var lrNote = decay is { } d ? $" for the head, layer-wise decay {d.ToString("G4", Inv)} per earlier stage" : "";
         sb.AppendLine($"- Epochs {h.Epochs}, batch size {h.BatchSize}, learning rate {h.LearningRate.ToString("G4", Inv)}{lrNote} (AdamW), seed {h.Seed}.");
-        sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, grey digits repeated to 3 channels, normalised with mean [{string.Join(", ", c.Model.Preprocessing.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", c.Model.Preprocessing.Std.Select(v => F(v, 3)))}].");
+        var pre = c.Model.Preprocessing;
+        var resize = pre.ResizeSize is int rs ? $"shorter side resized by the model's {rs}/{pre.InputSize} ratio with {Esc(pre.Interpolation)} interpolation, then centre-cropped"
+            : $"resized with {Esc(pre.Interpolation)} interpolation";
+        sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; grey repeated to 3 channels, normalised with mean [{string.Join(", ", pre.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", pre.Std.Select(v => F(v, 3)))}].");
+        sb.AppendLine(h.Augment
+            ? "- Training augmentations (seeded): random resized crop, horizontal flip where the dataset allows it, small rotation, colour jitter; none for validation and test."
+            : "- Training augmentations: off.");
         sb.AppendLine($"- Hardware: {Esc(c.Device)}, {c.Threads} intra-op thread(s). Software: {Esc(c.SoftwareVersions)}.");
         sb.AppendLine($"- Started {c.StartedAt:u}, finished {c.FinishedAt:u}.");
         sb.AppendLine();

@@ -32,6 +32,9 @@ public sealed record DatasetInfo
     /// <summary>Sizes and formats of the original images before they were resized for storage; null when every
     /// original already had the stored size (the built-ins).</summary>
     public SourceImageStats? SourceImages { get; init; }
+    /// <summary>Training augmentations that suit this data (no flips for digits and glyphs); null in facts written
+    /// before it existed, resolved by <see cref="AugmentationProfile.For"/>.</summary>
+    public AugmentationProfile? Augmentation { get; init; }
 }
 
 public sealed record SplitSizes(int Train, int Validation, int Test);
@@ -62,6 +65,10 @@ public sealed class ImageSet
     public required IReadOnlyList<string> ClassNames { get; init; }
     public int Count => Labels.Length;
     public int ImageBytes => Width * Height * Channels;
+    /// <summary>The file the pixels were read from (N x C x H x W bytes), when they came from one. A dataset larger
+    /// than the memory budget is not read into memory: then <see cref="Pixels"/> is empty and readers stream this file.</summary>
+    public string? PixelsFile { get; init; }
+    public bool Streamed => Pixels.Length == 0 && Count > 0;
 }
 
 /// <summary>Texts in memory, one label per text (a text dataset's counterpart of <see cref="ImageSet"/>).</summary>

@@ -16,6 +16,10 @@ public sealed record HyperParameters
     public int Seed { get; init; } = 42;
     /// <summary>Side of the square input fed to the model. Small digits gain nothing from 224 px on a CPU.</summary>
     public int ImageSize { get; init; } = 64;
+    /// <summary>Seeded training augmentations (random resized crop, flips where the dataset allows them, small
+    /// rotation, colour jitter). On by default: every torchvision and timm fine-tuning recipe augments, and a few
+    /// thousand images overfit quickly without it. Validation and test never augment.</summary>
+    public bool Augment { get; init; } = true;
     /// <summary>Use at most this many training examples (0 = all): quick trials on a slow machine.</summary>
     public int TrainLimit { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Infrastructure.Storage;
+using ModelZoo.Torch.Pipeline;
 
 namespace ModelZoo.Infrastructure.Datasets;
 
@@ -11,8 +12,12 @@ namespace ModelZoo.Infrastructure.Datasets;
 /// <c>labels.u8</c>, <c>splits.json</c>. A folder appears only complete:
 /// writers build in a temp folder and rename it into place.
 /// </summary>
-public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
+/// <remarks>An images file larger than <see cref="PipelineOptions.MemoryBudgetBytes"/> is not read into memory: the
+/// loaded set names the file and the image pipeline streams it.</remarks>
+public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = null) : IDatasetCatalog
 {
+    readonly long _inMemoryLimit = (pipeline ?? new PipelineOptions()).MemoryBudgetBytes;
+
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     readonly ConcurrentDictionary<string, Lazy<LoadedDataset>> _loaded = new();
 
@@ -49,14 +54,16 @@ public sealed class DatasetStore(ZooPaths paths) : IDatasetCatalog
                 throw new InvalidDataException($"Dataset '{id}' is inconsistent: {texts.Count} texts for {labels.Length} labels.");
             return new LoadedDataset(info, null, split) { Texts = new TextSet { Texts = texts, Labels = labels, ClassNames = info.ClassNames } };
         }
-        var pixels = File.ReadAllBytes(Path.Combine(dir, "images.u8"));
+        var imagesFile = Path.Combine(dir, "images.u8");
+        var stored = new FileInfo(imagesFile).Length;
+        var pixels = stored > _inMemoryLimit ? [] : File.ReadAllBytes(imagesFile);
         var images = new ImageSet
         {
             Width = info.Width, Height = info.Height, Channels = info.Channels,
-            Pixels = pixels, Labels = labels, ClassNames = info.ClassNames,
+            Pixels = pixels, Labels = labels, ClassNames = info.ClassNames, PixelsFile = imagesFile,
         };
-        if (pixels.Length != (long)images.ImageBytes * labels.Length)
-            throw new InvalidDataException($"Dataset '{id}' is inconsistent: {pixels.Length} pixel bytes for {labels.Length} labels.");
+        if (stored != (long)images.ImageBytes * labels.Length)
+            throw new InvalidDataException($"Dataset '{id}' is inconsistent: {stored} pixel bytes for {labels.Length} labels.");
         return new LoadedDataset(info, images, split);
     }
 

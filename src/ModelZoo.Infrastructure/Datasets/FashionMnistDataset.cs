@@ -62,6 +62,7 @@ public static class FashionMnistDataset
 
         var info = new DatasetInfo
         {
+            Augmentation = AugmentationProfile.Garments,
             Id = Id,
             Title = Definition.Title,
             Description = "Zalando's Fashion-MNIST: grey 28x28 images of clothing (T-shirts to ankle boots), 10 classes, "

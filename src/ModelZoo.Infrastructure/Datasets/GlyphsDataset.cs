@@ -272,6 +272,7 @@ public static class GlyphsDataset
         static string List(IReadOnlyList<string> xs) => string.Join("; ", xs);
         var info = new DatasetInfo
         {
+            Augmentation = AugmentationProfile.Glyphs,
             Id = Id,
             Title = Definition.Title,
             Description = string.Create(inv, $"{r.Labels.Length:N0} glyphs (0-9, A-Z, a-z) from {r.Faces} faces of {fam.Train.Count + fam.Validation.Count + fam.Test.Count} font families, ")

@@ -156,6 +156,7 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
                 + $"{o.StoredSize}x{o.StoredSize} {(channels == 1 ? "grey" : "RGB")} ({(o.Fit == UploadFit.CenterCrop ? "centre-cropped" : "stretched")})"
                 + (layout.Skipped > 0 ? $"; {layout.Skipped} hidden or system files skipped" : ""),
             Origin = DatasetOrigin.Upload,
+            Augmentation = AugmentationProfile.Photos,
             Source = new DatasetSource("upload", fileName, "", fileName, zipSha, DateTimeOffset.UtcNow),
             SourceImages = stats,
             Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),

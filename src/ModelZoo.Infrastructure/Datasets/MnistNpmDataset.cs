@@ -66,6 +66,7 @@ public static class MnistNpmDataset
         var split = StratifiedSplitter.Split(labels, SplitSeed);
         var info = new DatasetInfo
         {
+            Augmentation = AugmentationProfile.Digits,
             Id = Id,
             Title = Definition.Title,
             Description = Definition.Description,

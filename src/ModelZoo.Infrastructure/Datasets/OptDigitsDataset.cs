@@ -86,6 +86,7 @@ public static class OptDigitsDataset
         var classNames = Enumerable.Range(0, 10).Select(d => d.ToString()).ToList();
         var info = new DatasetInfo
         {
+            Augmentation = AugmentationProfile.Digits,
             Id = Id,
             Title = Definition.Title,
             Description = $"{labels.Count:N0} handwritten digits by 13 writers (UCI optdigits test part), as 8x8 grey images: "

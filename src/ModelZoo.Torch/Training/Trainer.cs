@@ -5,6 +5,7 @@ using ModelZoo.Core.Runs;
 using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
+using ModelZoo.Torch.Pipeline;
 using ModelZoo.Torch.Training.Strategies;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,8 +16,10 @@ namespace ModelZoo.Torch.Training;
 /// The shared training loop: build the model, let the strategy decide what learns, train with AdamW, evaluate on
 /// the validation split every epoch and on the test split at the end. Progress is reported every step.
 /// </summary>
-public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? weights = null) : IRunTrainer
+public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? weights = null, PipelineOptions? pipelineOptions = null) : IRunTrainer
 {
+    readonly PipelineOptions _pipelineOptions = pipelineOptions ?? new();
+
     const int EvalBatchSize = 256;
 
     public string Device => TorchRuntime.DeviceDescription;
@@ -47,7 +50,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
 
         var pre = job.Model.Preprocessing;
         var images = data.Images ?? throw new NotSupportedException($"Dataset {data.Info.Id} holds {data.Info.Modality.ToString().ToLowerInvariant()}s; this trainer reads images only.");
-        var batcher = new ImageBatcher(images, h.ImageSize, pre.Mean, pre.Std, device);
+        using var pipeline = ImagePipeline.Create(images, data.Info, pre, h.ImageSize, device, _pipelineOptions, ct);
         var trainIdx = data.Split.Train;
         if (h.TrainLimit > 0 && h.TrainLimit < trainIdx.Length)
             trainIdx = Subsample(trainIdx, h.TrainLimit, h.Seed);
@@ -67,14 +70,15 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             rng.Shuffle(order);
             double lossSum = 0; long correct = 0; int seen = 0;
             strategy.SetTrainingMode(model);
+            using var batches = pipeline.Train(order, h.BatchSize, epoch, h.Seed, h.Augment, ct);
 
             for (int s = 0; s < stepsPerEpoch; s++)
             {
                 ct.ThrowIfCancellationRequested();
                 var stepWatch = Stopwatch.StartNew();
-                var idx = order.AsSpan(s * h.BatchSize, Math.Min(h.BatchSize, order.Length - s * h.BatchSize));
                 using var scope = NewDisposeScope();
-                var (x, y) = batcher.Batch(idx);
+                using var batch = batches.Next();
+                var (x, y) = (batch.X, batch.Y);
                 Tensor logits;
                 if (strategy.BackboneFrozen)
                 {
@@ -95,11 +99,11 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
                 loss.backward();
                 optimizer.step();
 
-                lossSum += lossValue * idx.Length;
+                lossSum += lossValue * batch.Count;
                 correct += logits.argmax(1).eq(y).sum().item<long>();
-                seen += idx.Length;
+                seen += batch.Count;
                 globalStep++;
-                throughput.Add(idx.Length, stepWatch.Elapsed.TotalSeconds);
+                throughput.Add(batch.Count, stepWatch.Elapsed.TotalSeconds);
                 var rate = throughput.Rate;
                 double? eta = rate > 0 ? (totalSteps - globalStep) * h.BatchSize / rate : null;
                 progress.Step(new StepProgress(epoch, s + 1, stepsPerEpoch, globalStep, totalSteps, lossValue,
@@ -107,7 +111,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             }
 
             ct.ThrowIfCancellationRequested();
-            var (valLoss, valAcc, _) = Evaluate(model, batcher, data.Split.Validation, classes, ct);
+            var (valLoss, valAcc, _) = Evaluate(model, pipeline, data.Split.Validation, classes, ct);
             var metrics = new EpochMetrics(epoch, h.Epochs, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
                 valLoss, valAcc, epochWatch.Elapsed.TotalSeconds);
             epochs.Add(metrics);
@@ -115,7 +119,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             if (valAcc > bestVal) { bestVal = valAcc; bestEpoch = epoch; }
         }
 
-        var (testLoss, testAcc, confusion) = Evaluate(model, batcher, data.Split.Test, classes, ct);
+        var (testLoss, testAcc, confusion) = Evaluate(model, pipeline, data.Split.Test, classes, ct);
         var perClass = Enumerable.Range(0, classes)
             .Select(c => { var row = confusion[c]; var n = row.Sum(); return n == 0 ? 0.0 : (double)row[c] / n; }).ToList();
 
@@ -139,19 +143,20 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
     }
 
     static (double Loss, double Accuracy, int[][] Confusion) Evaluate(
-        ZooModel model, ImageBatcher batcher, int[] indices, int classes, CancellationToken ct)
+        ZooModel model, ImagePipeline pipeline, int[] indices, int classes, CancellationToken ct)
     {
         var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         if (indices.Length == 0) return (double.NaN, 0, confusion);
         model.eval();
         using var _ = no_grad();
         double lossSum = 0; long correct = 0;
-        for (int start = 0; start < indices.Length; start += EvalBatchSize)
+        using var batches = pipeline.Eval(indices, EvalBatchSize, ct);
+        for (int b = 0; b < batches.Count; b++)
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var idx = indices.AsSpan(start, Math.Min(EvalBatchSize, indices.Length - start));
-            var (x, y) = batcher.Batch(idx);
+            using var batch = batches.Next();
+            var (x, y) = (batch.X, batch.Y);
             var logits = model.call(x);
             lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
             var pred = logits.argmax(1).cpu().data<long>().ToArray();

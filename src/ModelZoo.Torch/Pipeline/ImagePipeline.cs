@@ -1,0 +1,175 @@
+using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Runs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Pipeline;
+
+/// <summary>One batch: images [B,3,S,S] float and labels [B] int64 on the run's device. The holder disposes it.</summary>
+public sealed class ImageBatch(Tensor x, Tensor y) : IDisposable
+{
+    public Tensor X { get; } = x;
+    public Tensor Y { get; } = y;
+    public int Count => (int)Y.shape[0];
+    public void Dispose() { X.Dispose(); Y.Dispose(); }
+}
+
+/// <summary>
+/// Stored images to model-ready batches, the one type the trainer uses for images. Once per pipeline the images are
+/// resized to the transform's resize size and cached on disk (<see cref="ResizeCache"/>); each batch then reads its
+/// bytes from the cache and, on the run's device, either centre-crops (evaluation, torchvision's eval preset) or
+/// applies the seeded training augmentations (random resized crop, flip where the dataset allows, rotation, colour
+/// jitter) as one <c>grid_sample</c>; grey becomes three channels; the manifest's mean and std normalise. Batches are
+/// built on worker threads ahead of the training step (<see cref="Prefetcher{T}"/>).
+/// </summary>
+public sealed class ImagePipeline : IDisposable
+{
+    readonly ImageSource _original, _resized;
+    readonly Device _device;
+    readonly int[] _labels;
+    readonly int _workers, _depthLimit;
+    readonly long _budget;
+    readonly Tensor _mean, _std;
+
+    ImagePipeline(ImageSource original, ImageSource resized, CacheState state, string? cacheFile, int[] labels,
+        ImageTransformSpec spec, AugmentationProfile profile, Device device, PipelineOptions options)
+    {
+        _original = original; _resized = resized; CacheState = state; CacheFile = cacheFile; _labels = labels;
+        Spec = spec; Profile = profile; _device = device;
+        _workers = options.ResolvedWorkers; _depthLimit = Math.Max(1, options.Prefetch); _budget = options.MemoryBudgetBytes;
+        _mean = tensor(spec.Mean, [1, 3, 1, 1], device: CPU).to(device);
+        _std = tensor(spec.Std, [1, 3, 1, 1], device: CPU).to(device);
+    }
+
+    public ImageTransformSpec Spec { get; }
+    public AugmentationProfile Profile { get; }
+    public CacheState CacheState { get; }
+    public string? CacheFile { get; }
+    /// <summary>Original images read so far; after the cache is built, epochs read only the cache.</summary>
+    public long OriginalImagesRead => _original.ImagesRead;
+    public ImageSource Original => _original;
+    public ImageSource Resized => _resized;
+
+    /// <summary>Prepares the run's pipeline: resolves the transform from the manifest and the run's input size, and
+    /// builds or reuses the resize cache.</summary>
+    public static ImagePipeline Create(ImageSet images, DatasetInfo info, Preprocessing preprocessing, int runImageSize,
+        Device device, PipelineOptions options, CancellationToken ct = default)
+    {
+        if (images.Channels is not (1 or 3)) throw new ArgumentException($"Images must have 1 or 3 channels, not {images.Channels}.");
+        var spec = ImageTransformSpec.From(preprocessing, runImageSize);
+        var original = ImageSource.For(images);
+        try
+        {
+            var (h, w) = spec.ResizedShape(images.Height, images.Width);
+            var dir = !string.IsNullOrWhiteSpace(options.CacheDir) ? options.CacheDir
+                : images.PixelsFile is { } f ? Path.Combine(Path.GetDirectoryName(f)!, "cache")
+                : Path.Combine(Path.GetTempPath(), "modelzoo-pipeline-cache");
+            var name = string.IsNullOrEmpty(info.Id) ? "images" : info.Id;
+            var (resized, state, file) = ResizeCache.Open(original, name, h, w, spec.Interpolation, dir, options.MemoryBudgetBytes, options.ResolvedWorkers, ct);
+            return new ImagePipeline(original, resized, state, file, images.Labels, spec, AugmentationProfile.For(info), device, options);
+        }
+        catch
+        {
+            original.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The training batches of one epoch in <paramref name="order"/>, augmented when <paramref name="augment"/>.</summary>
+    public Prefetcher<ImageBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) =>
+        Stream(order, batchSize, augment ? b => new Random(Augmentation.BatchSeed(seed, epoch, b)) : null, ct);
+
+    /// <summary>Evaluation batches (centre crop, no randomness) of <paramref name="indices"/> in order.</summary>
+    public Prefetcher<ImageBatch> Eval(int[] indices, int batchSize, CancellationToken ct) => Stream(indices, batchSize, null, ct);
+
+    Prefetcher<ImageBatch> Stream(int[] indices, int batchSize, Func<int, Random>? rngOf, CancellationToken ct)
+    {
+        int batches = (indices.Length + batchSize - 1) / batchSize;
+        // The queue may hold no more batches than the memory budget affords (half of it; the rest is the cache's
+        // read buffers and the step's own tensors).
+        var depth = (int)Math.Clamp(_budget / 2 / Math.Max(1, EstimateBatchBytes(batchSize)), 1, _depthLimit);
+        return new Prefetcher<ImageBatch>(batches, (b, token) =>
+        {
+            var idx = indices.AsSpan(b * batchSize, Math.Min(batchSize, indices.Length - b * batchSize));
+            return Batch(idx, rngOf?.Invoke(b), token);
+        }, _workers, depth, ct);
+    }
+
+    /// <summary>Bytes one batch occupies while it is built: the cached bytes, their float copy, the output and its
+    /// intermediates (sampling grid, normalised copy).</summary>
+    public long EstimateBatchBytes(int batchSize) =>
+        batchSize * ((long)_resized.ImageBytes * 5 + (long)Spec.InputSize * Spec.InputSize * (2 * 4 + 3 * 4 * 3));
+
+    /// <summary>Builds one batch now, on the calling thread; <paramref name="rng"/> null means the eval transform.</summary>
+    public ImageBatch Batch(ReadOnlySpan<int> indices, Random? rng, CancellationToken ct = default)
+    {
+        int n = indices.Length, c = _resized.Channels, h = _resized.Height, w = _resized.Width, s = Spec.InputSize;
+        var labels = new long[n];
+        using var scope = NewDisposeScope();
+        // Images are read straight into a libtorch buffer: a managed array per batch (megabytes at 224 px) would sit
+        // on the large-object heap until a full collection, and memory would grow far past the budget meanwhile.
+        // Every factory names its device: libtorch's default device is process-wide (see TorchRuntime.OnMeta).
+        var raw = empty([n, c, h, w], ScalarType.Byte, device: CPU);
+        var buffer = Bytes(raw);
+        for (int i = 0; i < n; i++)
+        {
+            if ((i & 15) == 0) ct.ThrowIfCancellationRequested();
+            _resized.Read(indices[i], buffer.Slice(i * _resized.ImageBytes, _resized.ImageBytes));
+            labels[i] = _labels[indices[i]];
+        }
+        // Bytes travel to the device (a quarter of float32), and every step after runs there.
+        var x = raw.to(_device).to_type(ScalarType.Float32).div_(255f);
+        if (rng is null)
+        {
+            var (top, left) = ImageTransformSpec.CenterCropOffset(h, w, s);
+            x = x.narrow(2, top, s).narrow(3, left, s);
+        }
+        else x = Augment(x, Augmentation.Draw(Profile, n, h, w, c, rng), s);
+        if (c == 1) x = x.expand(n, 3, s, s);
+        x = (x - _mean) / _std;
+        var y = tensor(labels, device: CPU).to(_device);
+        return new ImageBatch(x.contiguous().MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+    }
+
+    Tensor Augment(Tensor x, AugmentParams[] ps, int size)
+    {
+        int n = ps.Length, c = (int)x.shape[1], h = (int)x.shape[2], w = (int)x.shape[3];
+        var theta = tensor(ps.SelectMany(p => Augmentation.Theta(p, h, w)).ToArray(), [n, 2, 3], device: CPU).to(_device);
+        var grid = nn.functional.affine_grid(theta, [n, c, size, size], align_corners: false);
+        // TorchSharp 0.107's GridSampleMode has no bicubic: a bicubic model's crops sample bilinearly from its
+        // bicubically resized cache (evaluation, which needs no sampling, stays bicubic throughout).
+        var mode = Spec.Interpolation == ResizeInterpolation.Nearest ? GridSampleMode.Nearest : GridSampleMode.Bilinear;
+        // Zeros outside the image after a rotation: torchvision's RandomRotation fills with 0 too.
+        x = nn.functional.grid_sample(x, grid, mode: mode, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false);
+        if (Profile.ColorJitter > 0)
+        {
+            Tensor Factors(Func<AugmentParams, float> f) => tensor(ps.Select(f).ToArray(), [n, 1, 1, 1], device: CPU).to(_device);
+            // torchvision's order and formulas: brightness scales, contrast blends with the image's mean grey,
+            // saturation blends with the pixel's grey; each result is clamped to [0, 1].
+            x = (x * Factors(p => p.Brightness)).clamp_(0, 1);
+            var cf = Factors(p => p.Contrast);
+            x = (x * cf + Grey(x).mean([1, 2, 3], keepdim: true) * (1 - cf)).clamp_(0, 1);
+            if (c == 3)
+            {
+                var sf = Factors(p => p.Saturation);
+                x = (x * sf + Grey(x) * (1 - sf)).clamp_(0, 1);
+            }
+        }
+        return x.clamp_(0, 1);
+    }
+
+    /// <summary>The memory of a contiguous CPU byte tensor, to read into or write from without a managed copy.</summary>
+    internal static Span<byte> Bytes(Tensor t) => t.bytes;
+
+    /// <summary>ITU-R 601 luma, torchvision's rgb_to_grayscale; grey images are their own grey.</summary>
+    static Tensor Grey(Tensor x) => x.shape[1] == 1 ? x
+        : x[.., 0..1] * 0.299f + x[.., 1..2] * 0.587f + x[.., 2..3] * 0.114f;
+
+    public void Dispose()
+    {
+        _mean.Dispose(); _std.Dispose();
+        if (!ReferenceEquals(_resized, _original)) _resized.Dispose();
+        _original.Dispose();
+    }
+}
