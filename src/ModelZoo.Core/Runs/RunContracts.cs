@@ -16,6 +16,9 @@ public sealed record HyperParameters
     public int Seed { get; init; } = 42;
     /// <summary>Side of the square input fed to the model. Small digits gain nothing from 224 px on a CPU.</summary>
     public int ImageSize { get; init; } = 64;
+    /// <summary>Longest text in tokens for text models ([CLS] and [SEP] included); the model's own limit caps it.
+    /// Batches are padded only to their longest text.</summary>
+    public int MaxTokens { get; init; } = 128;
     /// <summary>Use at most this many training examples (0 = all): quick trials on a slow machine.</summary>
     public int TrainLimit { get; init; }
 }

@@ -8,7 +8,7 @@ namespace ModelZoo.Torch.Training;
 /// Turns stored images into model-ready batches: bytes to [0,1] floats, resize to the run's input size, grey to
 /// three channels, normalise with the model's mean and std. The resize runs as one tensor op per batch.
 /// </summary>
-public sealed class ImageBatcher
+public sealed class ImageBatcher : IBatchSource
 {
     readonly ImageSet _images;
     readonly int _size;

@@ -29,9 +29,12 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var classes = data.Info.ClassNames.Count;
 
         // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
+        var architecture = registry.Get(job.Model.Architecture);
+        // A text model's config.json decides its sizes; read it before the seeded build so a bad file fails early.
+        var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
-            var m = registry.Create(job.Model.Architecture, new ArchitectureOptions(job.Model.Head.NumClasses));
+            var m = architecture.Create(new ArchitectureOptions(job.Model.Head.NumClasses, configJson));
             weights?.Initialise(m, job);
             m.ResetClassifier(classes);
             return m;
@@ -45,9 +48,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         using var optimizer = torch.optim.AdamW(
             groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
 
-        var pre = job.Model.Preprocessing;
-        var images = data.Images ?? throw new NotSupportedException($"Dataset {data.Info.Id} holds {data.Info.Modality.ToString().ToLowerInvariant()}s; this trainer reads images only.");
-        var batcher = new ImageBatcher(images, h.ImageSize, pre.Mean, pre.Std, device);
+        var batcher = BatchSources.For(job, architecture.Modality, model, device);
         var trainIdx = data.Split.Train;
         if (h.TrainLimit > 0 && h.TrainLimit < trainIdx.Length)
             trainIdx = Subsample(trainIdx, h.TrainLimit, h.Seed);
@@ -139,7 +140,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
     }
 
     static (double Loss, double Accuracy, int[][] Confusion) Evaluate(
-        ZooModel model, ImageBatcher batcher, int[] indices, int classes, CancellationToken ct)
+        ZooModel model, IBatchSource batcher, int[] indices, int classes, CancellationToken ct)
     {
         var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         if (indices.Length == 0) return (double.NaN, 0, confusion);
