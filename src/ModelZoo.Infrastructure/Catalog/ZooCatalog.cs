@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Storage;
 using ModelZoo.Infrastructure.Weights;
 using ModelZoo.Torch.Models;
@@ -31,6 +33,35 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
     /// <summary>The record of the entry's completed import (sha256, size, messages), or null.</summary>
     public ImportedWeights? ImportedWeightsOf(ModelManifest m) => weightsStore.Find(m);
 
+    /// <summary>What the entry's architecture reads (images or texts); null for an unknown id.</summary>
+    public DatasetModality? ModalityOf(string id) =>
+        ManifestOf(id) is { } m && registry.Contains(m.Architecture)
+            ? registry.Get(m.Architecture).Modality == Modality.Text ? DatasetModality.Text : DatasetModality.Image
+            : null;
+
+    /// <summary>
+    /// A text model's vocabulary and config on this machine: first the entry's zoo folder (house entries commit
+    /// them), then beside its imported weights (official checkpoints come with them). Missing files are named with
+    /// the places they were looked for, so the user knows what to bring and where.
+    /// </summary>
+    public TextFilesLookup TextFilesOf(ModelManifest m)
+    {
+        if (m.Text is not { } t) return new TextFilesLookup(null, []);
+        var missing = new List<string>();
+        string? Find(string file)
+        {
+            var places = new[] { Path.Combine(paths.ZooDir, m.Id, file), Path.Combine(paths.WeightsDir, m.Id, file) };
+            var hit = places.FirstOrDefault(File.Exists);
+            if (hit is null) missing.Add($"{file} (looked for {string.Join(" and ", places)})");
+            return hit;
+        }
+        var vocab = Find(t.VocabFile);
+        var config = t.ConfigFile is null ? null : Find(t.ConfigFile);
+        return missing.Count > 0 || vocab is null
+            ? new TextFilesLookup(null, missing)
+            : new TextFilesLookup(new TextModelFiles(vocab, config, t.Lowercase, t.StripAccents, t.MaxLength), []);
+    }
+
     CatalogEntry ToEntry(ModelManifest m)
     {
         var card = Path.Combine(paths.ZooDir, m.Id, "README.md");
@@ -39,7 +70,13 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
     }
 
-    long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+    // A text entry's config.json decides its sizes (a house BERT-mini is not bert-base); only the committed one counts
+    // here, so the catalogue's figure does not change when a user drops files into the weights folder.
+    long ComputeParams(ModelManifest m)
+    {
+        var config = m.Text?.ConfigFile is { } f && Path.Combine(paths.ZooDir, m.Id, f) is var p && File.Exists(p) ? File.ReadAllText(p) : null;
+        return registry.CountParameters(m.Architecture, new ArchitectureOptions(m.Head.NumClasses, config));
+    }
 
     static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
     {
@@ -55,6 +92,8 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
                         ?? throw new JsonException("empty manifest");
                 var problems = ManifestValidator.Validate(m, Path.GetFileName(dir)).ToList();
                 if (!registry.Contains(m.Architecture)) problems.Add($"architecture '{m.Architecture}' is not implemented");
+                else if (registry.Get(m.Architecture).Modality == Modality.Text && m.Text is null)
+                    problems.Add($"architecture '{m.Architecture}' reads text, so the manifest needs a text section (vocab_file, lowercase, max_length)");
                 if (problems.Count > 0) { log.LogWarning("Skipping {File}: {Problems}", file, string.Join("; ", problems)); continue; }
                 list.Add(m);
             }
@@ -62,4 +101,12 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         }
         return list;
     }
+}
+
+/// <summary>A text model's files, or what is missing (empty for image models, whose <c>Files</c> is null too).</summary>
+public sealed record TextFilesLookup(TextModelFiles? Files, IReadOnlyList<string> Missing)
+{
+    public string MissingMessage(string modelId) =>
+        $"Model '{modelId}' cannot train yet: it needs {string.Join("; ", Missing)}. They come with the model's checkpoint; " +
+        "put them beside the imported weights.";
 }
