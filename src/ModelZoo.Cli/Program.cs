@@ -11,7 +11,7 @@ public partial class Program
     public static RootCommand CreateRootCommand() => new("ModelZoo: headless commands for the model zoo.")
     {
         WeightsCommands.Create(),   // weights parity | inspect
-        BenchCommands.Create(),     // bench models
+        BenchCommands.Create(),     // bench models | text
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

@@ -40,7 +40,7 @@ public static class BenchCommands
             return Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds), r.GetValue(repeats),
                 r.GetValue(reference)!, r.InvocationConfiguration.Output);
         });
-        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models };
+        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, TextBenchCommand.Create() };
     }
 
     static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python, TextWriter o)
