@@ -28,10 +28,10 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var device = TorchRuntime.Device;
         var classes = data.Info.ClassNames.Count;
 
-        // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         var architecture = registry.Get(job.Model.Architecture);
         // A text model's config.json decides its sizes; read it before the seeded build so a bad file fails early.
         var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
+        // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
             var m = architecture.Create(new ArchitectureOptions(job.Model.Head.NumClasses, configJson));
