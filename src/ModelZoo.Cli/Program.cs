@@ -13,7 +13,7 @@ public partial class Program
     public static RootCommand CreateRootCommand() => new("ModelZoo: headless commands for the model zoo.")
     {
         WeightsCommands.Create(),   // weights parity | inspect
-        BenchCommands.Create(),     // bench models | loader
+        BenchCommands.Create(),     // bench models | loader | text
         DatasetCommands.Create(),   // datasets fetch | lengths
         new System.CommandLine.Command("pretrain", "Pretrain house weights.") { MlmPretrainCommand.Create() }, // TEMPORARY: replaced by PretrainCommands when s2-pretrain lands
     };

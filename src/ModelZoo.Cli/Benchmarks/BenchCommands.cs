@@ -48,7 +48,7 @@ public static class BenchCommands
                 return ExitCodes.BadInput;
             }
         });
-        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, LoaderBenchCommand.Create() };
+        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
     }
 
     static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python, TextWriter o)

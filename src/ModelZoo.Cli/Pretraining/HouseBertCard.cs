@@ -51,6 +51,12 @@ public static class HouseBertCard
             Preprocessing = new Preprocessing { InputSize = x.Spec.Train.SequenceLength, Interpolation = "none", Mean = [], Std = [] },
             Head = new HeadInfo { Classifier = "cls", NumClasses = x.VocabCount, ClassesSource = "vocab.txt in this folder (the MLM head predicts one of its pieces)" },
             Config = HouseBertFiles.Config,
+            Text = new TextInfo
+            {
+                VocabFile = HouseBertFiles.Vocab, ConfigFile = HouseBertFiles.Config, Lowercase = true,
+                MaxLength = x.Spec.Train.SequenceLength,
+                Source = "modelzoo pretrain mlm: the vocabulary was built from lower-cased, accent-stripped text and the model trained on sequences of this length",
+            },
             Weights = new WeightsInfo { File = HouseBertFiles.Weights, Format = "safetensors", Sha256 = x.WeightsSha256, Size = x.WeightsSize },
             Metrics =
             [

@@ -78,7 +78,10 @@ public static class ModelCardBuilder
 
         sb.AppendLine("## Training data");
         sb.AppendLine();
-        sb.AppendLine($"- Dataset: {Esc(c.Dataset.Title)} (`{c.Dataset.Id}`), {c.Dataset.Examples} examples, {c.Dataset.Width}x{c.Dataset.Height}, {c.Dataset.Channels} channel(s).");
+        var isText = c.Dataset.Modality == DatasetModality.Text;
+        sb.AppendLine(isText
+            ? $"- Dataset: {Esc(c.Dataset.Title)} (`{c.Dataset.Id}`), {c.Dataset.Examples} texts."
+            : $"- Dataset: {Esc(c.Dataset.Title)} (`{c.Dataset.Id}`), {c.Dataset.Examples} examples, {c.Dataset.Width}x{c.Dataset.Height}, {c.Dataset.Channels} channel(s).");
         sb.AppendLine($"- Provenance: {Esc(c.Dataset.Provenance)}");
         sb.AppendLine($"- Licence: {Esc(c.Dataset.License)}");
         sb.AppendLine($"- Split (stratified, seed {c.Dataset.SplitSeed}): {r.TrainExamples} used for training" +
@@ -93,12 +96,18 @@ public static class ModelCardBuilder
         var lrNote = decay is { } d ? $" for the head, layer-wise decay {d.ToString("G4", Inv)} per earlier stage" : "";
         sb.AppendLine($"- Epochs {h.Epochs}, batch size {h.BatchSize}, learning rate {h.LearningRate.ToString("G4", Inv)}{lrNote} (AdamW), seed {h.Seed}.");
         var pre = c.Model.Preprocessing;
-        var resize = pre.ResizeSize is int rs ? $"shorter side resized by the model's {rs}/{pre.InputSize} ratio with {Esc(pre.Interpolation)} interpolation, then centre-cropped"
-            : $"resized with {Esc(pre.Interpolation)} interpolation";
-        sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; grey repeated to 3 channels, normalised with mean [{string.Join(", ", pre.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", pre.Std.Select(v => F(v, 3)))}].");
-        sb.AppendLine(h.Augment
-            ? "- Training augmentations (seeded): random resized crop, horizontal flip where the dataset allows it, small rotation, colour jitter; none for validation and test."
-            : "- Training augmentations: off.");
+        if (isText && c.Model.Text is { } t)
+            sb.AppendLine($"- Input: WordPiece tokens of the model's `{Esc(t.VocabFile)}` ({(t.Lowercase ? "lower-cased" : "cased")}" +
+                          $"{((t.StripAccents ?? t.Lowercase) ? ", accents stripped" : "")}), at most {Math.Min(h.MaxTokens, t.MaxLength)} tokens with [CLS] and [SEP]; longer texts keep their beginning. Batches are padded to their longest text, with an attention mask.");
+        else
+        {
+            var resize = pre.ResizeSize is int rs ? $"shorter side resized by the model's {rs}/{pre.InputSize} ratio with {Esc(pre.Interpolation)} interpolation, then centre-cropped"
+                : $"resized with {Esc(pre.Interpolation)} interpolation";
+            sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; grey repeated to 3 channels, normalised with mean [{string.Join(", ", pre.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", pre.Std.Select(v => F(v, 3)))}].");
+            sb.AppendLine(h.Augment
+                ? "- Training augmentations (seeded): random resized crop, horizontal flip where the dataset allows it, small rotation, colour jitter; none for validation and test."
+                : "- Training augmentations: off.");
+        }
         sb.AppendLine($"- Hardware: {Esc(c.Device)}, {c.Threads} intra-op thread(s). Software: {Esc(c.SoftwareVersions)}.");
         sb.AppendLine($"- Started {c.StartedAt:u}, finished {c.FinishedAt:u}.");
         sb.AppendLine();
@@ -113,7 +122,7 @@ public static class ModelCardBuilder
 
         sb.AppendLine("## Limitations");
         sb.AppendLine();
-        sb.AppendLine($"- Evaluated only on the test split of `{c.Dataset.Id}`; accuracy on other data (other writers, scanners, colours) is unknown.");
+        sb.AppendLine($"- Evaluated only on the test split of `{c.Dataset.Id}`; accuracy on other data ({(isText ? "other sources, topics, writing styles" : "other writers, scanners, colours")}) is unknown.");
         if (c.Weights != WeightsAvailability.Available)
             sb.AppendLine("- The backbone is untrained: do not read these numbers as the architecture's transfer-learning quality.");
         sb.AppendLine("- Not for decisions about people, and not validated for any safety-relevant use.");

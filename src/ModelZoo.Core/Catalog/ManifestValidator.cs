@@ -42,6 +42,20 @@ public static partial class ManifestValidator
             if (w.Sha256 is not null && !Sha256Pattern().IsMatch(w.Sha256)) p.Add("weights.sha256 must be 64 lower-case hex digits");
             if (w.Sha256Prefix is not null && !HexPrefixPattern().IsMatch(w.Sha256Prefix)) p.Add("weights.sha256_prefix must be lower-case hex");
         }
+        if (m.Text is { } t)
+        {
+            if (!IsPlainFileName(t.VocabFile)) p.Add($"text.vocab_file '{t.VocabFile}' must be a plain file name");
+            if (t.ConfigFile is not null && !IsPlainFileName(t.ConfigFile)) p.Add($"text.config_file '{t.ConfigFile}' must be a plain file name");
+            if (t.MaxLength is < MinTextLength or > MaxTextLength) p.Add($"text.max_length must be between {MinTextLength} and {MaxTextLength}");
+            if (string.IsNullOrWhiteSpace(t.Source)) p.Add("text.source is required (where the casing and maximum length come from)");
+        }
         return p;
     }
+
+    public const int MinTextLength = 3, MaxTextLength = 8192;
+
+    /// <summary>A name inside the entry's folder: no directories, no "..", nothing hidden.</summary>
+    public static bool IsPlainFileName(string? name) =>
+        !string.IsNullOrWhiteSpace(name) && name == Path.GetFileName(name) && !name.StartsWith('.')
+        && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && !name.Contains('\\');
 }

@@ -23,6 +23,8 @@ public sealed record ModelManifest
     /// <summary>A config-driven architecture's transformers <c>config.json</c>, a file in the entry's folder
     /// (e.g. a house BERT's size); null means the architecture's default configuration.</summary>
     public string? Config { get; init; }
+    /// <summary>What a text model needs besides its weights (vocabulary, config, casing, length); null for images.</summary>
+    public TextInfo? Text { get; init; }
     public IReadOnlyList<PublishedMetric> Metrics { get; init; } = [];
     /// <summary>Parameter count computed from the module (checked against the code by a test).</summary>
     public long? Params { get; init; }
@@ -69,6 +71,26 @@ public sealed record WeightsInfo
     public string? Sha256Prefix { get; init; }
     public long? Size { get; init; }
     public string? Url { get; init; }
+}
+
+/// <summary>
+/// A text model's tokenizer and config, as Hugging Face publishes them beside the weights (<c>vocab.txt</c>,
+/// <c>config.json</c>, <c>tokenizer_config.json</c>'s <c>do_lower_case</c> and <c>model_max_length</c>). The files
+/// are looked up in the entry's zoo folder (house entries commit them), then beside the imported weights.
+/// </summary>
+public sealed record TextInfo
+{
+    /// <summary>WordPiece vocabulary, one token per line (a plain file name).</summary>
+    public string VocabFile { get; init; } = "";
+    /// <summary>transformers <c>config.json</c> (a plain file name); null: the architecture's built-in default.</summary>
+    public string? ConfigFile { get; init; }
+    public bool Lowercase { get; init; } = true;
+    /// <summary>null follows <see cref="Lowercase"/>, as Hugging Face's BertTokenizer does.</summary>
+    public bool? StripAccents { get; init; }
+    /// <summary>Longest input in tokens, [CLS] and [SEP] included.</summary>
+    public int MaxLength { get; init; } = 512;
+    /// <summary>Where the casing and length facts come from.</summary>
+    public string? Source { get; init; }
 }
 
 public sealed record PublishedMetric

@@ -20,6 +20,9 @@ public sealed record HyperParameters
     /// rotation, colour jitter). On by default: every torchvision and timm fine-tuning recipe augments, and a few
     /// thousand images overfit quickly without it. Validation and test never augment.</summary>
     public bool Augment { get; init; } = true;
+    /// <summary>Longest text in tokens for text models ([CLS] and [SEP] included); the model's own limit caps it.
+    /// Batches are padded only to their longest text.</summary>
+    public int MaxTokens { get; init; } = 128;
     /// <summary>Use at most this many training examples (0 = all): quick trials on a slow machine.</summary>
     public int TrainLimit { get; init; }
 }

@@ -142,14 +142,24 @@ public sealed class WordPieceTokenizer
         return pieces.Select(p => Build(p, maxLength, padTo)).ToList();
     }
 
-    TextEncoding Build(List<int> pieces, int maxLength, int padTo)
+    /// <summary>
+    /// [CLS] + the first <c>maxLength - 2</c> of <paramref name="pieces"/> (from <see cref="Tokenize"/>) + [SEP],
+    /// padded to <paramref name="padTo"/> (0: no padding). For callers that tokenise once and pack many times.
+    /// </summary>
+    public TextEncoding FromPieces(IReadOnlyList<int> pieces, int maxLength, int padTo = 0)
+    {
+        CheckMaxLength(maxLength);
+        return Build(pieces, maxLength, padTo);
+    }
+
+    TextEncoding Build(IReadOnlyList<int> pieces, int maxLength, int padTo)
     {
         var kept = Math.Min(pieces.Count, maxLength - 2);
         var length = Math.Max(kept + 2, padTo);
         var ids = new int[length];
         var mask = new int[length];
         ids[0] = ClsId;
-        pieces.CopyTo(0, ids, 1, kept);
+        for (var i = 0; i < kept; i++) ids[i + 1] = pieces[i];
         ids[kept + 1] = SepId;
         for (var i = kept + 2; i < length; i++) ids[i] = PadId;
         Array.Fill(mask, 1, 0, kept + 2);

@@ -11,7 +11,15 @@ public sealed record TrainingJob(
     ModelManifest Model,
     LoadedDataset Data,
     string? WeightsPath,
-    string OutputDir);
+    string OutputDir)
+{
+    /// <summary>A text model's tokenizer files, resolved by the worker; null for image models.</summary>
+    public TextModelFiles? Text { get; init; }
+}
+
+/// <summary>Where a text model's vocabulary and config are on this machine, and how to tokenise for it.</summary>
+/// <param name="ConfigPath">null: the architecture's built-in default config.</param>
+public sealed record TextModelFiles(string VocabPath, string? ConfigPath, bool Lowercase, bool? StripAccents, int MaxLength);
 
 /// <summary>What the worker records about a finished training, besides its metrics.</summary>
 public sealed record TrainingOutcome(RunResult Result, string Device, int Threads, string SoftwareVersions);

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Storage;
 using ModelZoo.Infrastructure.Weights;
 using ModelZoo.Torch.Models;
@@ -31,6 +33,35 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
     /// <summary>The record of the entry's completed import (sha256, size, messages), or null.</summary>
     public ImportedWeights? ImportedWeightsOf(ModelManifest m) => weightsStore.Find(m);
 
+    /// <summary>What the entry's architecture reads (images or texts); null for an unknown id.</summary>
+    public DatasetModality? ModalityOf(string id) =>
+        ManifestOf(id) is { } m && registry.Contains(m.Architecture)
+            ? registry.Get(m.Architecture).Modality == Modality.Text ? DatasetModality.Text : DatasetModality.Image
+            : null;
+
+    /// <summary>
+    /// A text model's vocabulary and config on this machine: first the entry's zoo folder (house entries commit
+    /// them), then beside its imported weights (official checkpoints come with them). Missing files are named with
+    /// the places they were looked for, so the user knows what to bring and where.
+    /// </summary>
+    public TextFilesLookup TextFilesOf(ModelManifest m)
+    {
+        if (m.Text is not { } t) return new TextFilesLookup(null, []);
+        var missing = new List<string>();
+        string? Find(string file)
+        {
+            var places = new[] { Path.Combine(paths.ZooDir, m.Id, file), Path.Combine(paths.WeightsDir, m.Id, file) };
+            var hit = places.FirstOrDefault(File.Exists);
+            if (hit is null) missing.Add($"{file} (looked for {string.Join(" and ", places)})");
+            return hit;
+        }
+        var vocab = Find(t.VocabFile);
+        var config = t.ConfigFile is null ? null : Find(t.ConfigFile);
+        return missing.Count > 0 || vocab is null
+            ? new TextFilesLookup(null, missing)
+            : new TextFilesLookup(new TextModelFiles(vocab, config, t.Lowercase, t.StripAccents, t.MaxLength), []);
+    }
+
     CatalogEntry ToEntry(ModelManifest m)
     {
         var card = Path.Combine(paths.ZooDir, m.Id, "README.md");
@@ -41,10 +72,16 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
 
     long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m, paths.ZooDir));
 
-    /// <summary>The architecture options an entry describes: its class count and, for a config-driven architecture
-    /// with a <c>config</c> file (a house BERT's size), that config.json.</summary>
-    public static ArchitectureOptions OptionsOf(ModelManifest m, string zooDir) =>
-        new(m.Head.NumClasses, m.Config is { } c ? File.ReadAllText(Path.Combine(zooDir, m.Id, c)) : null);
+    /// <summary>The architecture options an entry describes: its class count and, for a config-driven architecture,
+    /// the config.json committed in its folder (<c>config</c>, or a text entry's <c>text.config_file</c>) — a house
+    /// BERT-mini is not bert-base. Only the committed file counts, so the catalogue's figure does not change when a
+    /// user drops files into the weights folder.</summary>
+    public static ArchitectureOptions OptionsOf(ModelManifest m, string zooDir)
+    {
+        var file = m.Config ?? m.Text?.ConfigFile;
+        var path = file is null ? null : Path.Combine(zooDir, m.Id, file);
+        return new(m.Head.NumClasses, path is not null && File.Exists(path) ? File.ReadAllText(path) : null);
+    }
 
     static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
     {
@@ -61,6 +98,8 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
                 var problems = ManifestValidator.Validate(m, Path.GetFileName(dir)).ToList();
                 if (!registry.Contains(m.Architecture)) problems.Add($"architecture '{m.Architecture}' is not implemented");
                 if (m.Config is { } config && !File.Exists(Path.Combine(dir, config))) problems.Add($"config file '{config}' is missing");
+                if (registry.Contains(m.Architecture) && registry.Get(m.Architecture).Modality == Modality.Text && m.Text is null)
+                    problems.Add($"architecture '{m.Architecture}' reads text, so the manifest needs a text section (vocab_file, lowercase, max_length)");
                 if (problems.Count > 0) { log.LogWarning("Skipping {File}: {Problems}", file, string.Join("; ", problems)); continue; }
                 list.Add(m);
             }
@@ -68,4 +107,12 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         }
         return list;
     }
+}
+
+/// <summary>A text model's files, or what is missing (empty for image models, whose <c>Files</c> is null too).</summary>
+public sealed record TextFilesLookup(TextModelFiles? Files, IReadOnlyList<string> Missing)
+{
+    public string MissingMessage(string modelId) =>
+        $"Model '{modelId}' cannot train yet: it needs {string.Join("; ", Missing)}. They come with the model's checkpoint; " +
+        "put them beside the imported weights.";
 }

@@ -22,7 +22,10 @@ public sealed class RunService(
 {
     public async Task<LaunchResult> LaunchAsync(RunRequest request, CancellationToken ct = default)
     {
-        var errors = RunRequestValidator.Validate(request, catalog.Exists, datasets.Exists);
+        var errors = RunRequestValidator.Validate(request, catalog.Exists, datasets.Exists,
+            catalog.ModalityOf, id => datasets.Find(id)?.Modality);
+        if (errors.Count == 0 && catalog.ManifestOf(request.ModelId) is { Text: not null } m && catalog.TextFilesOf(m) is { Files: null } lookup)
+            errors = new Dictionary<string, string> { ["ModelId"] = lookup.MissingMessage(m.Id) };
         if (errors.Count > 0) return new LaunchResult(null, errors);
         var run = new RunRecord
         {

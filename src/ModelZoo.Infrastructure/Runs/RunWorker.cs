@@ -76,11 +76,14 @@ public sealed class RunWorker(
             progress.Status(new StatusChange(RunStatus.Running, "Preparing data and model", trainer.Device));
             var request = RunJson.Read<RunRequest>(run.RequestJson);
             var entry = catalog.Find(run.ModelId) ?? throw new InvalidOperationException($"Model '{run.ModelId}' is no longer in the catalogue.");
+            // Before the data: a missing vocabulary should be the reason given, not whatever loading texts hits first.
+            var text = catalog.TextFilesOf(entry.Manifest);
+            if (entry.Manifest.Text is not null && text.Files is null) throw new InvalidOperationException(text.MissingMessage(entry.Id));
             var data = datasets.Load(run.DatasetId);
             var outDir = Directory.CreateDirectory(Path.Combine(paths.RunsDir, run.Id.ToString())).FullName;
             // Read once: the card must name exactly the weights the trainer loads.
             var weights = catalog.ImportedWeightsOf(entry.Manifest);
-            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir);
+            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir) { Text = text.Files };
             if (run.CancelRequested) cts.Cancel();
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));

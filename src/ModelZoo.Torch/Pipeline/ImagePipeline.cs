@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Pipeline;
 
-/// <summary>One batch: images [B,3,S,S] float and labels [B] int64 on the run's device. The holder disposes it.</summary>
-public sealed class ImageBatch(Tensor x, Tensor y) : IDisposable
+/// <summary>One batch on the run's device: inputs (images [B,3,S,S] float, or a packed text batch [B,3,L] int64) and
+/// labels [B] int64. The holder disposes it.</summary>
+public sealed class TrainingBatch(Tensor x, Tensor y) : IDisposable
 {
     public Tensor X { get; } = x;
     public Tensor Y { get; } = y;
@@ -23,7 +24,7 @@ public sealed class ImageBatch(Tensor x, Tensor y) : IDisposable
 /// jitter) as one <c>grid_sample</c>; grey becomes three channels; the manifest's mean and std normalise. Batches are
 /// built on worker threads ahead of the training step (<see cref="Prefetcher{T}"/>).
 /// </summary>
-public sealed class ImagePipeline : IDisposable
+public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
 {
     readonly ImageSource _original, _resized;
     readonly Device _device;
@@ -77,19 +78,19 @@ public sealed class ImagePipeline : IDisposable
     }
 
     /// <summary>The training batches of one epoch in <paramref name="order"/>, augmented when <paramref name="augment"/>.</summary>
-    public Prefetcher<ImageBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) =>
+    public Prefetcher<TrainingBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) =>
         Stream(order, batchSize, augment ? b => new Random(Augmentation.BatchSeed(seed, epoch, b)) : null, ct);
 
     /// <summary>Evaluation batches (centre crop, no randomness) of <paramref name="indices"/> in order.</summary>
-    public Prefetcher<ImageBatch> Eval(int[] indices, int batchSize, CancellationToken ct) => Stream(indices, batchSize, null, ct);
+    public Prefetcher<TrainingBatch> Eval(int[] indices, int batchSize, CancellationToken ct) => Stream(indices, batchSize, null, ct);
 
-    Prefetcher<ImageBatch> Stream(int[] indices, int batchSize, Func<int, Random>? rngOf, CancellationToken ct)
+    Prefetcher<TrainingBatch> Stream(int[] indices, int batchSize, Func<int, Random>? rngOf, CancellationToken ct)
     {
         int batches = (indices.Length + batchSize - 1) / batchSize;
         // The queue may hold no more batches than the memory budget affords (half of it; the rest is the cache's
         // read buffers and the step's own tensors).
         var depth = (int)Math.Clamp(_budget / 2 / Math.Max(1, EstimateBatchBytes(batchSize)), 1, _depthLimit);
-        return new Prefetcher<ImageBatch>(batches, (b, token) =>
+        return new Prefetcher<TrainingBatch>(batches, (b, token) =>
         {
             var idx = indices.AsSpan(b * batchSize, Math.Min(batchSize, indices.Length - b * batchSize));
             return Batch(idx, rngOf?.Invoke(b), token);
@@ -102,7 +103,7 @@ public sealed class ImagePipeline : IDisposable
         batchSize * ((long)_resized.ImageBytes * 5 + (long)Spec.InputSize * Spec.InputSize * (2 * 4 + 3 * 4 * 3));
 
     /// <summary>Builds one batch now, on the calling thread; <paramref name="rng"/> null means the eval transform.</summary>
-    public ImageBatch Batch(ReadOnlySpan<int> indices, Random? rng, CancellationToken ct = default)
+    public TrainingBatch Batch(ReadOnlySpan<int> indices, Random? rng, CancellationToken ct = default)
     {
         int n = indices.Length, c = _resized.Channels, h = _resized.Height, w = _resized.Width, s = Spec.InputSize;
         var labels = new long[n];
@@ -129,7 +130,7 @@ public sealed class ImagePipeline : IDisposable
         if (c == 1) x = x.expand(n, 3, s, s);
         x = (x - _mean) / _std;
         var y = tensor(labels, device: CPU).to(_device);
-        return new ImageBatch(x.contiguous().MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+        return new TrainingBatch(x.contiguous().MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }
 
     Tensor Augment(Tensor x, AugmentParams[] ps, int size)

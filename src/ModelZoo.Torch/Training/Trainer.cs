@@ -31,10 +31,13 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var device = TorchRuntime.Device;
         var classes = data.Info.ClassNames.Count;
 
+        var architecture = registry.Get(job.Model.Architecture);
+        // A text model's config.json decides its sizes; read it before the seeded build so a bad file fails early.
+        var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
         // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
-            var m = registry.Create(job.Model.Architecture, new ArchitectureOptions(job.Model.Head.NumClasses));
+            var m = architecture.Create(new ArchitectureOptions(job.Model.Head.NumClasses, configJson));
             weights?.Initialise(m, job);
             m.ResetClassifier(classes);
             return m;
@@ -48,9 +51,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         using var optimizer = torch.optim.AdamW(
             groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
 
-        var pre = job.Model.Preprocessing;
-        var images = data.Images ?? throw new NotSupportedException($"Dataset {data.Info.Id} holds {data.Info.Modality.ToString().ToLowerInvariant()}s; this trainer reads images only.");
-        using var pipeline = ImagePipeline.Create(images, data.Info, pre, h.ImageSize, device, _pipelineOptions, ct);
+        using var pipeline = BatchSources.For(job, architecture.Modality, model, device, _pipelineOptions, ct);
         var trainIdx = data.Split.Train;
         if (h.TrainLimit > 0 && h.TrainLimit < trainIdx.Length)
             trainIdx = Subsample(trainIdx, h.TrainLimit, h.Seed);
@@ -143,7 +144,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
     }
 
     static (double Loss, double Accuracy, int[][] Confusion) Evaluate(
-        ZooModel model, ImagePipeline pipeline, int[] indices, int classes, CancellationToken ct)
+        ZooModel model, IBatchSource pipeline, int[] indices, int classes, CancellationToken ct)
     {
         var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         if (indices.Length == 0) return (double.NaN, 0, confusion);

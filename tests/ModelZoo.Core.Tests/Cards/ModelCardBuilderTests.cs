@@ -62,4 +62,23 @@ public class ModelCardBuilderTests
         md.ShouldContain("\\<script\\>");
         md.ShouldContain("\\[x\\]");
     }
+
+    [Fact]
+    public void Card_OfATextRun_DescribesTokensNotPixels()
+    {
+        var c = Input();
+        c = c with
+        {
+            Model = new ModelManifest { Id = "bert.base_uncased_hf", Architecture = "bert", Title = "BERT",
+                Text = new TextInfo { VocabFile = "vocab.txt", Lowercase = true, MaxLength = 512, Source = "x" } },
+            Dataset = new DatasetInfo { Id = "spam", Title = "Spam", Modality = DatasetModality.Text, ClassNames = ["ham", "spam"], Examples = 6046 },
+            Request = c.Request with { HyperParameters = new HyperParameters { MaxTokens = 128 } },
+        };
+        var md = ModelCardBuilder.Build(c);
+        md.ShouldContain("6046 texts.");
+        md.ShouldContain("WordPiece tokens of the model's `vocab.txt` (lower-cased, accents stripped), at most 128 tokens with [CLS] and [SEP]");
+        md.ShouldNotContain("channel(s)");
+        md.ShouldNotContain("grey digits");
+        md.ShouldNotContain("scanners");
+    }
 }

@@ -40,4 +40,26 @@ public class ManifestValidatorTests
 
     [Fact]
     public void Validate_AcceptsAConfigFileName() => ManifestValidator.Validate(Good with { Config = "config.json" }, Good.Id).ShouldBeEmpty();
+
+    [Fact]
+    public void Validate_AcceptsATextSectionWithPlainFileNamesAndASource()
+    {
+        var m = Good with { Text = new TextInfo { VocabFile = "vocab.txt", ConfigFile = "config.json", MaxLength = 128, Source = "tokenizer_config.json" } };
+        ManifestValidator.Validate(m, m.Id).ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("../vocab.txt", null, 128, "a", "text.vocab_file")]
+    [InlineData("", null, 128, "a", "text.vocab_file")]
+    [InlineData("vocab.txt", "sub/config.json", 128, "a", "text.config_file")]
+    [InlineData("vocab.txt", ".config.json", 128, "a", "text.config_file")]
+    [InlineData("vocab.txt", null, 2, "a", "text.max_length")]
+    [InlineData("vocab.txt", null, 128, null, "text.source")]
+    public void Validate_NamesTheBadFieldOfATextSection(string vocab, string? config, int maxLength, string? source, string field)
+    {
+        var m = Good with { Text = new TextInfo { VocabFile = vocab, ConfigFile = config, MaxLength = maxLength, Source = source } };
+        var problems = ManifestValidator.Validate(m, m.Id);
+        problems.Count.ShouldBe(1);
+        problems[0].ShouldStartWith(field);
+    }
 }

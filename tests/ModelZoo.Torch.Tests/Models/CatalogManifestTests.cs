@@ -48,7 +48,9 @@ public class CatalogManifestTests
         var info = ArchitectureRegistry.Default.Get(m.Architecture);
         m.Family.ShouldBe(info.Family);
 
-        var config = m.Config is { } c ? File.ReadAllText(Path.Combine(ZooDir, id, c)) : null;
+        // The committed config.json decides a config-driven entry's size, as ZooCatalog.OptionsOf reads it.
+        var cf = m.Config ?? m.Text?.ConfigFile;
+        var config = cf is not null && File.Exists(Path.Combine(ZooDir, id, cf)) ? File.ReadAllText(Path.Combine(ZooDir, id, cf)) : null;
         using var model = info.Create(new ArchitectureOptions(NumClasses: m.Head.NumClasses, ConfigJson: config));
         m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
         m.Params.ShouldBe(model.ParameterCount());
@@ -58,6 +60,25 @@ public class CatalogManifestTests
             Math.Abs(computed - published).ShouldBeLessThanOrEqualTo(GflopsTolerance,
                 $"{id}: manifest gflops {published}, FlopCounter {computed:F6} at {m.Preprocessing.InputSize}px");
         }
+    }
+
+    /// <summary>A text model needs its tokenizer files named; an image model has none. Committed files must agree
+    /// with each other: the vocabulary loads and fits the config's embedding table, and max_length its positions.</summary>
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void Manifest_NamesItsTokenizer_ExactlyWhenItsArchitectureReadsText(string id)
+    {
+        var m = Load(id);
+        var modality = ArchitectureRegistry.Default.Get(m.Architecture).Modality;
+        if (modality == Modality.Image) { m.Text.ShouldBeNull($"{id} is an image model"); return; }
+        var text = m.Text.ShouldNotBeNull($"{id} reads text but names no vocabulary");
+        var configPath = text.ConfigFile is null ? null : Path.Combine(ZooDir, id, text.ConfigFile);
+        var config = configPath is not null && File.Exists(configPath) ? BertConfig.FromJson(File.ReadAllText(configPath)) : BertConfig.BertBaseUncased;
+        text.MaxLength.ShouldBeLessThanOrEqualTo(config.MaxPositionEmbeddings);
+        var vocabPath = Path.Combine(ZooDir, id, text.VocabFile);
+        if (File.Exists(vocabPath))
+            ModelZoo.Core.Text.WordPieceTokenizer.FromVocabFile(vocabPath, text.Lowercase, text.StripAccents).VocabSize
+                .ShouldBeLessThanOrEqualTo(config.VocabSize);
     }
 
     [Fact]

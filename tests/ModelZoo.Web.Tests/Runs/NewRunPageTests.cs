@@ -45,4 +45,20 @@ public class NewRunPageTests : IAsyncLifetime
         run.Request.HyperParameters.Epochs.ShouldBe(1);
         nav.Uri.ShouldEndWith($"/runs/{run.Id}");
     }
+
+    [Fact]
+    public async Task MaxTokens_IsCheckedInTheForm_AndSentWithTheRequest()
+    {
+        var page = _host.Ctx.Render<NewRunPage>();
+        page.Find("input[data-testid=max-tokens]").Change("4");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=form-errors]").TextContent.ShouldContain("Maximum text length must be between 8 and 4096 tokens."));
+        (await _host.Get<RunService>().ListAsync()).ShouldBeEmpty();
+
+        page.Find("input[data-testid=max-tokens]").Change("64");
+        page.Find("button[data-testid=launch]").Click();
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.MaxTokens.ShouldBe(64);
+    }
 }
