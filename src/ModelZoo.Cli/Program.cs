@@ -2,6 +2,7 @@
 using System.CommandLine;
 using ModelZoo.Cli;
 using ModelZoo.Cli.Benchmarks;
+using ModelZoo.Cli.Pretraining;
 using ModelZoo.Cli.Weights;
 
 return Program.Run(args);
@@ -12,6 +13,7 @@ public partial class Program
     {
         WeightsCommands.Create(),   // weights parity | inspect
         BenchCommands.Create(),     // bench models
+        PretrainCommands.Create(),  // pretrain glyphs (text corpora add their subcommands here)
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

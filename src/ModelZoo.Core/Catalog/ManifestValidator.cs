@@ -39,6 +39,23 @@ public static partial class ManifestValidator
             if (w.Format is not ("safetensors" or "pth" or "torchsharp")) p.Add($"weights.format '{w.Format}' is not one of safetensors, pth, torchsharp");
             if (w.Sha256 is not null && !Sha256Pattern().IsMatch(w.Sha256)) p.Add("weights.sha256 must be 64 lower-case hex digits");
             if (w.Sha256Prefix is not null && !HexPrefixPattern().IsMatch(w.Sha256Prefix)) p.Add("weights.sha256_prefix must be lower-case hex");
+            if (w.Bundled)
+            {
+                if (w.Sha256 is null) p.Add("bundled weights need weights.sha256 (the catalogue checks the shipped file against it)");
+                if (w.Size is not > 0) p.Add("bundled weights need weights.size");
+                if (w.Url is not null) p.Add("bundled weights ship in the entry's folder: weights.url must be absent");
+                if (Path.GetFileName(w.File) != w.File || w.File is "." or "..") p.Add($"bundled weights.file '{w.File}' must be a plain file name in the entry's folder");
+            }
+        }
+        if (m.Training is { } t)
+        {
+            if (string.IsNullOrWhiteSpace(t.Dataset)) p.Add("training.dataset is required");
+            if (string.IsNullOrWhiteSpace(t.DatasetProvenance)) p.Add("training.dataset_provenance is required");
+            if (string.IsNullOrWhiteSpace(t.Command)) p.Add("training.command is required (the weights must be reproducible)");
+            if (string.IsNullOrWhiteSpace(t.Device)) p.Add("training.device is required");
+            if (t.Epochs < 1) p.Add("training.epochs must be positive");
+            if (t.Threads < 1) p.Add("training.threads must be positive");
+            if (t.TrainSeconds <= 0) p.Add("training.train_seconds must be positive");
         }
         return p;
     }

@@ -48,7 +48,7 @@ public class CatalogManifestTests
         var info = ArchitectureRegistry.Default.Get(m.Architecture);
         m.Family.ShouldBe(info.Family);
 
-        using var model = info.Create(new ArchitectureOptions(NumClasses: m.Head.NumClasses));
+        using var model = ArchitectureRegistry.Default.Create(m.Architecture, ArchitectureOptions.Of(m));
         m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
         m.Params.ShouldBe(model.ParameterCount());
         if (m.Gflops is { } published)
