@@ -15,7 +15,7 @@ public partial class Program
         WeightsCommands.Create(),   // weights parity | inspect
         BenchCommands.Create(),     // bench models | loader | text
         DatasetCommands.Create(),   // datasets fetch | lengths
-        new System.CommandLine.Command("pretrain", "Pretrain house weights.") { MlmPretrainCommand.Create() }, // TEMPORARY: replaced by PretrainCommands when s2-pretrain lands
+        PretrainCommands.Create(MlmPretrainCommand.Create()),  // pretrain glyphs | mlm
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

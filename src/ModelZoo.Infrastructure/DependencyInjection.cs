@@ -41,6 +41,7 @@ public static class DependencyInjection
         services.AddHostedService(sp => sp.GetRequiredService<LatencyService>());
         services.AddSingleton<DatasetStore>();
         services.AddSingleton<IDatasetCatalog>(sp => sp.GetRequiredService<DatasetStore>());
+        services.AddSingleton<IDomainPairs, DomainPairCatalog>();
         foreach (var builtIn in BuiltInDatasets.All) services.AddSingleton(builtIn);
         services.AddSingleton<DatasetFetchService>();
         services.AddHostedService<DatasetBootstrapper>();

@@ -51,7 +51,7 @@ public static class HouseBertCard
             Preprocessing = new Preprocessing { InputSize = x.Spec.Train.SequenceLength, Interpolation = "none", Mean = [], Std = [] },
             Head = new HeadInfo { Classifier = "cls", NumClasses = x.VocabCount, ClassesSource = "vocab.txt in this folder (the MLM head predicts one of its pieces)" },
             Config = HouseBertFiles.Config,
-            Text = new TextInfo
+            Text = new ModelZoo.Core.Catalog.TextInfo
             {
                 VocabFile = HouseBertFiles.Vocab, ConfigFile = HouseBertFiles.Config, Lowercase = true,
                 MaxLength = x.Spec.Train.SequenceLength,

@@ -67,6 +67,10 @@ public static class ModelCardBuilder
             WeightsAvailability.Available =>
                 $"The backbone started from the imported weights of catalogue entry `{c.Model.Id}`" +
                 (c.WeightsSha256 is null ? "." : $" (sha256 `{c.WeightsSha256}`)."),
+            WeightsAvailability.Bundled =>
+                $"The backbone started from the house weights bundled with catalogue entry `{c.Model.Id}` " +
+                $"(`{c.Model.Weights?.File}`" + (c.WeightsSha256 is null ? ")" : $", sha256 `{c.WeightsSha256}`)") +
+                (c.Model.Training is { } tr ? $", pretrained by this project on `{tr.Dataset.Split(':')[0]}` with `{tr.Command}`." : "."),
             _ =>
                 $"**The backbone was randomly initialised (seed {h.Seed}); no pretrained weights were used.** " +
                 $"The official weights of `{c.Model.Id}` were not imported on this installation, so this run measures " +
@@ -123,7 +127,7 @@ public static class ModelCardBuilder
         sb.AppendLine("## Limitations");
         sb.AppendLine();
         sb.AppendLine($"- Evaluated only on the test split of `{c.Dataset.Id}`; accuracy on other data ({(isText ? "other sources, topics, writing styles" : "other writers, scanners, colours")}) is unknown.");
-        if (c.Weights != WeightsAvailability.Available)
+        if (!c.Weights.HasWeights())
             sb.AppendLine("- The backbone is untrained: do not read these numbers as the architecture's transfer-learning quality.");
         sb.AppendLine("- Not for decisions about people, and not validated for any safety-relevant use.");
         return sb.ToString();

@@ -8,6 +8,14 @@ public enum WeightsAvailability
     ImportToEnable,
     /// <summary>Weights are present in the local store and verified.</summary>
     Available,
+    /// <summary>House weights shipped in the entry's own folder (<c>weights.bundled</c>): available out of the box.</summary>
+    Bundled,
+}
+
+public static class WeightsAvailabilityExtensions
+{
+    /// <summary>Whether runs on the entry start from real weights (imported or bundled) rather than a random init.</summary>
+    public static bool HasWeights(this WeightsAvailability w) => w is WeightsAvailability.Available or WeightsAvailability.Bundled;
 }
 
 /// <summary>A manifest plus what this installation knows about it (card text, computed counts, weights state).</summary>

@@ -55,6 +55,7 @@ public static class CatalogQuery
     public static string Describe(WeightsAvailability w) => w switch
     {
         WeightsAvailability.Available => "imported",
+        WeightsAvailability.Bundled => "bundled",
         WeightsAvailability.ImportToEnable => "import to enable",
         _ => "random init",
     };

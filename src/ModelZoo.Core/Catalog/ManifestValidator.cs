@@ -41,13 +41,30 @@ public static partial class ManifestValidator
             if (w.Format is not ("safetensors" or "pth" or "torchsharp")) p.Add($"weights.format '{w.Format}' is not one of safetensors, pth, torchsharp");
             if (w.Sha256 is not null && !Sha256Pattern().IsMatch(w.Sha256)) p.Add("weights.sha256 must be 64 lower-case hex digits");
             if (w.Sha256Prefix is not null && !HexPrefixPattern().IsMatch(w.Sha256Prefix)) p.Add("weights.sha256_prefix must be lower-case hex");
+            if (w.Bundled)
+            {
+                if (w.Sha256 is null) p.Add("bundled weights need weights.sha256 (the catalogue checks the shipped file against it)");
+                if (w.Size is not > 0) p.Add("bundled weights need weights.size");
+                if (w.Url is not null) p.Add("bundled weights ship in the entry's folder: weights.url must be absent");
+                if (Path.GetFileName(w.File) != w.File || w.File is "." or "..") p.Add($"bundled weights.file '{w.File}' must be a plain file name in the entry's folder");
+            }
         }
-        if (m.Text is { } t)
+        if (m.Training is { } t)
         {
-            if (!IsPlainFileName(t.VocabFile)) p.Add($"text.vocab_file '{t.VocabFile}' must be a plain file name");
-            if (t.ConfigFile is not null && !IsPlainFileName(t.ConfigFile)) p.Add($"text.config_file '{t.ConfigFile}' must be a plain file name");
-            if (t.MaxLength is < MinTextLength or > MaxTextLength) p.Add($"text.max_length must be between {MinTextLength} and {MaxTextLength}");
-            if (string.IsNullOrWhiteSpace(t.Source)) p.Add("text.source is required (where the casing and maximum length come from)");
+            if (string.IsNullOrWhiteSpace(t.Dataset)) p.Add("training.dataset is required");
+            if (string.IsNullOrWhiteSpace(t.DatasetProvenance)) p.Add("training.dataset_provenance is required");
+            if (string.IsNullOrWhiteSpace(t.Command)) p.Add("training.command is required (the weights must be reproducible)");
+            if (string.IsNullOrWhiteSpace(t.Device)) p.Add("training.device is required");
+            if (t.Epochs < 1) p.Add("training.epochs must be positive");
+            if (t.Threads < 1) p.Add("training.threads must be positive");
+            if (t.TrainSeconds <= 0) p.Add("training.train_seconds must be positive");
+        }
+        if (m.Text is { } x)
+        {
+            if (!IsPlainFileName(x.VocabFile)) p.Add($"text.vocab_file '{x.VocabFile}' must be a plain file name");
+            if (x.ConfigFile is not null && !IsPlainFileName(x.ConfigFile)) p.Add($"text.config_file '{x.ConfigFile}' must be a plain file name");
+            if (x.MaxLength is < MinTextLength or > MaxTextLength) p.Add($"text.max_length must be between {MinTextLength} and {MaxTextLength}");
+            if (string.IsNullOrWhiteSpace(x.Source)) p.Add("text.source is required (where the casing and maximum length come from)");
         }
         return p;
     }

@@ -33,6 +33,8 @@ public sealed record ModelManifest
     public string Provenance { get; init; } = "";
     public string? Recipe { get; init; }
     public IReadOnlyList<string> Sources { get; init; } = [];
+    /// <summary>How house weights were made (dataset, command, time, device); null for weights trained elsewhere.</summary>
+    public TrainingRecord? Training { get; init; }
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -60,6 +62,12 @@ public sealed record HeadInfo
     public string Classifier { get; init; } = "";
     public int NumClasses { get; init; }
     public string? ClassesSource { get; init; }
+    /// <summary>Side of the adaptive pool before the classifier when it differs from the reference (VGG: 7). Set
+    /// for house weights trained at a small input size; null means the reference shape.</summary>
+    public int? PoolSize { get; init; }
+    /// <summary>Width of the hidden classifier layers when it differs from the reference (VGG: 4096); null: the
+    /// reference width.</summary>
+    public int? Hidden { get; init; }
 }
 
 public sealed record WeightsInfo
@@ -71,6 +79,39 @@ public sealed record WeightsInfo
     public string? Sha256Prefix { get; init; }
     public long? Size { get; init; }
     public string? Url { get; init; }
+    /// <summary>The file ships in the entry's own folder (<c>zoo/&lt;id&gt;/&lt;file&gt;</c>): available out of the box,
+    /// no import. Requires <see cref="Sha256"/> and <see cref="Size"/>, which the catalogue checks the file against.</summary>
+    public bool Bundled { get; init; }
+}
+
+/// <summary>
+/// The record of a house pretraining, written by <c>modelzoo pretrain</c>: what it trained on, the exact command,
+/// and the time, device and threads it took. Measured facts, so their source is this command itself.
+/// </summary>
+public sealed record TrainingRecord
+{
+    /// <summary>Dataset id and what it is (e.g. the glyphs' classes and how the split keeps test fonts unseen).</summary>
+    public string Dataset { get; init; } = "";
+    /// <summary>The packages the dataset was built from, with versions and the SHA-256 of each downloaded file.</summary>
+    public string DatasetProvenance { get; init; } = "";
+    public string DatasetLicense { get; init; } = "";
+    /// <summary>The split the training used, e.g. "train 4,588 / validation 1,000 / test 984 images, by font design".</summary>
+    public string Split { get; init; } = "";
+    /// <summary>The exact command that reproduces the weights.</summary>
+    public string Command { get; init; } = "";
+    public string Strategy { get; init; } = "";
+    public int Epochs { get; init; }
+    public int BatchSize { get; init; }
+    public double LearningRate { get; init; }
+    public int Seed { get; init; }
+    public int TrainExamples { get; init; }
+    public double TrainSeconds { get; init; }
+    public string Device { get; init; } = "";
+    public int Threads { get; init; }
+    public string Software { get; init; } = "";
+    public DateTimeOffset FinishedAt { get; init; }
+    /// <summary>Anything that qualifies the numbers, e.g. that the machine was shared while it trained.</summary>
+    public string? Note { get; init; }
 }
 
 /// <summary>

@@ -62,10 +62,40 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
             : new TextFilesLookup(new TextModelFiles(vocab, config, t.Lowercase, t.StripAccents, t.MaxLength), []);
     }
 
+    /// <summary>
+    /// The entry's shipped weights file (<c>zoo/&lt;id&gt;/&lt;weights.file&gt;</c>), or null: not bundled, missing, or
+    /// not the size the manifest records (a Git LFS pointer or a truncated checkout must not pass for the weights).
+    /// The size is checked on every listing; the sha256 when a run starts (<see cref="StartingWeightsOf"/>).
+    /// </summary>
+    public string? BundledWeightsPathOf(ModelManifest m)
+    {
+        if (m.Weights is not { Bundled: true, File: var file, Size: { } size } || Path.GetFileName(file) != file || Path.GetFileName(m.Id) != m.Id) return null;
+        var path = Path.Combine(paths.ZooDir, m.Id, file);
+        return File.Exists(path) && new FileInfo(path).Length == size ? path : null;
+    }
+
+    /// <summary>
+    /// The weights a run on this entry starts from, hashed now so the card names exactly the file the trainer loads:
+    /// bundled house weights (their sha256 must equal the manifest's) or a completed import; null for a random init.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bundled file's sha256 differs from the manifest's.</exception>
+    public StartingWeights? StartingWeightsOf(ModelManifest m)
+    {
+        if (BundledWeightsPathOf(m) is { } bundled)
+        {
+            var sha = ModelZoo.Torch.Weights.Sha256.OfFile(bundled);
+            if (!string.Equals(sha, m.Weights!.Sha256, StringComparison.Ordinal))
+                throw new InvalidDataException($"{bundled}: sha256 {sha} differs from the manifest's {m.Weights.Sha256}; the bundled weights were changed or damaged.");
+            return new StartingWeights(bundled, sha, WeightsAvailability.Bundled);
+        }
+        return weightsStore.Find(m) is { } imported ? new StartingWeights(imported.Path, imported.Sha256, WeightsAvailability.Available) : null;
+    }
+
     CatalogEntry ToEntry(ModelManifest m)
     {
         var card = Path.Combine(paths.ZooDir, m.Id, "README.md");
         var weights = m.Weights is null ? WeightsAvailability.RandomInit
+            : BundledWeightsPathOf(m) is not null ? WeightsAvailability.Bundled
             : WeightsPathOf(m) is not null ? WeightsAvailability.Available : WeightsAvailability.ImportToEnable;
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
     }
@@ -73,14 +103,14 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
     long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m, paths.ZooDir));
 
     /// <summary>The architecture options an entry describes: its class count and, for a config-driven architecture,
-    /// the config.json committed in its folder (<c>config</c>, or a text entry's <c>text.config_file</c>) — a house
+    /// the adapted head shape (ArchitectureOptions.Of) and the config.json committed in its folder (<c>config</c>, or a text entry's <c>text.config_file</c>) — a house
     /// BERT-mini is not bert-base. Only the committed file counts, so the catalogue's figure does not change when a
     /// user drops files into the weights folder.</summary>
     public static ArchitectureOptions OptionsOf(ModelManifest m, string zooDir)
     {
         var file = m.Config ?? m.Text?.ConfigFile;
         var path = file is null ? null : Path.Combine(zooDir, m.Id, file);
-        return new(m.Head.NumClasses, path is not null && File.Exists(path) ? File.ReadAllText(path) : null);
+        return ArchitectureOptions.Of(m) with { ConfigJson = path is not null && File.Exists(path) ? File.ReadAllText(path) : null };
     }
 
     static IReadOnlyList<ModelManifest> LoadManifests(string zooDir, ArchitectureRegistry registry, ILogger log)
@@ -116,3 +146,6 @@ public sealed record TextFilesLookup(TextModelFiles? Files, IReadOnlyList<string
         $"Model '{modelId}' cannot train yet: it needs {string.Join("; ", Missing)}. They come with the model's checkpoint; " +
         "put them beside the imported weights.";
 }
+
+/// <summary>The file a run's model is initialised from, its sha256 (for the card), and whether it was bundled or imported.</summary>
+public sealed record StartingWeights(string Path, string Sha256, WeightsAvailability Kind);

@@ -82,7 +82,7 @@ public sealed class RunWorker(
             var data = datasets.Load(run.DatasetId);
             var outDir = Directory.CreateDirectory(Path.Combine(paths.RunsDir, run.Id.ToString())).FullName;
             // Read once: the card must name exactly the weights the trainer loads.
-            var weights = catalog.ImportedWeightsOf(entry.Manifest);
+            var weights = catalog.StartingWeightsOf(entry.Manifest);
             var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir) { Text = text.Files };
             if (run.CancelRequested) cts.Cancel();
 
@@ -90,7 +90,7 @@ public sealed class RunWorker(
             var outcome = trainer.Train(job, progress, cts.Token);
             var card = ModelCardBuilder.Build(new CardInput(
                 run.Id, run.Name, entry.Manifest,
-                weights is null ? WeightsAvailability.RandomInit : WeightsAvailability.Available, weights?.Sha256,
+                weights?.Kind ?? WeightsAvailability.RandomInit, weights?.Sha256,
                 data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
                 started, clock.GetUtcNow(), outcome.SoftwareVersions));
             FinishAsync(run.Id, RunStatus.Succeeded, $"Test accuracy {outcome.Result.TestAccuracy:P2}", outcome.Result, card).GetAwaiter().GetResult();

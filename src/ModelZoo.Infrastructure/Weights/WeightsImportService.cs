@@ -147,7 +147,7 @@ public sealed class WeightsImportService(
         {
             // Built under the construction lock: its random init must not fall between a run's seed and its build.
             ZooModel built;
-            lock (TorchRuntime.ConstructionLock) built = registry.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses));
+            lock (TorchRuntime.ConstructionLock) built = registry.Create(m.Architecture, ArchitectureOptions.Of(m));
             using var model = built;
             var report = StateDictImporter.Import(model, stateDict);
             return new(null, report.Messages);

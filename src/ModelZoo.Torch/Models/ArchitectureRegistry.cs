@@ -2,10 +2,32 @@ namespace ModelZoo.Torch.Models;
 
 public enum Modality { Image, Text }
 
-/// <summary>What it takes to build an architecture: classes, and for config-driven families (BERT) the config.</summary>
-public sealed record ArchitectureOptions(int NumClasses = 1000, string? ConfigJson = null);
+/// <summary>
+/// What it takes to build an architecture: classes, for config-driven families (BERT) the config, and for a head
+/// adapted to small inputs its shape. <paramref name="HeadPoolSize"/> and <paramref name="HeadHidden"/> exist for
+/// VGG, whose torchvision head (7x7 pool, 25088->4096->4096) means nothing at 32x32 and weighs ~120 M parameters:
+/// an adapted head keeps torchvision's module names (<c>classifier.0/3/6</c>), so its state_dict keys stay the
+/// reference keys and only shapes change. Architectures without such a head refuse them rather than ignore them.
+/// Null means the reference shape. A manifest records both (<c>head.pool_size</c>, <c>head.hidden</c>), so whoever
+/// loads house weights rebuilds the shape that made them (<see cref="Of"/>).
+/// </summary>
+public sealed record ArchitectureOptions(int NumClasses = 1000, string? ConfigJson = null, int? HeadPoolSize = null, int? HeadHidden = null)
+{
+    /// <summary>The options a catalogue entry's manifest describes.</summary>
+    public static ArchitectureOptions Of(ModelZoo.Core.Catalog.ModelManifest m) =>
+        new(m.Head.NumClasses, HeadPoolSize: m.Head.PoolSize, HeadHidden: m.Head.Hidden);
 
-public sealed record ArchitectureInfo(string Name, string Family, Modality Modality, Func<ArchitectureOptions, ZooModel> Create);
+    /// <summary>Throws for an architecture whose head has no adaptable shape when a shape was asked for.</summary>
+    public void RequireReferenceHead(string architecture)
+    {
+        if (HeadPoolSize is not null || HeadHidden is not null)
+            throw new ArgumentException($"{architecture} has no adaptable head: head pool size and hidden width apply to VGG only.");
+    }
+}
+
+/// <param name="AdaptableHead">Whether <see cref="ArchitectureOptions.HeadPoolSize"/> and <see cref="ArchitectureOptions.HeadHidden"/>
+/// mean something to this architecture; the registry refuses them for the others.</param>
+public sealed record ArchitectureInfo(string Name, string Family, Modality Modality, Func<ArchitectureOptions, ZooModel> Create, bool AdaptableHead = false);
 
 /// <summary>
 /// Architectures register themselves by name, like timm's <c>register_model</c>; tests iterate the registry so
@@ -29,7 +51,13 @@ public sealed class ArchitectureRegistry
         _byName.TryGetValue(name, out var a) ? a
         : throw new KeyNotFoundException($"Unknown architecture '{name}'. Known: {string.Join(", ", _byName.Keys.Order())}.");
 
-    public ZooModel Create(string name, ArchitectureOptions? options = null) => Get(name).Create(options ?? new());
+    public ZooModel Create(string name, ArchitectureOptions? options = null)
+    {
+        var info = Get(name);
+        options ??= new();
+        if (!info.AdaptableHead) options.RequireReferenceHead(name);
+        return info.Create(options);
+    }
 
     /// <summary>Parameter count of the real module, built on the meta device: exact, instant, and no memory even
     /// for VGG's 138 M parameters.</summary>

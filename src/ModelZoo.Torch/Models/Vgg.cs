@@ -28,12 +28,13 @@ public sealed class Vgg : ZooModel
         foreach (var (depth, cfg) in new[] { ("11", "A"), ("13", "B"), ("16", "D"), ("19", "E") })
         {
             var name = "vgg" + depth;
-            r.Register(new(name, "vgg", Modality.Image, o => new Vgg(name, cfg, batchNorm: false, o.NumClasses)));
-            r.Register(new(name + "_bn", "vgg", Modality.Image, o => new Vgg(name + "_bn", cfg, batchNorm: true, o.NumClasses)));
+            r.Register(new(name, "vgg", Modality.Image, o => new Vgg(name, cfg, batchNorm: false, o.NumClasses, o.HeadPoolSize ?? ReferencePool, o.HeadHidden ?? ReferenceHidden), AdaptableHead: true));
+            r.Register(new(name + "_bn", "vgg", Modality.Image, o => new Vgg(name + "_bn", cfg, batchNorm: true, o.NumClasses, o.HeadPoolSize ?? ReferencePool, o.HeadHidden ?? ReferenceHidden), AdaptableHead: true));
         }
     }
 
-    const int Hidden = 4096;
+    public const int ReferenceHidden = 4096;
+    public const int ReferencePool = 7;
     const string HeadName = "6";
 
 #pragma warning disable IDE1006 // state_dict names
@@ -43,23 +44,31 @@ public sealed class Vgg : ZooModel
 #pragma warning restore IDE1006
 
     readonly string _arch;
+    readonly int _hidden;
     int _numClasses;
 
-    public Vgg(string arch, string cfg, bool batchNorm, int numClasses = 1000, double dropout = 0.5) : base(arch)
+    /// <param name="poolSize">Side of the adaptive pool before the classifier: torchvision's 7, or 1 for small inputs
+    /// (a 32x32 input leaves a 1x1 map after the five max-pools, which a 7x7 pool would only copy 49 times).</param>
+    /// <param name="hidden">Width of classifier.0 and classifier.3: torchvision's 4096, or less for small inputs.</param>
+    public Vgg(string arch, string cfg, bool batchNorm, int numClasses = 1000, int poolSize = ReferencePool, int hidden = ReferenceHidden,
+        double dropout = 0.5) : base(arch)
     {
+        if (poolSize < 1) throw new ArgumentOutOfRangeException(nameof(poolSize), poolSize, "The head pool size must be at least 1.");
+        if (hidden < 1) throw new ArgumentOutOfRangeException(nameof(hidden), hidden, "The hidden width must be at least 1.");
         _arch = arch;
+        _hidden = hidden;
         _numClasses = numClasses;
         var (layers, stages) = MakeLayers(Configs[cfg], batchNorm);
         features = Sequential(layers);
-        avgpool = AdaptiveAvgPool2d(new long[] { 7, 7 });
+        avgpool = AdaptiveAvgPool2d(new long[] { poolSize, poolSize });
         classifier = new SwappableSequential(
-            ("0", Linear(512 * 7 * 7, Hidden)),
+            ("0", Linear(512L * poolSize * poolSize, hidden)),
             ("1", ReLU(inplace: true)),
             ("2", Dropout(dropout)),
-            ("3", Linear(Hidden, Hidden)),
+            ("3", Linear(hidden, hidden)),
             ("4", ReLU(inplace: true)),
             ("5", Dropout(dropout)),
-            (HeadName, Linear(Hidden, numClasses)));
+            (HeadName, Linear(hidden, numClasses)));
         stages.Add(("pre_logits", ["classifier.0", "classifier.3"]));
         stages.Add(("head", ["classifier." + HeadName]));
         StagePrefixes = stages;
@@ -131,7 +140,7 @@ public sealed class Vgg : ZooModel
     }
 
     public override string Architecture => _arch;
-    public override int NumFeatures => Hidden;
+    public override int NumFeatures => _hidden;
     public override int NumClasses => _numClasses;
     public override string ClassifierPrefix => "classifier." + HeadName;
 
@@ -148,7 +157,7 @@ public sealed class Vgg : ZooModel
 
     public override void ResetClassifier(int numClasses)
     {
-        classifier.ResetLinear(HeadName, Hidden, numClasses, InitLinear);
+        classifier.ResetLinear(HeadName, _hidden, numClasses, InitLinear);
         _numClasses = numClasses;
     }
 }

@@ -24,7 +24,11 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
 
     public string Device => TorchRuntime.DeviceDescription;
 
-    public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct)
+    public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => Train(job, progress, ct, trained: null);
+
+    /// <param name="trained">Sees the trained model (eval mode, after the test evaluation) before it is disposed:
+    /// pretraining saves its weights there, so it shares this loop rather than keeping a second one.</param>
+    public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct, Action<ZooModel>? trained)
     {
         var h = job.Request.HyperParameters;
         var data = job.Data;
@@ -37,7 +41,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
-            var m = architecture.Create(new ArchitectureOptions(job.Model.Head.NumClasses, configJson));
+            var m = registry.Create(job.Model.Architecture, ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson });
             weights?.Initialise(m, job);
             m.ResetClassifier(classes);
             return m;
@@ -140,6 +144,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             TotalParameters = model.ParameterCount(),
             TrainableParameters = trainable.Sum(p => p.numel()),
         };
+        trained?.Invoke(model);
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
     }
 

@@ -23,6 +23,11 @@ public static class DatasetsApi
             .WithName("DatasetFetchState").WithSummary("Progress of the default built-in dataset's fetch");
         g.MapGet("/builtins", (DatasetFetchService fetch) => TypedResults.Ok(fetch.BuiltIns.Select(b => View(b, fetch)).ToList()))
             .WithName("ListBuiltInDatasets").WithSummary("Built-in datasets, fetched or not, with licence, source and fetch state");
+        g.MapGet("/pairs", (IDomainPairs pairs) => TypedResults.Ok(pairs.All()))
+            .WithName("ListDomainPairs").WithSummary("Domain-adaptation pairs: labelled source, target (unlabelled for training), shared classes, readiness");
+        g.MapGet("/pairs/{id}", Results<Ok<DomainPairView>, NotFound> (string id, IDomainPairs pairs) =>
+                pairs.Find(id) is { } p ? TypedResults.Ok(p) : TypedResults.NotFound())
+            .WithName("GetDomainPair").WithSummary("One domain pair");
         g.MapGet("/{id}", Results<Ok<DatasetInfo>, NotFound> (string id, IDatasetCatalog datasets) =>
                 datasets.Find(id) is { } info ? TypedResults.Ok(info) : TypedResults.NotFound())
             .WithName("GetDataset").WithSummary("One stored dataset's facts");

@@ -48,6 +48,13 @@ public class ManifestValidatorTests
         ManifestValidator.Validate(m, m.Id).ShouldBeEmpty();
     }
 
+    [Fact]
+    public void Validate_AcceptsBundledWeights_WithHashAndSize()
+    {
+        var m = Good with { Weights = new WeightsInfo { File = "model.safetensors", Format = "safetensors", Bundled = true, Sha256 = new string('0', 64), Size = 10 } };
+        ManifestValidator.Validate(m, m.Id).ShouldBeEmpty();
+    }
+
     [Theory]
     [InlineData("../vocab.txt", null, 128, "a", "text.vocab_file")]
     [InlineData("", null, 128, "a", "text.vocab_file")]
@@ -61,5 +68,24 @@ public class ManifestValidatorTests
         var problems = ManifestValidator.Validate(m, m.Id);
         problems.Count.ShouldBe(1);
         problems[0].ShouldStartWith(field);
+    }
+
+    [Theory]
+    [InlineData(null, 10L, "model.safetensors", "need weights.sha256")]
+    [InlineData("0000000000000000000000000000000000000000000000000000000000000000", null, "model.safetensors", "need weights.size")]
+    [InlineData("0000000000000000000000000000000000000000000000000000000000000000", 10L, "../x.safetensors", "plain file name")]
+    public void Validate_RejectsBundledWeights_ThatCannotBeChecked(string? sha, long? size, string file, string problem)
+    {
+        var m = Good with { Weights = new WeightsInfo { File = file, Format = "safetensors", Bundled = true, Sha256 = sha, Size = size } };
+        ManifestValidator.Validate(m, m.Id).ShouldContain(p => p.Contains(problem));
+    }
+
+    [Fact]
+    public void Validate_RejectsATrainingRecord_WithoutItsCommandOrDevice()
+    {
+        var m = Good with { Training = new TrainingRecord { Dataset = "glyphs", DatasetProvenance = "apt", Epochs = 1, Threads = 2, TrainSeconds = 1 } };
+        var problems = ManifestValidator.Validate(m, m.Id);
+        problems.ShouldContain(p => p.Contains("training.command"));
+        problems.ShouldContain(p => p.Contains("training.device"));
     }
 }

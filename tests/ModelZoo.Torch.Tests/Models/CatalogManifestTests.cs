@@ -51,7 +51,7 @@ public class CatalogManifestTests
         // The committed config.json decides a config-driven entry's size, as ZooCatalog.OptionsOf reads it.
         var cf = m.Config ?? m.Text?.ConfigFile;
         var config = cf is not null && File.Exists(Path.Combine(ZooDir, id, cf)) ? File.ReadAllText(Path.Combine(ZooDir, id, cf)) : null;
-        using var model = info.Create(new ArchitectureOptions(NumClasses: m.Head.NumClasses, ConfigJson: config));
+        using var model = ArchitectureRegistry.Default.Create(m.Architecture, ArchitectureOptions.Of(m) with { ConfigJson = config });
         m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
         m.Params.ShouldBe(model.ParameterCount());
         if (m.Gflops is { } published)

@@ -97,4 +97,15 @@ public class DatasetsPageTests : IAsyncLifetime
         _host.Get<DatasetStore>().All().Select(d => d.Id).ShouldBe(["tiny"]);
         Directory.EnumerateFileSystemEntries(Path.Combine(_host.DataDir, "datasets")).Select(Path.GetFileName).ShouldBe(["tiny"]);
     }
+
+    [Fact]
+    public void Page_ListsTheDomainPairs_WithSourceTargetSharedClassesAndWhatIsUnlabelled()
+    {
+        var table = _host.Ctx.Render<DatasetsPage>().Find("[data-testid=domain-pairs]").TextContent;
+        table.ShouldContain("Font-rendered digits → handwritten MNIST");
+        table.ShouldContain("MNIST → UCI optdigits 8x8");
+        table.ShouldContain("10: 0 1 2 3 4 5 6 7 8 9");
+        table.ShouldContain("The MNIST training split, without its labels");
+        table.ShouldContain("fetch glyphs");
+    }
 }
