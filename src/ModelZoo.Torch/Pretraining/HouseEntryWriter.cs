@@ -23,6 +23,11 @@ public static class HouseEntryWriter
     /// <summary>Builds the manifest and card around the trained weights and moves the folder to <paramref name="entryDir"/>.</summary>
     /// <param name="stagingDir">The temporary folder that already holds <see cref="WeightsFileName"/> (where the
     /// pretrainer saved it); it becomes the entry.</param>
+    /// <summary>The run's training augmentations (the pipeline applies the dataset's profile, seeded; evaluation never
+    /// augments), in words for the record, so the recipe is complete without reading code.</summary>
+    static string Augmentations(AugmentationProfile a) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"seeded training augmentations: random resized crop of at least {a.MinCropScale:P0} of the area, rotation up to {a.MaxRotationDegrees:0.#} degrees, colour jitter {a.ColorJitter:0.##}, {(a.HorizontalFlip ? "horizontal flips" : "no flips")}");
+
     public static ModelManifest Write(ArchitectureRegistry registry, PretrainOutcome outcome, LoadedDataset data, HouseEntryFacts facts,
         string stagingDir, string entryDir, bool replace)
     {
@@ -71,7 +76,8 @@ public static class HouseEntryWriter
                 DatasetLicense = data.Info.License,
                 Split = string.Create(inv, $"train {h.TrainExamples:N0} / validation {split.Validation.Length:N0} / test {split.Test.Length:N0} images. {data.Info.SplitMethod}"),
                 Command = facts.Command,
-                Strategy = "full training from random initialisation (every layer learns; the trainer's full fine-tune strategy with no weights to start from, AdamW, layer-wise learning-rate decay 0.7 per stage from the head down)",
+                Strategy = "full training from random initialisation (every layer learns; the trainer's full fine-tune strategy with no weights to start from, AdamW, layer-wise learning-rate decay 0.7 per stage from the head down); " +
+                           Augmentations(AugmentationProfile.For(data.Info)),
                 Epochs = outcome.Spec.Epochs,
                 BatchSize = outcome.Spec.BatchSize,
                 LearningRate = outcome.Spec.LearningRate,
