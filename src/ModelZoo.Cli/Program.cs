@@ -23,7 +23,11 @@ public partial class Program
     {
         configuration ??= new InvocationConfiguration();
         var result = CreateRootCommand().Parse(args);
-        if (result.Errors.Count == 0) return result.Invoke(configuration);
+        if (result.Errors.Count == 0)
+        {
+            ModelZoo.Torch.Native.NativeLogging.Configure();  // libtorch's per-convolution NNPACK warnings at batch 1
+            return result.Invoke(configuration);
+        }
         foreach (var error in result.Errors) configuration.Error.WriteLine($"error: {error.Message}");
         configuration.Error.WriteLine("Run with --help for usage.");
         return ExitCodes.BadInput;

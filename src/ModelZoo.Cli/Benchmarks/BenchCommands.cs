@@ -47,6 +47,11 @@ public static class BenchCommands
                 r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.BadInput;
             }
+            catch (ReferenceFailedException e)
+            {
+                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.Failed;
+            }
         });
         return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
     }
@@ -58,26 +63,33 @@ public static class BenchCommands
         o.WriteLine($"mode {mode.ToString().ToLowerInvariant()}, batch {batch}, input {size}x{size}, {rounds} interleaved rounds x {repeats} iterations, " +
                     $"{Environment.ProcessorCount} cores, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
         o.WriteLine();
-        o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch | TorchSharp examples/s | PyTorch examples/s |");
-        o.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch | per-round ratios | TorchSharp examples/s | PyTorch examples/s |");
+        o.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         string? torchVersion = null;
         foreach (var a in archs)
             foreach (var t in threads)
             {
                 var ours = new List<double>(); var theirs = new List<double>();
+                // A shared VM's speed drifts between rounds (steal, frequency); the ratio within one round is
+                // immune to drift slower than a round, so the spread of per-round ratios shows how far to trust
+                // the overall ratio.
+                var roundRatios = new List<double>();
                 for (int round = 0; round < rounds; round++)
                 {
-                    ours.AddRange(ModelBenchmark.Measure(new BenchSpec(a, mode, batch, size, t, Warmup: 2, Repeats: repeats)));
+                    var mine = ModelBenchmark.Measure(new BenchSpec(a, mode, batch, size, t, Warmup: 2, Repeats: repeats));
+                    ours.AddRange(mine);
                     if (useRef)
                     {
                         var (ms, version) = RunReference(python, script, a, mode, batch, size, t, repeats);
                         theirs.AddRange(ms); torchVersion = version;
+                        roundRatios.Add(ModelBenchmark.Median(mine) / ModelBenchmark.Median(ms));
                     }
                 }
                 var mo = ModelBenchmark.Median(ours);
                 var mt = useRef ? ModelBenchmark.Median(theirs) : double.NaN;
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {a} | {t} | {mo:F1} | {(useRef ? mt.ToString("F1", CultureInfo.InvariantCulture) : "–")} | {(useRef ? (mo / mt).ToString("F3", CultureInfo.InvariantCulture) : "–")} " +
+                    $"| {(useRef ? string.Join(" ", roundRatios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture))) : "–")} " +
                     $"| {batch * 1000 / mo:F1} | {(useRef ? (batch * 1000 / mt).ToString("F1", CultureInfo.InvariantCulture) : "–")} |"));
                 o.Flush();
             }
@@ -95,14 +107,31 @@ public static class BenchCommands
         psi.Environment.Remove("OMP_NUM_THREADS");
         // With Debian's OpenBLAS as the BLAS provider, GEMMs run on OpenBLAS's own pool: give it the same count.
         psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+        Process? started;
+        try { started = Process.Start(psi); }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new ReferenceFailedException($"could not start the PyTorch reference '{python}': {e.Message}. " + InstallHint);
+        }
+        using var p = started ?? throw new ReferenceFailedException($"could not start {python}");
         var stdout = p.StandardOutput.ReadToEnd();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({p.ExitCode}): {stderr}");
+        if (p.ExitCode != 0)
+        {
+            // The traceback's last line names the cause (a missing module, an unknown architecture).
+            var cause = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no message";
+            throw new ReferenceFailedException($"the PyTorch reference ({python}) failed with exit code {p.ExitCode}: {cause}. " + InstallHint);
+        }
         using var doc = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
         var blas = doc.RootElement.TryGetProperty("blas", out var b) ? b.GetString() : null;
         return (doc.RootElement.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
                 $"{doc.RootElement.GetProperty("torch").GetString() ?? "?"}, BLAS {blas ?? "unknown"}");
     }
+
+    const string InstallHint =
+        "The CPU reference is Debian's PyTorch: apt-get install python3-torch python3-torchvision libopenblas0-pthread; " +
+        "or pass --reference none to time TorchSharp alone.";
+
+    sealed class ReferenceFailedException(string message) : Exception(message);
 }

@@ -59,6 +59,7 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_initialised) return;
+            NativeLogging.Configure();
             Threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
             torch.set_num_threads(Threads);
             Device = options.Device.ToLowerInvariant() switch
