@@ -57,7 +57,7 @@ public static class HouseBertCard
                 MaxLength = x.Spec.Train.SequenceLength,
                 Source = "modelzoo pretrain mlm: the vocabulary was built from lower-cased, accent-stripped text and the model trained on sequences of this length",
             },
-            Weights = new WeightsInfo { File = HouseBertFiles.Weights, Format = "safetensors", Sha256 = x.WeightsSha256, Size = x.WeightsSize },
+            Weights = new WeightsInfo { File = HouseBertFiles.Weights, Format = "safetensors", Sha256 = x.WeightsSha256, Size = x.WeightsSize, Bundled = true },
             Metrics =
             [
                 new PublishedMetric { Name = "masked_token_accuracy", Value = Math.Round(100 * x.Result.HeldOut.MaskedAccuracy, 2), Dataset = HeldOutDataset(x), Source = Measured(x) },

@@ -77,6 +77,19 @@ public static class ModelCardBuilder
                 "what a linear classifier can do on random features. It says nothing about transfer from pretraining.",
         });
         sb.AppendLine();
+        if (r.TrainedArchitecture is { } trainedAs && trainedAs != c.Model.Architecture)
+        {
+            sb.AppendLine($"The entry's architecture is `{c.Model.Architecture}`, which has no classifier of its own; the run fine-tuned " +
+                          $"`{trainedAs}` on the same backbone.");
+            sb.AppendLine();
+        }
+        if (r.WeightsNotes.Count > 0)
+        {
+            sb.AppendLine("Loading the weights:");
+            sb.AppendLine();
+            foreach (var note in r.WeightsNotes) sb.AppendLine($"- {Esc(note)}");
+            sb.AppendLine();
+        }
         sb.AppendLine($"Parameters: {r.TotalParameters.ToString("N0", Inv)} in total, {r.TrainableParameters.ToString("N0", Inv)} trained.");
         sb.AppendLine();
 

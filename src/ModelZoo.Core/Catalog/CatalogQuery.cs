@@ -98,8 +98,17 @@ public static class CatalogQuery
             _ => throw new ArgumentOutOfRangeException(nameof(sort)),
         };
         var known = matching.Select(e => (Entry: e, Key: key(e))).ToList();
-        var withValue = known.Where(k => k.Key is { } v && double.IsFinite(v));
-        var ordered = sort.Descending ? withValue.OrderByDescending(k => k.Key) : withValue.OrderBy(k => k.Key);
+        var withValue = known.Where(k => k.Key is { } v && double.IsFinite(v)).ToList();
+        IOrderedEnumerable<(CatalogEntry Entry, double? Key)> ordered;
+        if (sort.Column == CatalogSortColumn.Top1)
+        {
+            // A top-1 on 62 glyph classes and one on ImageNet-1k are not the same scale: rank within a benchmark, and
+            // list the benchmark most entries share first (ImageNet-1k for the official vision weights).
+            var rank = PublishedMetrics.BenchmarkRanking(withValue.Select(k => k.Entry.Manifest));
+            var grouped = withValue.OrderBy(k => rank[PublishedMetrics.BenchmarkOf(PublishedMetrics.Top1(k.Entry.Manifest)!)]);
+            ordered = sort.Descending ? grouped.ThenByDescending(k => k.Key) : grouped.ThenBy(k => k.Key);
+        }
+        else ordered = sort.Descending ? withValue.OrderByDescending(k => k.Key) : withValue.OrderBy(k => k.Key);
         var missing = known.Where(k => k.Key is not { } v || !double.IsFinite(v)).OrderBy(k => k.Entry.Id, StringComparer.Ordinal);
         return ordered.ThenBy(k => k.Entry.Id, StringComparer.Ordinal).Concat(missing).Select(k => k.Entry).ToList();
     }
@@ -115,4 +124,21 @@ public static class PublishedMetrics
 
     public static PublishedMetric? Top1(ModelManifest m) => Find(m, Top1Name);
     public static PublishedMetric? Top5(ModelManifest m) => Find(m, Top5Name);
+
+    public const string UnstatedBenchmark = "unstated data";
+
+    /// <summary>The data a figure was measured on (its <c>dataset</c>, e.g. "ImageNet-1k val"): figures are only
+    /// ranked or plotted against figures on the same data.</summary>
+    public static string BenchmarkOf(PublishedMetric m) => string.IsNullOrWhiteSpace(m.Dataset) ? UnstatedBenchmark : m.Dataset.Trim();
+
+    /// <summary>Rank of each top-1 benchmark among <paramref name="manifests"/>: the one most of them share is 0,
+    /// ties broken by name, so the order is stable.</summary>
+    public static IReadOnlyDictionary<string, int> BenchmarkRanking(IEnumerable<ModelManifest> manifests) =>
+        manifests.Select(Top1).OfType<PublishedMetric>().GroupBy(BenchmarkOf, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select((g, i) => (g.Key, i)).ToDictionary(x => x.Key, x => x.i, StringComparer.Ordinal);
+
+    /// <summary>The top-1 benchmark most of <paramref name="manifests"/> share, or null when none has a top-1.</summary>
+    public static string? MainBenchmark(IEnumerable<ModelManifest> manifests) =>
+        BenchmarkRanking(manifests).Where(kv => kv.Value == 0).Select(kv => kv.Key).FirstOrDefault();
 }

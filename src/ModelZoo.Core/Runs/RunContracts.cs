@@ -54,6 +54,12 @@ public sealed record RunResult
     public double TrainSeconds { get; init; }
     public long TotalParameters { get; init; }
     public long TrainableParameters { get; init; }
+    /// <summary>The architecture the run trained: the entry's own, or the classifier that shares its backbone (a
+    /// masked-LM entry trains <c>bert</c>). Null in results stored before this was recorded.</summary>
+    public string? TrainedArchitecture { get; init; }
+    /// <summary>What loading the starting weights did (tensors copied, head or pooler initialised fresh, keys not
+    /// used), as the importer reported it; empty when the run started from random weights.</summary>
+    public IReadOnlyList<string> WeightsNotes { get; init; } = [];
 }
 
 public enum StrategyKind

@@ -24,10 +24,6 @@ public sealed class RunService(
     {
         var errors = RunRequestValidator.Validate(request, catalog.Exists, datasets.Exists,
             catalog.ModalityOf, id => datasets.Find(id)?.Modality);
-        if (errors.Count == 0 && catalog.ManifestOf(request.ModelId) is { Task: "fill-mask" } mlm)
-            // A masked-language model's head predicts vocabulary pieces; the trainer fine-tunes classifiers, and moving
-            // the encoder under a sequence classifier (no pooler in the MLM checkpoint) is not built yet.
-            errors = new Dictionary<string, string> { ["ModelId"] = $"Model '{mlm.Id}' is a masked-language model (task fill-mask): it cannot be fine-tuned as a classifier yet. Choose a classification model." };
         if (errors.Count == 0 && catalog.ManifestOf(request.ModelId) is { Text: not null } m && catalog.TextFilesOf(m) is { Files: null } lookup)
             errors = new Dictionary<string, string> { ["ModelId"] = lookup.MissingMessage(m.Id) };
         if (errors.Count > 0) return new LaunchResult(null, errors);

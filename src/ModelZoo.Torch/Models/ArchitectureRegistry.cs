@@ -27,7 +27,10 @@ public sealed record ArchitectureOptions(int NumClasses = 1000, string? ConfigJs
 
 /// <param name="AdaptableHead">Whether <see cref="ArchitectureOptions.HeadPoolSize"/> and <see cref="ArchitectureOptions.HeadHidden"/>
 /// mean something to this architecture; the registry refuses them for the others.</param>
-public sealed record ArchitectureInfo(string Name, string Family, Modality Modality, Func<ArchitectureOptions, ZooModel> Create, bool AdaptableHead = false);
+/// <param name="FineTuneAs">The architecture a transfer run trains when it starts from this one, for architectures
+/// without a classifier of their own (a masked LM, a bare encoder); null: this one.</param>
+public sealed record ArchitectureInfo(string Name, string Family, Modality Modality, Func<ArchitectureOptions, ZooModel> Create,
+    bool AdaptableHead = false, string? FineTuneAs = null);
 
 /// <summary>
 /// Architectures register themselves by name, like timm's <c>register_model</c>; tests iterate the registry so
@@ -50,6 +53,14 @@ public sealed class ArchitectureRegistry
     public ArchitectureInfo Get(string name) =>
         _byName.TryGetValue(name, out var a) ? a
         : throw new KeyNotFoundException($"Unknown architecture '{name}'. Known: {string.Join(", ", _byName.Keys.Order())}.");
+
+    /// <summary>What a run fine-tunes for an entry of architecture <paramref name="name"/>: itself, or the classifier
+    /// that shares its backbone (<see cref="ArchitectureInfo.FineTuneAs"/>).</summary>
+    public ArchitectureInfo ForFineTuning(string name)
+    {
+        var info = Get(name);
+        return info.FineTuneAs is { } other ? Get(other) : info;
+    }
 
     public ZooModel Create(string name, ArchitectureOptions? options = null)
     {

@@ -24,8 +24,9 @@ public abstract class Bert : ZooModel
     public static void RegisterAll(ArchitectureRegistry r)
     {
         r.Register(new("bert", "bert", Modality.Text, o => new BertForSequenceClassification(ConfigFrom(o), o.NumClasses)));
-        r.Register(new("bert_mlm", "bert", Modality.Text, o => new BertForMaskedLM(ConfigFrom(o))));
-        r.Register(new("bert_encoder", "bert", Modality.Text, o => new BertModel(ConfigFrom(o))));
+        // A run fine-tunes a classifier: from a masked-LM or bare-encoder entry it trains 'bert' on the same encoder.
+        r.Register(new("bert_mlm", "bert", Modality.Text, o => new BertForMaskedLM(ConfigFrom(o)), FineTuneAs: "bert"));
+        r.Register(new("bert_encoder", "bert", Modality.Text, o => new BertModel(ConfigFrom(o)), FineTuneAs: "bert"));
     }
 
     /// <summary>No config: <c>bert-base-uncased</c>'s published config.json.</summary>
@@ -263,6 +264,11 @@ public sealed class BertForSequenceClassification : Bert
         [.. BackboneStages(pooler: true), ("head", ["classifier"])];
 
     protected override bool OwnsHeadKey(string key) => key.StartsWith("classifier.", StringComparison.Ordinal);
+
+    /// <summary>BertForMaskedLM is built without a pooler (transformers' add_pooling_layer=False), so fine-tuning a
+    /// classifier from a masked-LM checkpoint starts the pooler fresh; transformers does the same, with its "newly
+    /// initialized: bert.pooler.dense.*" warning.</summary>
+    public override IReadOnlyList<string> FreshIfAbsentPrefixes { get; } = ["bert.pooler."];
 
     /// <summary>Pre-logits are the classifier's exact input: the pooled [CLS] after dropout.</summary>
     public override Tensor ForwardHead(Tensor features, bool preLogits = false)

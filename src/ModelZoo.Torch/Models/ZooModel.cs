@@ -112,4 +112,11 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     /// and unexpected keys, and should say how many they dropped. Default: checkpoint keys are state_dict keys.
     /// </summary>
     public virtual string? CheckpointKey(string key) => key;
+
+    /// <summary>
+    /// State_dict prefixes whose keys a checkpoint of a sibling architecture legitimately lacks as a whole; on import
+    /// they keep their fresh initialisation, with a message (<see cref="Weights.ImportOptions.FreshIfAbsent"/>).
+    /// Default: none, every key must be there.
+    /// </summary>
+    public virtual IReadOnlyList<string> FreshIfAbsentPrefixes => [];
 }

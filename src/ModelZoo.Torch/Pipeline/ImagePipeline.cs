@@ -87,9 +87,9 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
     Prefetcher<TrainingBatch> Stream(int[] indices, int batchSize, Func<int, Random>? rngOf, CancellationToken ct)
     {
         int batches = (indices.Length + batchSize - 1) / batchSize;
-        // The queue may hold no more batches than the memory budget affords (half of it; the rest is the cache's
-        // read buffers and the step's own tensors).
-        var depth = (int)Math.Clamp(_budget / 2 / Math.Max(1, EstimateBatchBytes(batchSize)), 1, _depthLimit);
+        // Batches alive at once are the prefetch window plus the one the trainer holds: together they may take half
+        // the memory budget (the rest is the cache's read buffers and the step's own tensors).
+        var depth = (int)Math.Clamp(_budget / 2 / Math.Max(1, EstimateBatchBytes(batchSize)) - 1, 1, _depthLimit);
         return new Prefetcher<TrainingBatch>(batches, (b, token) =>
         {
             var idx = indices.AsSpan(b * batchSize, Math.Min(batchSize, indices.Length - b * batchSize));

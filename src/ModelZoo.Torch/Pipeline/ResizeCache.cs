@@ -74,6 +74,9 @@ public static class ResizeCache
                 if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
             }
             File.Move(tmp, file, overwrite: true);
+            // The build's chunk buffers are freed but stay in the worker threads' malloc arenas; streaming comes next
+            // and has the whole budget to itself only if they go back to the system now.
+            Native.NativeMemory.Trim();
         }
         catch
         {

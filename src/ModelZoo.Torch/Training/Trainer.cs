@@ -35,17 +35,24 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var device = TorchRuntime.Device;
         var classes = data.Info.ClassNames.Count;
 
-        var architecture = registry.Get(job.Model.Architecture);
+        // An entry without a classifier (a masked LM, a bare encoder) is fine-tuned as the classifier sharing its backbone.
+        var architecture = registry.ForFineTuning(job.Model.Architecture);
         // A text model's config.json decides its sizes; read it before the seeded build so a bad file fails early.
         var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
         // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
+        IReadOnlyList<string> weightsNotes = [];
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
-            var m = registry.Create(job.Model.Architecture, ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson });
-            weights?.Initialise(m, job);
-            m.ResetClassifier(classes);
+            var m = registry.Create(architecture.Name, ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson });
+            try
+            {
+                weightsNotes = weights?.Initialise(m, job) ?? [];
+                m.ResetClassifier(classes);
+            }
+            catch { m.Dispose(); throw; }
             return m;
         });
+        if (weightsNotes.Count > 0) progress.Status(new StatusChange(RunStatus.Running, "Training; weights: " + string.Join("; ", weightsNotes), Device));
         model.to(device);
 
         var strategy = TransferStrategies.For(job.Request.Strategy);
@@ -143,6 +150,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             TrainSeconds = total.Elapsed.TotalSeconds,
             TotalParameters = model.ParameterCount(),
             TrainableParameters = trainable.Sum(p => p.numel()),
+            TrainedArchitecture = architecture.Name,
+            WeightsNotes = weightsNotes,
         };
         trained?.Invoke(model);
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
@@ -202,5 +211,6 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
 /// <summary>Loads starting weights into a freshly built model (official or house weights). Absent: random init.</summary>
 public interface IWeightsInitializer
 {
-    void Initialise(ZooModel model, TrainingJob job);
+    /// <returns>What loading did, for the run's log and card (the importer's messages); empty when nothing was loaded.</returns>
+    IReadOnlyList<string> Initialise(ZooModel model, TrainingJob job);
 }

@@ -12,15 +12,17 @@ namespace ModelZoo.Torch.Weights;
 /// </summary>
 public sealed class FileWeightsInitializer : IWeightsInitializer
 {
-    public void Initialise(ZooModel model, TrainingJob job)
+    public IReadOnlyList<string> Initialise(ZooModel model, TrainingJob job)
     {
-        if (job.WeightsPath is null) return;
+        if (job.WeightsPath is null) return [];
         var stateDict = WeightsFile.Load(job.WeightsPath);
         try
         {
             // Default options: a checkpoint whose head has another class count keeps its backbone; the trainer
             // replaces the head for the dataset's classes right after this anyway.
-            StateDictImporter.Import(model, stateDict);
+            // A masked-LM entry fine-tuned as a classifier drops the MLM head and starts the pooler fresh; the report
+            // says so, and the run's card repeats it.
+            return StateDictImporter.Import(model, stateDict).Messages;
         }
         finally { TensorDtypes.DisposeAll(stateDict.Values); }
     }

@@ -53,7 +53,7 @@ public static class ParityCheck
                 throw new WeightsFormatException(request.IoPath, $"needs tensors 'input' and 'output'; it has {string.Join(", ", io.Keys)}");
             weights = WeightsFile.Load(request.WeightsPath);
             using var model = Create(info, request, weights);
-            var options = new ImportOptions(ResetHeadOnMismatch: false, AllowMissing: request.Output == ParityOutput.Features);
+            var options = new ImportOptions(ResetHeadOnMismatch: false, AllowMissing: request.Output == ParityOutput.Features, FreshIfAbsent: false);
             var report = StateDictImporter.Import(model, weights, options);
             model.eval();
 

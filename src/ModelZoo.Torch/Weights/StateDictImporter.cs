@@ -11,9 +11,13 @@ namespace ModelZoo.Torch.Weights;
 /// <param name="AllowMissing">
 /// Keys the checkpoint lacks keep the model's values (listed in the report). For feature-only checkpoints, such as a
 /// backbone saved without its head; a parity check then proves that nothing it needed was missing.</param>
-public sealed record ImportOptions(bool ResetHeadOnMismatch = true, bool AllowMissing = false)
+/// <param name="FreshIfAbsent">
+/// A group of keys the model declares optional (<see cref="ZooModel.FreshIfAbsentPrefixes"/>, e.g. BERT's pooler,
+/// which a masked-LM checkpoint never has) may be wholly absent: it keeps its fresh initialisation, with a message.
+/// A group that is only partly there is still an error. Off for parity checks and for house weights.</param>
+public sealed record ImportOptions(bool ResetHeadOnMismatch = true, bool AllowMissing = false, bool FreshIfAbsent = true)
 {
-    public static ImportOptions Strict { get; } = new(ResetHeadOnMismatch: false, AllowMissing: false);
+    public static ImportOptions Strict { get; } = new(ResetHeadOnMismatch: false, AllowMissing: false, FreshIfAbsent: false);
 }
 
 /// <summary>A key present in both the checkpoint and the model whose tensors cannot be copied one to the other.</summary>
@@ -65,6 +69,9 @@ public static class StateDictImporter
         checkpoint = MapKeys(model, checkpoint, out var dropped);
         var diff = Compare(model, checkpoint);
         bool InHead(string key) => key == model.ClassifierPrefix || key.StartsWith(model.ClassifierPrefix + ".", StringComparison.Ordinal);
+        var fresh = options.FreshIfAbsent ? WhollyAbsentGroups(model, diff.Missing) : [];
+        if (fresh.Count > 0)
+            diff = diff with { Missing = diff.Missing.Where(k => !fresh.Any(g => g.Keys.Contains(k))).ToList() };
 
         var headKeys = model.state_dict().Keys.Where(InHead).ToList();
         bool headMismatched = diff.Mismatched.Any(m => InHead(m.Key));
@@ -103,12 +110,28 @@ public static class StateDictImporter
                 ? $"classifier {model.ClassifierPrefix}: not in the checkpoint, model {model.NumClasses}: head re-initialised"
                 : $"classifier {model.ClassifierPrefix}: checkpoint has {CheckpointClasses(model, checkpoint)} classes, model {model.NumClasses}: head re-initialised");
         }
+        foreach (var g in fresh)
+            messages.Add($"{g.Keys.Count} {Plural(g.Keys.Count, "key")} under '{g.Prefix}' not in the checkpoint (it was saved by a model without them, " +
+                         $"as a masked-LM checkpoint has no pooler): initialised fresh, as transformers does, and trained only where the strategy trains them: {List(g.Keys)}");
         if (options.AllowMissing && missing.Count > 0)
             messages.Add($"{missing.Count} {Plural(missing.Count, "key")} not in the checkpoint kept the model's values: {List(missing)}");
         if (dropped.Count > 0)
             messages.Add($"{dropped.Count} checkpoint {Plural(dropped.Count, "key")} not used, as the reference loader does not use them: {List(dropped)}");
         messages.Insert(0, $"imported {copied} of {target.Count} tensors into {model.Architecture}");
         return new ImportReport(copied, resetHead, missing, messages);
+    }
+
+    /// <summary>The model's optional key groups that the checkpoint lacks entirely.</summary>
+    static List<(string Prefix, List<string> Keys)> WhollyAbsentGroups(ZooModel model, IReadOnlyList<string> missing)
+    {
+        var groups = new List<(string, List<string>)>();
+        var all = model.state_dict().Keys.ToList();
+        foreach (var prefix in model.FreshIfAbsentPrefixes)
+        {
+            var keys = all.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            if (keys.Count > 0 && keys.All(missing.Contains)) groups.Add((prefix, keys));
+        }
+        return groups;
     }
 
     /// <summary>

@@ -12,6 +12,11 @@ public partial class CatalogPage
 
     IReadOnlyList<CatalogEntry> _entries = [];
     IReadOnlyList<CatalogEntry> _rows = [];
+    /// <summary>The benchmark most entries' top-1 is on (ImageNet-1k val); a figure on other data says which.</summary>
+    string? _mainBenchmark;
+
+    string? OtherBenchmark(CatalogEntry e) =>
+        PublishedMetrics.Top1(e.Manifest) is { } m && PublishedMetrics.BenchmarkOf(m) is var b && b != _mainBenchmark ? b : null;
     IReadOnlyDictionary<string, IReadOnlyList<LatencyMeasurement>> _latency = new Dictionary<string, IReadOnlyList<LatencyMeasurement>>();
     IReadOnlyList<string> _tasks = [], _families = [], _licences = [];
     CatalogFilter _filter = new();
@@ -33,6 +38,7 @@ public partial class CatalogPage
     protected override async Task OnInitializedAsync()
     {
         _entries = Catalog.All();
+        _mainBenchmark = PublishedMetrics.MainBenchmark(_entries.Select(e => e.Manifest));
         _tasks = _entries.Select(e => e.Manifest.Task).Distinct().Order().ToList();
         _families = _entries.Select(e => e.Manifest.Family).Distinct().Order().ToList();
         _licences = _entries.Select(e => CatalogQuery.LicenceOf(e.Manifest)).Distinct().Order().ToList();

@@ -23,6 +23,9 @@ public partial class ComparePage
     readonly List<string> _sources = [];
     IReadOnlyList<ChartSeries> _accuracyVsGflops = [], _accuracyVsLatency = [];
     IReadOnlyList<(string Id, string Why)> _notOnGflops = [], _notOnLatency = [];
+    /// <summary>The data the charts' top-1 axis is measured on: the benchmark most of the compared models share.</summary>
+    string? _benchmark;
+    string Top1Axis => _benchmark is null ? "top-1 (%)" : $"top-1 on {_benchmark} (%)";
     int _batch, _maxBatch;
     bool _subscribed;
 
@@ -63,15 +66,25 @@ public partial class ComparePage
         var latency = new List<ChartSeries>();
         var notOnGflops = new List<(string, string)>();
         var notOnLatency = new List<(string, string)>();
+        // One axis, one benchmark: a top-1 on glyphs plotted beside ImageNet top-1s would read as comparable.
+        _benchmark = PublishedMetrics.MainBenchmark(_models.Select(e => e.Manifest));
         for (int i = 0; i < _models.Count; i++)
         {
             var e = _models[i];
             var color = Palette[i % Palette.Length];
-            var top1 = PublishedMetrics.Top1(e.Manifest)?.Value;
+            var metric = PublishedMetrics.Top1(e.Manifest);
+            var top1 = metric?.Value;
             if (top1 is null)
             {
                 notOnGflops.Add((e.Id, "no published top-1"));
                 notOnLatency.Add((e.Id, "no published top-1"));
+                continue;
+            }
+            if (PublishedMetrics.BenchmarkOf(metric!) is var other && other != _benchmark)
+            {
+                var why = $"its top-1 is on {other}, not {_benchmark}";
+                notOnGflops.Add((e.Id, why));
+                notOnLatency.Add((e.Id, why));
                 continue;
             }
             if (e.Manifest.Gflops is { } g) gflops.Add(new(e.Id, color, [new Point(g, top1.Value, e.Id)], Line: false));

@@ -52,6 +52,7 @@ public class MlmPretrainCommandTests : IDisposable
         var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(outDir, "model.json")), ModelManifest.Json)!;
         ManifestValidator.Validate(m, "bert_mlm.test_house").ShouldBeEmpty();
         m.Weights!.Sha256.ShouldBe(Sha256.OfFile(Path.Combine(outDir, "model.safetensors")));
+        m.Weights.Bundled.ShouldBeTrue("the weights lie in the entry's folder, so the catalogue offers them with no import");
         m.Metrics.Select(x => x.Name).ShouldBe(["masked_token_accuracy", "perplexity"]);
         m.Metrics.ShouldAllBe(x => x.Value != null && x.Source.Contains("pretrain mlm --out"));
         m.Recipe!.ShouldContain("--max-documents 150");

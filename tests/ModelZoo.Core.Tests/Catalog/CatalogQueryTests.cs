@@ -72,6 +72,25 @@ public class CatalogQueryTests
     public void Search_NeedsEveryWord_InAnyField_IgnoringCase(string search, string[] expected) =>
         Ids(CatalogQuery.Apply(Zoo, new CatalogFilter { Search = search }, new CatalogSort())).ShouldBe(expected);
 
+    /// <summary>A house entry's 78 % on glyphs must not rank above ResNet-50's 76 % on ImageNet: figures are ranked
+    /// within their benchmark, and the benchmark most entries share comes first, in either direction.</summary>
+    [Fact]
+    public void SortingByTop1_RanksWithinABenchmark_TheSharedBenchmarkFirst()
+    {
+        var glyphs = new CatalogEntry(Zoo[5].Manifest with
+        {
+            Metrics = [new PublishedMetric { Name = "top1", Value = 78.46, Dataset = "glyphs test split", Source = "measured" }],
+        }, "", 11_181_642, WeightsAvailability.Bundled);
+        var zoo = Zoo.Take(5).Append(glyphs).ToList();
+        Ids(CatalogQuery.Apply(zoo, new CatalogFilter(), new CatalogSort(CatalogSortColumn.Top1, Descending: true)))
+            .ShouldBe(["resnet50.tv", "vgg16.tv", "resnet18.tv", "mobilenet_v3_small.tv", "house.glyphs", "bert.base"]);
+        Ids(CatalogQuery.Apply(zoo, new CatalogFilter(), new CatalogSort(CatalogSortColumn.Top1)))
+            .ShouldBe(["mobilenet_v3_small.tv", "resnet18.tv", "vgg16.tv", "resnet50.tv", "house.glyphs", "bert.base"]);
+        PublishedMetrics.MainBenchmark(zoo.Select(e => e.Manifest)).ShouldBe("ImageNet-1k val");
+        PublishedMetrics.MainBenchmark([glyphs.Manifest]).ShouldBe("glyphs test split");
+        PublishedMetrics.MainBenchmark([Zoo[4].Manifest]).ShouldBeNull();
+    }
+
     [Fact]
     public void SortingByTop1Descending_PutsTheMostAccurateFirst_AndUnpublishedLast() =>
         Ids(CatalogQuery.Apply(Zoo, new CatalogFilter(), new CatalogSort(CatalogSortColumn.Top1, Descending: true)))

@@ -42,19 +42,6 @@ public class TextRunLaunchTests
     }
 
     [Fact]
-    public async Task Launch_OfTheHouseMaskedLanguageModel_IsRefused_NotQueuedToFailInTheTrainer()
-    {
-        await using var host = await StartAsync();
-        var runs = host.Services.GetRequiredService<RunService>();
-
-        var r = await runs.LaunchAsync(new RunRequest { ModelId = "bert_mlm.mini_house", DatasetId = "texts" });
-
-        r.Ok.ShouldBeFalse();
-        r.Errors["ModelId"].ShouldContain("masked-language model");
-        (await runs.ListAsync()).ShouldBeEmpty();
-    }
-
-    [Fact]
     public async Task Launch_OfBertWithoutItsVocabulary_NamesEachMissingFileAndWhereItLooked()
     {
         await using var host = await StartAsync();

@@ -21,11 +21,12 @@ public sealed class BundledWeightsRunTests
     {
         public Tensor? Conv1AfterInit;
         public string? WeightsPath;
-        public void Initialise(ZooModel model, TrainingJob job)
+        public IReadOnlyList<string> Initialise(ZooModel model, TrainingJob job)
         {
-            inner.Initialise(model, job);
+            var notes = inner.Initialise(model, job);
             WeightsPath = job.WeightsPath;
             Conv1AfterInit = model.state_dict()["conv1.weight"].detach().clone();
+            return notes;
         }
     }
 

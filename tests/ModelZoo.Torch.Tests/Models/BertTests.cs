@@ -454,6 +454,52 @@ public class BertTests
         target.call(ids).shape.ShouldBe([2L, 3L]);
     }
 
+    /// <summary>A masked LM's checkpoint under a sequence classifier, as a run on the house BERT does: encoder copied,
+    /// MLM head dropped, pooler and classifier started fresh, each said in the report.</summary>
+    [Fact]
+    public void Import_OfAMaskedLMCheckpoint_IntoTheClassifier_StartsThePoolerFresh_AndSaysSo()
+    {
+        using var scope = NewDisposeScope();
+        using var mlm = CreateTiny("bert_mlm");
+        var checkpoint = mlm.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        checkpoint.Keys.ShouldNotContain(k => k.Contains("pooler"));
+        using var target = CreateTiny("bert", numClasses: 3);
+        var poolerBefore = target.state_dict()["bert.pooler.dense.weight"].clone();
+
+        var report = StateDictImporter.Import(target, checkpoint);
+
+        report.HeadReinitialised.ShouldBeTrue();
+        report.Messages.ShouldContain(m => m.StartsWith("2 keys under 'bert.pooler.' not in the checkpoint") && m.Contains("bert.pooler.dense.weight"));
+        report.Messages.ShouldContain(m => m.Contains("checkpoint keys not used") && m.Contains("cls.predictions.transform.dense.weight"));
+        target.state_dict()["bert.pooler.dense.weight"].allclose(poolerBefore, rtol: 0, atol: 0).ShouldBeTrue("the pooler keeps its fresh values");
+        target.state_dict()["bert.encoder.layer.1.output.dense.weight"]
+            .allclose(checkpoint["bert.encoder.layer.1.output.dense.weight"], rtol: 0, atol: 0).ShouldBeTrue("the encoder is the checkpoint's");
+    }
+
+    [Fact]
+    public void Import_OfAPartlyMissingPooler_IsAnError_AndStrictRefusesAWhollyMissingOne()
+    {
+        using var scope = NewDisposeScope();
+        using var source = CreateTiny("bert");
+        var checkpoint = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        checkpoint.Remove("bert.pooler.dense.bias");
+        using var target = CreateTiny("bert");
+        Should.Throw<WeightsImportException>(() => StateDictImporter.Import(target, checkpoint)).Message.ShouldContain("bert.pooler.dense.bias");
+
+        checkpoint.Remove("bert.pooler.dense.weight");
+        Should.Throw<WeightsImportException>(() => StateDictImporter.Import(target, checkpoint, ImportOptions.Strict)).Message.ShouldContain("bert.pooler.dense.weight");
+        StateDictImporter.Import(target, checkpoint).Messages.ShouldContain(m => m.Contains("under 'bert.pooler.'"));
+    }
+
+    [Fact]
+    public void FineTuning_AMaskedLMOrABareEncoder_TrainsTheSequenceClassifier()
+    {
+        ArchitectureRegistry.Default.ForFineTuning("bert_mlm").Name.ShouldBe("bert");
+        ArchitectureRegistry.Default.ForFineTuning("bert_encoder").Name.ShouldBe("bert");
+        ArchitectureRegistry.Default.ForFineTuning("bert").Name.ShouldBe("bert");
+        ArchitectureRegistry.Default.ForFineTuning("resnet18").Name.ShouldBe("resnet18");
+    }
+
     [Fact]
     public void Import_RejectsAForeignKey_AndImportsNothing()
     {

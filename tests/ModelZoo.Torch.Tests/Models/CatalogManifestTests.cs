@@ -39,6 +39,17 @@ public class CatalogManifestTests
         File.ReadAllText(card).ShouldNotBeNullOrWhiteSpace();
     }
 
+    /// <summary>A weights file committed in the entry's folder is what "bundled" means: the flag and the file go
+    /// together, or the catalogue would ask users to import what the zoo already ships (or offer what it lacks).</summary>
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void Manifest_MarksItsWeightsBundled_ExactlyWhenTheFileIsInItsFolder(string id)
+    {
+        var m = Load(id);
+        var inFolder = m.Weights?.File is { } f && Path.GetFileName(f) == f && File.Exists(Path.Combine(ZooDir, id, f));
+        (m.Weights?.Bundled ?? false).ShouldBe(inFolder, $"{id}: weights.bundled and the committed file disagree");
+    }
+
     [Theory]
     [MemberData(nameof(Entries))]
     public void Manifest_ParamsAndGflops_EqualWhatTheCodeComputes(string id)

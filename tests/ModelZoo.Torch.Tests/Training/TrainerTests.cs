@@ -71,10 +71,11 @@ public class TrainerTests
     /// <summary>Starting weights with a NaN in them, as a damaged checkpoint could have.</summary>
     sealed class PoisonedWeights : IWeightsInitializer
     {
-        public void Initialise(ZooModel model, TrainingJob job)
+        public IReadOnlyList<string> Initialise(ZooModel model, TrainingJob job)
         {
             using var _ = TorchSharp.torch.no_grad();
             model.named_parameters().First(p => p.name == "conv1.weight").parameter.fill_(float.NaN);
+            return [];
         }
     }
 

@@ -1,6 +1,9 @@
+using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Bunit;
 using Bunit.TestDoubles;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Web.Runs;
 using ModelZoo.Web.Tests.Components;
@@ -60,5 +63,38 @@ public class NewRunPageTests : IAsyncLifetime
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
         page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.MaxTokens.ShouldBe(64);
+    }
+
+    /// <summary>The dataset list holds what the chosen model reads: the house BERT sees texts only, says how many image
+    /// datasets are hidden, and says where to get a text dataset when there is none.</summary>
+    [Fact]
+    public async Task ATextModel_ListsOnlyTextDatasets_AndSaysWhatIsHidden()
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        IRenderedComponent<NewRunPage> RenderFor(string model)
+        {
+            nav.NavigateTo(nav.GetUriWithQueryParameter("model", model));
+            return _host.Ctx.Render<NewRunPage>();
+        }
+        var none = RenderFor("bert_mlm.mini_house");
+        none.Find("[data-testid=no-fitting-dataset]").TextContent.ShouldContain("No text datasets on this machine yet");
+
+        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
+        _host.Get<DatasetStore>().Write(
+            new DatasetInfo { Id = "notes", Title = "Notes", ClassNames = ["a", "b"], License = "CC0-1.0", Provenance = "written by the test" },
+            new TextSet { Texts = labels.Select((l, i) => $"note {i} of kind {(l == 0 ? "alpha" : "beta")}").ToList(), Labels = labels, ClassNames = ["a", "b"] },
+            StratifiedSplitter.Split(labels, 3));
+        var page = RenderFor("bert_mlm.mini_house");
+        page.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 text dataset this model reads; 1 image dataset is hidden.");
+        page.FindAll("[data-testid=no-fitting-dataset]").ShouldBeEmpty();
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes", "the text dataset was preselected");
+
+        var image = RenderFor("resnet18.tv_in1k");
+        image.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 image dataset this model reads; 1 text dataset is hidden.");
+        image.Find("button[data-testid=launch]").Click();
+        image.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
+        (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
 }
