@@ -163,21 +163,30 @@ public static class LoaderBenchCommand
             if (!loaded.Images!.Streamed) throw new InvalidDataException("The store read the synthetic dataset into memory; raise --dataset-mb above --budget-mb.");
             options.CacheDir = Path.Combine(root, "cache");
             var sw = Stopwatch.StartNew();
+            // Two phases, each with its own peak: building the resize cache (when the run size needs one), then
+            // streaming an epoch from it. Each must stay within the budget; the verdict is the larger growth.
             using var pipeline = ImagePipeline.Create(loaded.Images, loaded.Info, pre, runSize, CPU, options);
+            var (buildPeak, afterBuild) = LoaderBenchmark.ResidentMemory();
+            var buildSeconds = sw.Elapsed.TotalSeconds;
+            LoaderBenchmark.ResetPeakMemory();
             var order = Enumerable.Range(0, count).ToArray();
             new Random(1).Shuffle(order);
             var rate = LoaderBenchmark.LoaderImagesPerSecond(pipeline, order, batch, augment: true, epochs: 1);
-            var (peak, _) = LoaderBenchmark.ResidentMemory();
+            var (streamPeak, _) = LoaderBenchmark.ResidentMemory();
             double Mb(long b) => b / 1048576.0;
+            // Growth counts from the resident size after the warm-up for both phases: memory the build kept and did
+            // not give back is the stream's to carry.
+            long buildGrowth = buildPeak - before, streamGrowth = streamPeak - before, growth = Math.Max(buildGrowth, streamGrowth);
             o.WriteLine($"synthetic {count} images of {Channels}x{Side}x{Side} = {F(Mb((long)count * PerImage), "F0")} MiB, budget {F(Mb(options.MemoryBudgetBytes), "F0")} MiB, " +
-                        $"run size {runSize} (resize {pipeline.Spec.ResizeSize}, cache {pipeline.CacheState}), batch {batch}, workers {options.ResolvedWorkers}, " +
-                        $"{Environment.ProcessorCount} cores");
+                        $"run size {runSize} (resize {pipeline.Spec.ResizeSize}, cache {pipeline.CacheState}, built in {F(buildSeconds)} s), batch {batch}, " +
+                        $"workers {options.ResolvedWorkers}, {Environment.ProcessorCount} cores; resident {F(Mb(afterBuild), "F0")} MiB after the build");
             o.WriteLine();
-            o.WriteLine("| dataset MiB | budget MiB | resident, bare process MiB | resident after warm-up MiB | peak resident MiB (VmHWM) | peak growth MiB | growth / budget | epoch img/s | seconds |");
+            o.WriteLine("| dataset MiB | budget MiB | resident, bare process MiB | resident after warm-up MiB | cache-build peak growth MiB | streaming peak growth MiB | growth / budget | epoch img/s | seconds |");
             o.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-            o.WriteLine($"| {F(Mb((long)count * PerImage), "F0")} | {F(Mb(options.MemoryBudgetBytes), "F0")} | {F(Mb(bare), "F0")} | {F(Mb(before), "F0")} | {F(Mb(peak), "F0")} | " +
-                        $"{F(Mb(peak - before), "F0")} | {F((peak - before) / (double)options.MemoryBudgetBytes, "F2")} | {F(rate, "F0")} | {F(sw.Elapsed.TotalSeconds)} |");
-            return peak - before <= options.MemoryBudgetBytes ? ExitCodes.Ok : 1;
+            o.WriteLine($"| {F(Mb((long)count * PerImage), "F0")} | {F(Mb(options.MemoryBudgetBytes), "F0")} | {F(Mb(bare), "F0")} | {F(Mb(before), "F0")} | " +
+                        $"{(pipeline.CacheState == CacheState.Built ? F(Mb(buildGrowth), "F0") : "no build")} | {F(Mb(streamGrowth), "F0")} | " +
+                        $"{F(growth / (double)options.MemoryBudgetBytes, "F2")} | {F(rate, "F0")} | {F(sw.Elapsed.TotalSeconds)} |");
+            return growth <= options.MemoryBudgetBytes ? ExitCodes.Ok : 1;
         }
         finally { Directory.Delete(root, recursive: true); }
     }

@@ -127,8 +127,11 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
             x = x.narrow(2, top, s).narrow(3, left, s);
         }
         else x = Augment(x, Augmentation.Draw(Profile, n, h, w, c, rng), s);
-        if (c == 1) x = x.expand(n, 3, s, s);
-        x = (x - _mean) / _std;
+        // In place where the tensor is this batch's own: every out-of-place step would keep one more batch-sized
+        // buffer alive until the scope ends, and the allocator keeps such churn resident (the streaming budget).
+        if (c == 1) x = (x.expand(n, 3, s, s) - _mean).div_(_std);
+        else if (rng is null) x = (x - _mean).div_(_std); // a crop view of the float copy: one new tensor, then in place
+        else x = x.sub_(_mean).div_(_std);
         var y = tensor(labels, device: CPU).to(_device);
         return new TrainingBatch(x.contiguous().MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }
@@ -147,14 +150,17 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
         {
             Tensor Factors(Func<AugmentParams, float> f) => tensor(ps.Select(f).ToArray(), [n, 1, 1, 1], device: CPU).to(_device);
             // torchvision's order and formulas: brightness scales, contrast blends with the image's mean grey,
-            // saturation blends with the pixel's grey; each result is clamped to [0, 1].
-            x = (x * Factors(p => p.Brightness)).clamp_(0, 1);
+            // saturation blends with the pixel's grey; each result is clamped to [0, 1]. x is grid_sample's fresh
+            // output, so each step works in place (only the grey images are new, a third of x or less).
+            x.mul_(Factors(p => p.Brightness)).clamp_(0, 1);
             var cf = Factors(p => p.Contrast);
-            x = (x * cf + Grey(x).mean([1, 2, 3], keepdim: true) * (1 - cf)).clamp_(0, 1);
+            var meanGrey = Grey(x).mean([1, 2, 3], keepdim: true);
+            x.mul_(cf).add_(meanGrey.mul_(1 - cf)).clamp_(0, 1);
             if (c == 3)
             {
                 var sf = Factors(p => p.Saturation);
-                x = (x * sf + Grey(x) * (1 - sf)).clamp_(0, 1);
+                var grey = Grey(x).mul_(1 - sf); // from x before it is scaled below
+                x.mul_(sf).add_(grey).clamp_(0, 1);
             }
         }
         return x.clamp_(0, 1);

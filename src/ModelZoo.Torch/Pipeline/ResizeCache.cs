@@ -38,8 +38,11 @@ public static class ResizeCache
     static void Build(ImageSource src, string file, int height, int width, ResizeInterpolation interpolation,
         long memoryBudget, int workers, CancellationToken ct)
     {
-        // A chunk holds its bytes in and out plus float copies of both; several chunks run at once.
-        long perImage = (long)src.Channels * (src.Height * src.Width + height * width) * 5;
+        // A chunk holds its bytes in and out, float copies of both, and the antialiased resize's separable pass in
+        // between (one axis resized, the other not yet); several chunks run at once. A quarter of the budget goes to
+        // live chunks: glibc keeps freed chunk buffers resident for reuse, so a chunk's churn costs about twice its size.
+        long between = (long)Math.Max(src.Height, height) * Math.Max(src.Width, width);
+        long perImage = src.Channels * (5L * src.Height * src.Width + 4 * between + 5L * height * width);
         int chunk = (int)Math.Clamp(memoryBudget / 4 / Math.Max(1, workers) / perImage, 1, 256);
         int chunks = (src.Count + chunk - 1) / chunk;
         var tmp = file + $".tmp-{Guid.NewGuid():N}";
