@@ -13,7 +13,9 @@ public sealed class PipelineOptions
     public int Prefetch { get; set; } = 4;
 
     /// <summary>Bytes the pipeline may hold for a dataset: an images file larger than this is streamed from disk
-    /// instead of read into memory, and batches in flight are limited to fit. 1 GiB by default.</summary>
+    /// instead of read into memory, and batches in flight are limited to fit. 1 GiB by default. Budgets of 128 MiB and
+    /// more held in every measured run; at 64 MiB glibc's retained free blocks (tens of MiB whatever the budget) put
+    /// one run in five over it (docs/benchmarks.md).</summary>
     public long MemoryBudgetBytes { get; set; } = 1L << 30;
 
     /// <summary>Where resized images are cached. Empty: a <c>cache</c> folder inside the dataset's own folder, so

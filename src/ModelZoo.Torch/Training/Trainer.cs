@@ -41,9 +41,13 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
         // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         IReadOnlyList<string> weightsNotes = [];
+        var options = ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson };
+        // The entry's head size is its own (a masked LM's is its vocabulary); the classifier trained in its place gets
+        // the dataset's classes from the start, so the import says "model 2", not "model 8000".
+        if (architecture.Name != job.Model.Architecture) options = options with { NumClasses = classes };
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
-            var m = registry.Create(architecture.Name, ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson });
+            var m = registry.Create(architecture.Name, options);
             try
             {
                 weightsNotes = weights?.Initialise(m, job) ?? [];

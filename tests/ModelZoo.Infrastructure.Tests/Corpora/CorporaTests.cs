@@ -12,8 +12,8 @@ public class CorporaParsingTests
         const string data = "  1 This software and database is being provided to you, the LICENSEE, by\n" +
                             "  2 Princeton University under the following license.\n" +
                             "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 ~ 00002137 n 0000 ~ 04431553 n 0000 | that which is perceived or known or inferred to have its own distinct existence (living or nonliving)  \n" +
-                            "00002137 03 n 02 abstraction 0 abstract_entity 0 010 | a general concept formed by extracting common features from specific examples\n";
-        var docs = WordNetGlosses.Parse(data, "noun", "data.noun").ToList();
+                            "00002137 03 n 02 abstraction 0 abstract_entity 0 000 | a general concept formed by extracting common features from specific examples\n";
+        var docs = WordNetGlosses.Documents("noun", WordNetDataFiles.Parse("data.noun", data)).ToList();
         docs.Select(d => d.Id).ShouldBe(["noun:00001740", "noun:00002137"]);
         docs[0].Text.ShouldBe("that which is perceived or known or inferred to have its own distinct existence (living or nonliving)");
         docs[1].Source.ShouldBe("wordnet-base");
@@ -22,8 +22,8 @@ public class CorporaParsingTests
     [Fact]
     public void WordNet_RejectsALineWithoutAGloss_NamingTheFileAndLine()
     {
-        var e = Should.Throw<DatasetFetchException>(() => WordNetGlosses.Parse("  header\n00001740 03 n 01 entity 0 000\n", "noun", "data.noun").ToList());
-        e.Message.ShouldContain("data.noun: line 2");
+        var e = Should.Throw<DatasetFetchException>(() => WordNetGlosses.Documents("noun", WordNetDataFiles.Parse("data.noun", "  header\n00001740 03 n 01 entity 0 000\n")).ToList());
+        e.Message.ShouldContain("data.noun line 2");
         e.Message.ShouldContain("' | '");
     }
 

@@ -100,6 +100,24 @@ public class CacheAndStreamingTests
         Values(a.X).ShouldBe(Values(b2.X));
     }
 
+    /// <summary>The batches alive at once (the prefetch window plus the one the trainer holds) fit half the budget.</summary>
+    [Fact]
+    public void PrefetchDepth_CountsTheHeldBatch_AgainstHalfTheBudget()
+    {
+        using var data = new TempDataset();
+        var images = data.WriteFile(Noise(64, 1, 28, 7), 64, 1, 28, streamed: false);
+        using var probe = ImagePipeline.Create(images, Info, ImageNet, 32, TorchSharp.torch.CPU, Options(data.CacheDir));
+        var batchBytes = probe.EstimateBatchBytes(8);
+        foreach (var (fit, depth) in new[] { (4, 3), (5, 4), (7, 6) })
+        {
+            var o = Options(data.CacheDir, 2 * fit * batchBytes);
+            o.Prefetch = 8;
+            using var p = ImagePipeline.Create(images, Info, ImageNet, 32, TorchSharp.torch.CPU, o);
+            using var batches = p.Eval(Enumerable.Range(0, 64).ToArray(), 8, CancellationToken.None);
+            batches.Depth.ShouldBe(depth, $"{fit} batches fit half the budget: {depth} ahead plus the one held");
+        }
+    }
+
     [Fact]
     public void AShortImagesFile_IsReported_WithItsPathAndSizes()
     {
