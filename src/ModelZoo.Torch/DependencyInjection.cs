@@ -18,7 +18,7 @@ public static class DependencyInjection
         var options = config.GetSection(TorchOptions.Section).Get<TorchOptions>() ?? new TorchOptions();
         TorchRuntime.Initialise(options);
         services.AddSingleton(options);
-        services.AddSingleton(config.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions());
+        services.AddSingleton(PipelineOptions.Validated(config.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions()));
         services.AddSingleton(ArchitectureRegistry.Default);
         services.AddSingleton<IWeightsInitializer, FileWeightsInitializer>();
         services.AddSingleton<IRunTrainer, Trainer>();

@@ -23,4 +23,22 @@ public sealed class PipelineOptions
     public string CacheDir { get; set; } = "";
 
     public int ResolvedWorkers => Workers > 0 ? Workers : Math.Clamp(Environment.ProcessorCount / 2, 1, 8);
+
+    /// <summary>The smallest budget a user may set. Below it the memory glibc keeps after libtorch frees (tens of MiB
+    /// whatever the budget) is as large as the budget itself: at 64 MiB one streaming run in five went over, at 128
+    /// and 256 MiB none did (docs/benchmarks.md). Code that builds options directly (tests, benchmarks) may go lower.</summary>
+    public const long MinimumMemoryBudgetBytes = 128L << 20;
+
+    /// <summary>Settings as the configuration gave them, refused with the setting's name and the reason when they
+    /// cannot be honoured, so the portal fails at start-up rather than in the middle of a run.</summary>
+    public static PipelineOptions Validated(PipelineOptions o)
+    {
+        if (o.MemoryBudgetBytes < MinimumMemoryBudgetBytes)
+            throw new InvalidOperationException(
+                $"{Section}:MemoryBudgetBytes is {o.MemoryBudgetBytes:N0} bytes; the minimum is {MinimumMemoryBudgetBytes:N0} (128 MiB). Below it the " +
+                "allocator's own retained memory is comparable to the budget, so the budget could not be kept (docs/benchmarks.md).");
+        if (o.Workers < 0) throw new InvalidOperationException($"{Section}:Workers is {o.Workers}; use 0 (half the cores) or a positive count.");
+        if (o.Prefetch < 1) throw new InvalidOperationException($"{Section}:Prefetch is {o.Prefetch}; at least 1 batch is prepared ahead.");
+        return o;
+    }
 }
