@@ -68,7 +68,7 @@ public sealed class HouseBertRunTests
         using (var state = new DisposableState(SafeTensors.Load(bundled.Path)))
         {
             var query = state.Tensors.Single(kv => kv.Key.EndsWith("encoder.layer.0.attention.self.query.weight", StringComparison.Ordinal)).Value;
-            Same(weights.Query0!, query).ShouldBeTrue("the encoder starts from the house weights");
+            ModelZoo.Infrastructure.Tests.Weights.WeightsImportServiceTests.Same(weights.Query0!, query).ShouldBeTrue("the encoder starts from the house weights");
             state.Tensors.Keys.ShouldNotContain(k => k.Contains("pooler"), "a masked-LM checkpoint has no pooler");
         }
         weights.Pooler!.std().item<float>().ShouldBeInRange(0.015f, 0.025f, "the pooler starts fresh, normal(0, initializer_range 0.02)");
@@ -108,13 +108,6 @@ public sealed class HouseBertRunTests
     {
         public Dictionary<string, Tensor> Tensors { get; } = tensors;
         public void Dispose() { foreach (var t in Tensors.Values) t.Dispose(); }
-    }
-
-    static bool Same(Tensor a, Tensor b)
-    {
-        using var x = a.to(float32);
-        using var y = b.to(float32);
-        return x.shape.SequenceEqual(y.shape) && x.allclose(y, rtol: 0, atol: 0);
     }
 
     static async Task<RunView> WaitAsync(RunService runs, Guid id)
