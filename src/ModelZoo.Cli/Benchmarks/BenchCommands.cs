@@ -8,9 +8,12 @@ namespace ModelZoo.Cli.Benchmarks;
 
 /// <summary>
 /// <c>modelzoo bench models --arch resnet18,mobilenet_v2 --mode inference|train --batch 32 --size 224 --threads 2
-/// [--rounds 3] [--reference /usr/bin/python3|none]</c>. TorchSharp and PyTorch are measured in the same run,
+/// [--rounds 3] [--reference /usr/bin/python3|none] [--layout auto|nchw] [--reference-layout nchw|channels-last]</c>. TorchSharp and PyTorch are measured in the same run,
 /// interleaved round by round (A B A B) so that machine noise hits both; medians and their ratio are printed as a
 /// Markdown table ready for docs/benchmarks.md. Several --threads values measure the thread setting itself.
+/// <c>--layout auto</c> times TorchSharp as the portal runs it (channels-last CPU inference where an architecture
+/// allows it, Models/InferenceLayout.cs), <c>nchw</c> with that off; <c>--reference-layout channels-last</c> gives
+/// PyTorch the same advantage (<c>model.to(memory_format=torch.channels_last)</c>), so both comparisons can be made.
 /// </summary>
 public static class BenchCommands
 {
@@ -28,9 +31,19 @@ public static class BenchCommands
             Description = "Python with torch and torchvision for the reference side, or 'none'.",
             DefaultValueFactory = _ => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3",
         };
+        var layout = new Option<string>("--layout")
+        {
+            Description = "TorchSharp memory order: auto (as the portal runs: channels-last CPU inference where the architecture allows it) or nchw.",
+            DefaultValueFactory = _ => "auto",
+        }.AcceptOnlyFromAmong("auto", "nchw");
+        var referenceLayout = new Option<string>("--reference-layout")
+        {
+            Description = "PyTorch memory order: nchw (eager default) or channels-last (model and input converted, every architecture).",
+            DefaultValueFactory = _ => "nchw",
+        }.AcceptOnlyFromAmong("nchw", "channels-last");
         var models = new Command("models", "Time TorchSharp against PyTorch for the same models, batch and threads.")
         {
-            arch, mode, batch, size, threads, rounds, repeats, reference,
+            arch, mode, batch, size, threads, rounds, repeats, reference, layout, referenceLayout,
         };
         models.SetAction(r =>
         {
@@ -39,8 +52,9 @@ public static class BenchCommands
             var archs = r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries);
             try
             {
+                ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled = r.GetValue(layout) == "auto";
                 return Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds), r.GetValue(repeats),
-                    r.GetValue(reference)!, r.InvocationConfiguration.Output);
+                    r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output);
             }
             catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
             {
@@ -56,12 +70,15 @@ public static class BenchCommands
         return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
     }
 
-    static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python, TextWriter o)
+    static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python,
+        bool referenceChannelsLast, TextWriter o)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
         var useRef = python != "none";
         o.WriteLine($"mode {mode.ToString().ToLowerInvariant()}, batch {batch}, input {size}x{size}, {rounds} interleaved rounds x {repeats} iterations, " +
                     $"{Environment.ProcessorCount} cores, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
+        o.WriteLine($"layout: TorchSharp {(ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled ? "auto (channels-last CPU inference where the architecture allows it)" : "nchw")}" +
+                    (useRef ? $", PyTorch {(referenceChannelsLast ? "channels-last" : "nchw")}" : ""));
         o.WriteLine();
         o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch | per-round ratios | TorchSharp examples/s | PyTorch examples/s |");
         o.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -80,7 +97,7 @@ public static class BenchCommands
                     ours.AddRange(mine);
                     if (useRef)
                     {
-                        var (ms, version) = RunReference(python, script, a, mode, batch, size, t, repeats);
+                        var (ms, version) = RunReference(python, script, a, mode, batch, size, t, repeats, referenceChannelsLast);
                         theirs.AddRange(ms); torchVersion = version;
                         roundRatios.Add(ModelBenchmark.Median(mine) / ModelBenchmark.Median(ms));
                     }
@@ -97,12 +114,14 @@ public static class BenchCommands
         return ExitCodes.Ok;
     }
 
-    static (double[] Ms, string Version) RunReference(string python, string script, string arch, BenchMode mode, int batch, int size, int threads, int repeats)
+    static (double[] Ms, string Version) RunReference(string python, string script, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
+        bool channelsLast)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var s in new[] { script, "--arch", arch, "--mode", mode.ToString().ToLowerInvariant(), "--batch", $"{batch}", "--size", $"{size}",
                      "--threads", $"{threads}", "--warmup", "2", "--repeats", $"{repeats}" })
             psi.ArgumentList.Add(s);
+        if (channelsLast) psi.ArgumentList.Add("--channels-last");
         // The reference must not inherit a thread cap meant for this process.
         psi.Environment.Remove("OMP_NUM_THREADS");
         // With Debian's OpenBLAS as the BLAS provider, GEMMs run on OpenBLAS's own pool: give it the same count.

@@ -78,6 +78,7 @@ p.add_argument("--size", type=int, required=True)
 p.add_argument("--threads", type=int, required=True)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--repeats", type=int, default=10)
+p.add_argument("--channels-last", action="store_true", help="model and input in channels-last memory order (CNNs only)")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
@@ -88,6 +89,11 @@ if a.arch.startswith("bert"):
 else:
     model = getattr(torchvision.models, a.arch)()
     x = torch.randn(a.batch, 3, a.size, a.size)
+if a.channels_last:
+    if a.arch.startswith("bert"):
+        raise SystemExit("--channels-last applies to image models only")
+    model = model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
 y = torch.randint(0, 1000, (a.batch,))
 sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if a.mode == "train" else None
 model.train() if a.mode == "train" else model.eval()

@@ -146,7 +146,15 @@ public sealed class Vgg : ZooModel
 
     protected override IReadOnlyList<(string Stage, string[] Prefixes)> StagePrefixes { get; }
 
-    public override Tensor ForwardFeatures(Tensor x) => features.call(x);
+    /// <summary>In CPU inference the stack runs channels-last (<see cref="InferenceLayout"/>: only 3x3 convolutions,
+    /// max-pooling and pointwise ops, all checked against NCHW); the result is handed back in the usual NCHW order,
+    /// so callers never see the difference.</summary>
+    public override Tensor ForwardFeatures(Tensor x)
+    {
+        if (!InferenceLayout.UseChannelsLast(this, x)) return features.call(x);
+        using var scope = NewDisposeScope();
+        return features.call(InferenceLayout.ToChannelsLast(x)).contiguous().MoveToOuterDisposeScope();
+    }
 
     public override Tensor ForwardHead(Tensor features, bool preLogits = false)
     {

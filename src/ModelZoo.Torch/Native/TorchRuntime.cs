@@ -11,6 +11,9 @@ public sealed class TorchOptions
     public int Threads { get; set; }
     /// <summary>"auto" (CUDA when a CUDA libtorch and a GPU are present), "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
+    /// <summary>Run CPU inference of the architectures that allow it channels-last (Models/InferenceLayout.cs):
+    /// VGG inference is about a third faster. False keeps every model NCHW.</summary>
+    public bool ChannelsLastInference { get; set; } = true;
 }
 
 /// <summary>One place that initialises TorchSharp for the process: threads and the device runs use.</summary>
@@ -60,6 +63,7 @@ public static class TorchRuntime
         {
             if (_initialised) return;
             NativeLogging.Configure();
+            Models.InferenceLayout.ChannelsLastEnabled = options.ChannelsLastInference;
             Threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
             torch.set_num_threads(Threads);
             Device = options.Device.ToLowerInvariant() switch
