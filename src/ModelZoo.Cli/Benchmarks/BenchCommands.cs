@@ -52,9 +52,8 @@ public static class BenchCommands
             var archs = r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries);
             try
             {
-                ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled = r.GetValue(layout) == "auto";
-                return Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds), r.GetValue(repeats),
-                    r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output);
+                return WithLayout(r.GetValue(layout)!, () => Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds),
+                    r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
             }
             catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
             {
@@ -67,7 +66,30 @@ public static class BenchCommands
                 return ExitCodes.Failed;
             }
         });
-        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
+        var layers = new Command("layers", "Where one inference forward spends its time, by module type, in TorchSharp and PyTorch.")
+        {
+            arch, batch, size, threads, repeats, reference, layout, referenceLayout,
+        };
+        layers.SetAction(r =>
+        {
+            try
+            {
+                return WithLayout(r.GetValue(layout)!, () => Layers(r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries),
+                    r.GetValue(batch), r.GetValue(size), int.Parse(r.GetValue(threads)!.Split(',')[0], CultureInfo.InvariantCulture),
+                    r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
+            }
+            catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
+            {
+                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+            catch (ReferenceFailedException e)
+            {
+                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.Failed;
+            }
+        });
+        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
     }
 
     static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python,
@@ -97,7 +119,7 @@ public static class BenchCommands
                     ours.AddRange(mine);
                     if (useRef)
                     {
-                        var (ms, version) = RunReference(python, script, a, mode, batch, size, t, repeats, referenceChannelsLast);
+                        var (ms, version, _) = RunReference(python, script, a, mode, batch, size, t, repeats, referenceChannelsLast);
                         theirs.AddRange(ms); torchVersion = version;
                         roundRatios.Add(ModelBenchmark.Median(mine) / ModelBenchmark.Median(ms));
                     }
@@ -114,14 +136,58 @@ public static class BenchCommands
         return ExitCodes.Ok;
     }
 
-    static (double[] Ms, string Version) RunReference(string python, string script, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
-        bool channelsLast)
+    /// <summary>Runs <paramref name="body"/> with TorchSharp's layout as asked (auto: channels-last inference where
+    /// allowed; nchw: off) and puts the process setting back, for callers that run commands in-process.</summary>
+    static int WithLayout(string layout, Func<int> body)
+    {
+        var before = ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled;
+        ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled = layout == "auto";
+        try { return body(); }
+        finally { ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled = before; }
+    }
+
+    /// <summary><c>bench layers</c>: one table per architecture, a row per leaf module type, TorchSharp then PyTorch
+    /// (one process each, run one after the other), ms per forward.</summary>
+    static int Layers(string[] archs, int batch, int size, int threads, int repeats, string python, bool referenceChannelsLast, TextWriter o)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
+        var useRef = python != "none";
+        o.WriteLine($"inference, batch {batch}, input {size}x{size}, {threads} threads, {repeats} iterations, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
+        o.WriteLine($"layout: TorchSharp {(ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled ? "auto" : "nchw")}" +
+                    (useRef ? $", PyTorch {(referenceChannelsLast ? "channels-last" : "nchw")}" : ""));
+        foreach (var a in archs)
+        {
+            var ours = ModelBenchmark.ProfileInference(new BenchSpec(a, BenchMode.Inference, batch, size, threads, Warmup: 2, Repeats: repeats));
+            IReadOnlyDictionary<string, double>? theirs = null;
+            if (useRef) theirs = RunReference(python, script, a, BenchMode.Inference, batch, size, threads, repeats, referenceChannelsLast, byModule: true).ByModule;
+            o.WriteLine();
+            o.WriteLine($"{a}:");
+            o.WriteLine();
+            o.WriteLine("| module type | TorchSharp ms | PyTorch ms | ratio |");
+            o.WriteLine("| --- | --- | --- | --- |");
+            var types = ours.Keys.Concat(theirs?.Keys ?? []).Distinct()
+                .OrderBy(k => k == "total" ? 2 : k == "other" ? 1 : 0).ThenByDescending(k => ours.GetValueOrDefault(k));
+            foreach (var k in types)
+            {
+                string F(double? v) => v is { } d ? d.ToString("F1", CultureInfo.InvariantCulture) : "–";
+                double? mine = ours.TryGetValue(k, out var m) ? m : null, ref_ = theirs is not null && theirs.TryGetValue(k, out var t) ? t : null;
+                var ratio = mine is { } x && ref_ is { } y && y > 0 ? (x / y).ToString("F2", CultureInfo.InvariantCulture) : "–";
+                o.WriteLine($"| {k} | {F(mine)} | {F(ref_)} | {ratio} |");
+            }
+            o.Flush();
+        }
+        return ExitCodes.Ok;
+    }
+
+    static (double[] Ms, string Version, IReadOnlyDictionary<string, double>? ByModule) RunReference(string python, string script, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
+        bool channelsLast, bool byModule = false)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var s in new[] { script, "--arch", arch, "--mode", mode.ToString().ToLowerInvariant(), "--batch", $"{batch}", "--size", $"{size}",
                      "--threads", $"{threads}", "--warmup", "2", "--repeats", $"{repeats}" })
             psi.ArgumentList.Add(s);
         if (channelsLast) psi.ArgumentList.Add("--channels-last");
+        if (byModule) psi.ArgumentList.Add("--by-module");
         // The reference must not inherit a thread cap meant for this process.
         psi.Environment.Remove("OMP_NUM_THREADS");
         // With Debian's OpenBLAS as the BLAS provider, GEMMs run on OpenBLAS's own pool: give it the same count.
@@ -144,8 +210,11 @@ public static class BenchCommands
         }
         using var doc = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
         var blas = doc.RootElement.TryGetProperty("blas", out var b) ? b.GetString() : null;
+        var modules = doc.RootElement.TryGetProperty("by_module", out var bm)
+            ? bm.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble())
+            : null;
         return (doc.RootElement.GetProperty("ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
-                $"{doc.RootElement.GetProperty("torch").GetString() ?? "?"}, BLAS {blas ?? "unknown"}");
+                $"{doc.RootElement.GetProperty("torch").GetString() ?? "?"}, BLAS {blas ?? "unknown"}", modules);
     }
 
     const string InstallHint =

@@ -78,6 +78,7 @@ p.add_argument("--size", type=int, required=True)
 p.add_argument("--threads", type=int, required=True)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--repeats", type=int, default=10)
+p.add_argument("--by-module", action="store_true", help="also time each leaf module type (inference only)")
 p.add_argument("--channels-last", action="store_true", help="model and input in channels-last memory order (CNNs only)")
 a = p.parse_args()
 
@@ -98,8 +99,29 @@ y = torch.randint(0, 1000, (a.batch,))
 sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if a.mode == "train" else None
 model.train() if a.mode == "train" else model.eval()
 
+# --by-module: forward pre/post hooks on every leaf module add its time to its type, as ModelBenchmark.ProfileInference
+# does with TorchSharp's hooks.
+by_module, starts, timing = {}, {}, [False]
+if a.by_module:
+    if a.mode != "inference":
+        raise SystemExit("--by-module profiles inference only")
+
+    def pre(m, inputs):
+        starts[id(m)] = time.perf_counter()
+
+    def post(m, inputs, output):
+        if timing[0]:
+            name = type(m).__name__
+            by_module[name] = by_module.get(name, 0.0) + (time.perf_counter() - starts[id(m)]) * 1000 / a.repeats
+
+    for mod in model.modules():
+        if next(mod.children(), None) is None:
+            mod.register_forward_pre_hook(pre)
+            mod.register_forward_hook(post)
+
 times = []
 for i in range(-a.warmup, a.repeats):
+    timing[0] = i >= 0
     t = time.perf_counter()
     if a.mode == "inference":
         with torch.no_grad():
@@ -124,4 +146,10 @@ def blas_library():
         return "unknown"
 
 
-print(json.dumps({"ms": times, "torch": torch.__version__, "blas": blas_library()}))
+result = {"ms": times, "torch": torch.__version__, "blas": blas_library()}
+if a.by_module:
+    total = sum(times) / len(times)
+    by_module["other"] = total - sum(by_module.values())
+    by_module["total"] = total
+    result["by_module"] = by_module
+print(json.dumps(result))

@@ -70,6 +70,58 @@ public static class ModelBenchmark
         finally { torch.set_num_threads(previous); }
     }
 
+    /// <summary>
+    /// Where an inference forward spends its time: milliseconds per iteration summed by module type (Conv2d,
+    /// BatchNorm2d, MaxPool2d...) over the leaf modules, timed by forward pre/post hooks, plus "total" and "other"
+    /// (what runs outside leaf modules: additions, layout conversion, glue). The reference script's --by-module
+    /// does the same with PyTorch's hooks, so the two break down the same way.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> ProfileInference(BenchSpec s, ArchitectureRegistry? registry = null)
+    {
+        var previous = torch.get_num_threads();
+        torch.set_num_threads(s.Threads);
+        try
+        {
+            var (model, x) = Native.TorchRuntime.BuildSeeded(0, () =>
+            {
+                var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
+                return (m, Input(m, s));
+            });
+            using var _m = model;
+            using var _x = x;
+            model.eval();
+            var byType = new Dictionary<string, double>();
+            bool timing = false;
+            foreach (var (_, m) in model.named_modules())
+            {
+                if (m.children().Any() || m is not nn.Module<Tensor, Tensor> leaf) continue;
+                var type = m.GetType().Name;
+                var started = 0L;
+                // The model is this method's own and disposed at the end, so its hooks need no removing.
+                leaf.register_forward_pre_hook((_, input) => { started = Stopwatch.GetTimestamp(); return input; });
+                leaf.register_forward_hook((_, _, output) =>
+                {
+                    if (timing) byType[type] = byType.GetValueOrDefault(type) + Stopwatch.GetElapsedTime(started).TotalMilliseconds / s.Repeats;
+                    return output;
+                });
+            }
+            double total = 0;
+            for (int i = -s.Warmup; i < s.Repeats; i++)
+            {
+                timing = i >= 0;
+                var sw = Stopwatch.StartNew();
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                    model.call(x);
+                if (timing) total += sw.Elapsed.TotalMilliseconds / s.Repeats;
+            }
+            byType["other"] = total - byType.Values.Sum();
+            byType["total"] = total;
+            return byType;
+        }
+        finally { torch.set_num_threads(previous); }
+    }
+
     /// <summary>Images [B,3,S,S], or token ids [B,S] drawn from the vocabulary for a text model. A training step needs
     /// one logit row per example, so only the sequence classifier (<c>bert</c>) trains here.</summary>
     static Tensor Input(ZooModel m, BenchSpec s)

@@ -78,6 +78,34 @@ public class BenchCommandsTests
     }
 
     [Fact]
+    public void BenchLayers_BreaksTheForwardDownByModuleType()
+    {
+        var output = new StringWriter();
+        var exit = Program.Run(["bench", "layers", "--arch", "vgg11_bn", "--batch", "1", "--size", "32", "--threads", "1",
+            "--repeats", "1", "--reference", "none"], new InvocationConfiguration { Output = output, Error = output });
+        exit.ShouldBe(ExitCodes.Ok, output.ToString());
+        var rows = output.ToString().Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("| module") && !l.StartsWith("| ---"))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries)).ToDictionary(c => c[1], c => c[2]);
+        rows.Keys.ShouldBe(["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AdaptiveAvgPool2d", "Linear", "Dropout", "other", "total"], ignoreOrder: true);
+        rows.Keys.Last().ShouldBe("total");
+        double.Parse(rows["Conv2d"], System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
+    }
+
+    [Theory]
+    [InlineData("nchw")]
+    [InlineData("auto")]
+    public void BenchLayout_IsSetForTheCommand_AndPutBackAfterIt(string layout)
+    {
+        var before = ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled;
+        var output = new StringWriter();
+        var exit = Program.Run(["bench", "models", "--arch", "vgg11", "--batch", "1", "--size", "32", "--threads", "1",
+            "--rounds", "1", "--repeats", "1", "--reference", "none", "--layout", layout], new InvocationConfiguration { Output = output, Error = output });
+        exit.ShouldBe(ExitCodes.Ok, output.ToString());
+        output.ToString().ShouldContain(layout == "auto" ? "layout: TorchSharp auto" : "layout: TorchSharp nchw");
+        ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled.ShouldBe(before);
+    }
+
+    [Fact]
     public void Measure_RestoresTheProcessThreadCount()
     {
         var before = TorchSharp.torch.get_num_threads();
