@@ -78,6 +78,8 @@ public class NewRunPageTests : IAsyncLifetime
         }
         var none = RenderFor("bert_mlm.mini_house");
         none.Find("[data-testid=no-fitting-dataset]").TextContent.ShouldContain("No text datasets on this machine yet");
+        // A text model's input is tokens, not pixels.
+        none.Find("[data-testid=model-input]").TextContent.ShouldBe("Input up to 128 tokens (uncased WordPiece).");
 
         var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
         _host.Get<DatasetStore>().Write(
@@ -92,6 +94,7 @@ public class NewRunPageTests : IAsyncLifetime
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes", "the text dataset was preselected");
 
         var image = RenderFor("resnet18.tv_in1k");
+        image.Find("[data-testid=model-input]").TextContent.ShouldBe("Input 224 px in the manifest.");
         image.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 image dataset this model reads; 1 text dataset is hidden.");
         image.Find("button[data-testid=launch]").Click();
         image.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
