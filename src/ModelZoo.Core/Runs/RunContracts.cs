@@ -92,12 +92,12 @@ public static class StrategyDescriptions
     public static string Describe(StrategyKind kind) => kind switch
     {
         StrategyKind.FeatureExtraction =>
-            "Feature extraction: the backbone is frozen (weights fixed, BatchNorm in inference mode) and only a new linear classifier is trained.",
+            "Feature extraction: the backbone is frozen (weights fixed; its BatchNorm statistics and dropout, where it has them, in inference mode) and only a new linear classifier is trained.",
         StrategyKind.FullFineTune =>
-            "Full fine-tune: every layer trains in training mode (BatchNorm updates its statistics, dropout is on), " +
+            "Full fine-tune: every layer trains in training mode (BatchNorm layers, where the model has them, update their statistics; dropout is on), " +
             $"with layer-wise learning-rate decay: the head uses the base learning rate and each earlier stage {DecayText}x the rate of the stage after it.",
         StrategyKind.PartialFineTune =>
-            "Partial fine-tune: the earlier half of the backbone stages (stem first) is frozen, with weights fixed and BatchNorm in inference mode; " +
+            "Partial fine-tune: the earlier half of the backbone stages (stem first) is frozen, with weights fixed and their BatchNorm statistics and dropout, where they have them, in inference mode; " +
             "the later half of the backbone stages (rounded up, at least one) and a new head train, " +
             $"with layer-wise learning-rate decay ({DecayText}x per stage away from the head).",
         _ => kind.ToString(),
