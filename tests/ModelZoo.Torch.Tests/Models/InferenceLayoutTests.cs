@@ -77,6 +77,43 @@ public class InferenceLayoutTests
         finally { InferenceLayout.ChannelsLastEnabled = before; }
     }
 
+    /// <summary>A run evaluates between training epochs: channels-last evaluation must leave the weights as they were
+    /// (values and NCHW memory), and training must go on from them as if evaluation had run NCHW.</summary>
+    [Fact]
+    public void EvaluationBetweenTrainingSteps_LeavesTheWeightsAndTrainingUntouched()
+    {
+        using var scope = NewDisposeScope();
+        using var m = ModelZoo.Torch.Native.TorchRuntime.BuildSeeded(4, () =>
+            ArchitectureRegistry.Default.Create("vgg11_bn", new ArchitectureOptions(NumClasses: 3, HeadPoolSize: 1, HeadHidden: 32)));
+        using var sgd = optim.SGD(m.parameters(), 0.01, momentum: 0.9);
+        var x = randn(4, 3, 32, 32, generator: new Generator(1));
+        var y = tensor(new long[] { 0, 1, 2, 1 });
+        void Step()
+        {
+            m.train();
+            sgd.zero_grad();
+            nn.functional.cross_entropy(m.call(x), y).backward();
+            sgd.step();
+        }
+
+        Step();
+        var before = m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        m.eval();
+        Tensor channelsLast, nchw;
+        using (no_grad()) channelsLast = m.call(x);
+        using (enable_grad()) nchw = m.call(x).detach();
+        RelativeError(channelsLast, nchw).ShouldBeLessThan(1e-4);
+        foreach (var (key, value) in m.state_dict())
+        {
+            value.equal(before[key]).all().item<bool>().ShouldBeTrue(key);
+            value.is_contiguous().ShouldBeTrue(key);
+        }
+
+        Step();
+        m.parameters().All(p => p.grad is not null).ShouldBeTrue("every parameter has a gradient");
+        m.state_dict().Any(kv => !kv.Value.equal(before[kv.Key]).all().item<bool>()).ShouldBeTrue("the second step trained");
+    }
+
     [Fact]
     public void ToChannelsLast_KeepsValuesAndIndexing_ChangesOnlyTheMemoryOrder()
     {
