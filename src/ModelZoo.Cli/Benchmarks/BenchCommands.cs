@@ -50,21 +50,9 @@ public static class BenchCommands
             var m = r.GetValue(mode) == "train" ? BenchMode.Train : BenchMode.Inference;
             var threadList = r.GetValue(threads)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
             var archs = r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries);
-            try
-            {
-                return WithLayout(r.GetValue(layout)!, () => Run(archs, m, r.GetValue(batch), r.GetValue(size), threadList, r.GetValue(rounds),
-                    r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
-            }
-            catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
-            {
-                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.BadInput;
-            }
-            catch (ReferenceFailedException e)
-            {
-                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.Failed;
-            }
+            return Guarded(r.InvocationConfiguration.Error, r.GetValue(layout)!, () => Run(archs, m, r.GetValue(batch), r.GetValue(size),
+                threadList, r.GetValue(rounds), r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last",
+                r.InvocationConfiguration.Output));
         });
         var layers = new Command("layers", "Where one inference forward spends its time, by module type, in TorchSharp and PyTorch.")
         {
@@ -72,22 +60,9 @@ public static class BenchCommands
         };
         layers.SetAction(r =>
         {
-            try
-            {
-                return WithLayout(r.GetValue(layout)!, () => Layers(r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries),
-                    r.GetValue(batch), r.GetValue(size), int.Parse(r.GetValue(threads)!.Split(',')[0], CultureInfo.InvariantCulture),
-                    r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
-            }
-            catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
-            {
-                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.BadInput;
-            }
-            catch (ReferenceFailedException e)
-            {
-                r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.Failed;
-            }
+            return Guarded(r.InvocationConfiguration.Error, r.GetValue(layout)!, () => Layers(r.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries),
+                r.GetValue(batch), r.GetValue(size), int.Parse(r.GetValue(threads)!.Split(',')[0], CultureInfo.InvariantCulture),
+                r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
         });
         return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
     }
@@ -137,12 +112,23 @@ public static class BenchCommands
     }
 
     /// <summary>Runs <paramref name="body"/> with TorchSharp's layout as asked (auto: channels-last inference where
-    /// allowed; nchw: off) and puts the process setting back, for callers that run commands in-process.</summary>
-    static int WithLayout(string layout, Func<int> body)
+    /// allowed; nchw: off) and puts the process setting back, for callers that run commands in-process.
+    /// Bad input is a usage exit and a failed reference a failure, each one line on stderr.</summary>
+    static int Guarded(TextWriter error, string layout, Func<int> body)
     {
         var before = ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled;
         ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled = layout == "auto";
         try { return body(); }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (ReferenceFailedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Failed;
+        }
         finally { ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled = before; }
     }
 
