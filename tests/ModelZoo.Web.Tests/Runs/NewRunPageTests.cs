@@ -52,7 +52,8 @@ public class NewRunPageTests : IAsyncLifetime
     [Fact]
     public async Task MaxTokens_IsCheckedInTheForm_AndSentWithTheRequest()
     {
-        var page = _host.Ctx.Render<NewRunPage>();
+        WriteTextDataset();
+        var page = RenderFor("bert_mlm.mini_house");
         page.Find("input[data-testid=max-tokens]").Change("4");
         page.Find("button[data-testid=launch]").Click();
         page.WaitForAssertion(() => page.Find("[data-testid=form-errors]").TextContent.ShouldContain("Maximum text length must be between 8 and 4096 tokens."));
@@ -71,21 +72,16 @@ public class NewRunPageTests : IAsyncLifetime
     public async Task ATextModel_ListsOnlyTextDatasets_AndSaysWhatIsHidden()
     {
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
-        IRenderedComponent<NewRunPage> RenderFor(string model)
-        {
-            nav.NavigateTo(nav.GetUriWithQueryParameter("model", model));
-            return _host.Ctx.Render<NewRunPage>();
-        }
         var none = RenderFor("bert_mlm.mini_house");
         none.Find("[data-testid=no-fitting-dataset]").TextContent.ShouldContain("No text datasets on this machine yet");
         // A text model's input is tokens, not pixels.
-        none.Find("[data-testid=model-input]").TextContent.ShouldBe("Input up to 128 tokens (uncased WordPiece).");
+        none.Find("[data-testid=model-input]").TextContent.Trim().ShouldBe("Input up to 128 tokens (uncased WordPiece).");
+        // Only the settings of the model's own modality are offered.
+        none.FindAll("[data-testid=max-tokens]").ShouldNotBeEmpty();
+        none.FindAll("[data-testid=image-size]").ShouldBeEmpty();
+        none.FindAll("[data-testid=augment]").ShouldBeEmpty();
 
-        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
-        _host.Get<DatasetStore>().Write(
-            new DatasetInfo { Id = "notes", Title = "Notes", ClassNames = ["a", "b"], License = "CC0-1.0", Provenance = "written by the test" },
-            new TextSet { Texts = labels.Select((l, i) => $"note {i} of kind {(l == 0 ? "alpha" : "beta")}").ToList(), Labels = labels, ClassNames = ["a", "b"] },
-            StratifiedSplitter.Split(labels, 3));
+        WriteTextDataset();
         var page = RenderFor("bert_mlm.mini_house");
         page.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 text dataset this model reads; 1 image dataset is hidden.");
         page.FindAll("[data-testid=no-fitting-dataset]").ShouldBeEmpty();
@@ -94,10 +90,30 @@ public class NewRunPageTests : IAsyncLifetime
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes", "the text dataset was preselected");
 
         var image = RenderFor("resnet18.tv_in1k");
-        image.Find("[data-testid=model-input]").TextContent.ShouldBe("Input 224 px in the manifest.");
+        image.Find("[data-testid=model-input]").TextContent.Trim().ShouldBe("Input 224 px in the manifest.");
+        image.FindAll("[data-testid=max-tokens]").ShouldBeEmpty();
+        image.FindAll("[data-testid=image-size]").ShouldNotBeEmpty();
         image.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 image dataset this model reads; 1 text dataset is hidden.");
         image.Find("button[data-testid=launch]").Click();
         image.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
+    }
+
+    /// <summary>The page as opened from a model's "new run" link.</summary>
+    IRenderedComponent<NewRunPage> RenderFor(string model)
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo(nav.GetUriWithQueryParameter("model", model));
+        return _host.Ctx.Render<NewRunPage>();
+    }
+
+    /// <summary>A two-class text dataset ("notes") beside the fixture's image dataset.</summary>
+    void WriteTextDataset()
+    {
+        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
+        _host.Get<DatasetStore>().Write(
+            new DatasetInfo { Id = "notes", Title = "Notes", ClassNames = ["a", "b"], License = "CC0-1.0", Provenance = "written by the test" },
+            new TextSet { Texts = labels.Select((l, i) => $"note {i} of kind {(l == 0 ? "alpha" : "beta")}").ToList(), Labels = labels, ClassNames = ["a", "b"] },
+            StratifiedSplitter.Split(labels, 3));
     }
 }
