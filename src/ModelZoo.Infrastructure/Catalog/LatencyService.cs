@@ -147,7 +147,8 @@ public sealed class LatencyService(
                 ModelId = m.Id, Architecture = m.Architecture, Batch = batch, InputSize = m.Preprocessing.InputSize,
                 Threads = threads, Device = CpuDevice.Value, MedianMs = LatencyStats.Median(times),
                 P90Ms = LatencyStats.Percentile(times, 90), Iterations = times.Length, MeasuredAt = WholeMilliseconds(clock.GetUtcNow()),
-                SoftwareVersions = TorchRuntime.SoftwareVersions, OtherCpuPercent = cpu.OtherPercent(),
+                SoftwareVersions = TorchRuntime.SoftwareVersions + (InferenceLayout.UsedFor(m.Architecture, registry) ? ", channels-last inference" : ""),
+                OtherCpuPercent = cpu.OtherPercent(),
             };
             await using (var db = await dbs.CreateDbContextAsync(ct))
             {

@@ -10,7 +10,7 @@ namespace ModelZoo.Torch.Models;
 /// went from 0.98-1.13x PyTorch's (NCHW) time to 0.55-0.83x (`modelzoo bench models`, docs/benchmarks.md); per module
 /// type, `modelzoo bench layers --arch vgg11_bn --layout nchw|auto` shows where.
 /// <para>
-/// Opt-in per architecture, because libtorch 2.10's channels-last <b>1x1</b> convolution on this AVX-512 CPU is
+/// Opt-in per architecture (<see cref="ZooModel.ChannelsLastInference"/>), because libtorch 2.10's channels-last <b>1x1</b> convolution on this AVX-512 CPU is
 /// wrong on small maps (256->512 channels on 7x7: max abs error 35.7) and dies with SIGFPE on others (512->1024 on
 /// 14x14 strided). ResNet and MobileNet are built on 1x1 convolutions, so they stay NCHW; VGG has only 3x3 ones.
 /// A registry-driven test checks every architecture's output in both orders.
@@ -28,8 +28,13 @@ public static class InferenceLayout
     public static bool ChannelsLastEnabled { get; set; } = true;
 
     /// <summary>True when <paramref name="model"/> should run <paramref name="x"/> channels-last now.</summary>
-    public static bool UseChannelsLast(nn.Module model, Tensor x) =>
-        ChannelsLastEnabled && !model.training && !is_grad_enabled() && x.dim() == 4 && x.device_type == DeviceType.CPU;
+    public static bool UseChannelsLast(ZooModel model, Tensor x) =>
+        ChannelsLastEnabled && model.ChannelsLastInference && !model.training && !is_grad_enabled() && x.dim() == 4 && x.device_type == DeviceType.CPU;
+
+    /// <summary>Whether inference of <paramref name="architecture"/> runs channels-last in this process (asked of a model
+    /// built on the meta device, so it costs no memory); measurements record it beside their software versions.</summary>
+    public static bool UsedFor(string architecture, ArchitectureRegistry? registry = null) =>
+        ChannelsLastEnabled && Native.TorchRuntime.OnMeta(() => (registry ?? ArchitectureRegistry.Default).Create(architecture), m => m.ChannelsLastInference);
 
     /// <summary>The same values in NHWC memory order, still indexed [N, C, H, W].</summary>
     public static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);

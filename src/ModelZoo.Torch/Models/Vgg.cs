@@ -143,6 +143,8 @@ public sealed class Vgg : ZooModel
     public override int NumFeatures => _hidden;
     public override int NumClasses => _numClasses;
     public override string ClassifierPrefix => "classifier." + HeadName;
+    /// <summary>Only 3x3 convolutions, max-pooling and pointwise ops: channels-last is exact and faster here.</summary>
+    public override bool ChannelsLastInference => true;
 
     protected override IReadOnlyList<(string Stage, string[] Prefixes)> StagePrefixes { get; }
 

@@ -27,6 +27,10 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     /// <summary>state_dict prefix of the classifier, e.g. <c>fc</c> or <c>classifier.1</c>.</summary>
     public abstract string ClassifierPrefix { get; }
 
+    /// <summary>True for architectures whose CPU inference runs channels-last (<see cref="InferenceLayout"/>): only those
+    /// verified to give the NCHW output, which every architecture's test checks.</summary>
+    public virtual bool ChannelsLastInference => false;
+
     public abstract Tensor ForwardFeatures(Tensor x);
     /// <summary>With <paramref name="preLogits"/>, returns exactly the input of the classifier module at
     /// <see cref="ClassifierPrefix"/>, so <see cref="ForwardClassifier"/> completes it (tested for every architecture).</summary>

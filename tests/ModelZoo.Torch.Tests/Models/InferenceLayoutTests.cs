@@ -59,6 +59,20 @@ public class InferenceLayoutTests
     }
 
     [Fact]
+    public void UsedFor_NamesTheArchitecturesThatRunChannelsLast_AndFollowsTheSwitch()
+    {
+        foreach (var a in ArchitectureRegistry.Default.All.Where(a => a.Modality == Modality.Image))
+            InferenceLayout.UsedFor(a.Name).ShouldBe(a.Name.StartsWith("vgg", StringComparison.Ordinal), a.Name);
+        var before = InferenceLayout.ChannelsLastEnabled;
+        try
+        {
+            InferenceLayout.ChannelsLastEnabled = false;
+            InferenceLayout.UsedFor("vgg16").ShouldBeFalse();
+        }
+        finally { InferenceLayout.ChannelsLastEnabled = before; }
+    }
+
+    [Fact]
     public void ChannelsLast_IsNeverUsedForTraining_NorWhenSwitchedOff()
     {
         using var m = ArchitectureRegistry.Default.Create("vgg11");
