@@ -67,15 +67,19 @@ public static class BenchCommands
         return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
     }
 
+    static string Script => Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
+
+    static string LayoutLine(bool useRef, bool referenceChannelsLast) =>
+        $"layout: TorchSharp {(ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled ? "auto (channels-last CPU inference where the architecture allows it)" : "nchw")}" +
+        (useRef ? $", PyTorch {(referenceChannelsLast ? "channels-last" : "nchw")}" : "");
+
     static int Run(string[] archs, BenchMode mode, int batch, int size, List<int> threads, int rounds, int repeats, string python,
         bool referenceChannelsLast, TextWriter o)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
         var useRef = python != "none";
         o.WriteLine($"mode {mode.ToString().ToLowerInvariant()}, batch {batch}, input {size}x{size}, {rounds} interleaved rounds x {repeats} iterations, " +
                     $"{Environment.ProcessorCount} cores, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
-        o.WriteLine($"layout: TorchSharp {(ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled ? "auto (channels-last CPU inference where the architecture allows it)" : "nchw")}" +
-                    (useRef ? $", PyTorch {(referenceChannelsLast ? "channels-last" : "nchw")}" : ""));
+        o.WriteLine(LayoutLine(useRef, referenceChannelsLast));
         o.WriteLine();
         o.WriteLine("| architecture | threads | TorchSharp median ms | PyTorch median ms | ratio TorchSharp/PyTorch | per-round ratios | TorchSharp examples/s | PyTorch examples/s |");
         o.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -94,7 +98,7 @@ public static class BenchCommands
                     ours.AddRange(mine);
                     if (useRef)
                     {
-                        var (ms, version, _) = RunReference(python, script, a, mode, batch, size, t, repeats, referenceChannelsLast);
+                        var (ms, version, _) = RunReference(python, a, mode, batch, size, t, repeats, referenceChannelsLast);
                         theirs.AddRange(ms); torchVersion = version;
                         roundRatios.Add(ModelBenchmark.Median(mine) / ModelBenchmark.Median(ms));
                     }
@@ -136,16 +140,14 @@ public static class BenchCommands
     /// (one process each, run one after the other), ms per forward.</summary>
     static int Layers(string[] archs, int batch, int size, int threads, int repeats, string python, bool referenceChannelsLast, TextWriter o)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
         var useRef = python != "none";
         o.WriteLine($"inference, batch {batch}, input {size}x{size}, {threads} threads, {repeats} iterations, {ModelZoo.Torch.Native.TorchRuntime.SoftwareVersions}");
-        o.WriteLine($"layout: TorchSharp {(ModelZoo.Torch.Models.InferenceLayout.ChannelsLastEnabled ? "auto" : "nchw")}" +
-                    (useRef ? $", PyTorch {(referenceChannelsLast ? "channels-last" : "nchw")}" : ""));
+        o.WriteLine(LayoutLine(useRef, referenceChannelsLast));
         foreach (var a in archs)
         {
             var ours = ModelBenchmark.ProfileInference(new BenchSpec(a, BenchMode.Inference, batch, size, threads, Warmup: 2, Repeats: repeats));
             IReadOnlyDictionary<string, double>? theirs = null;
-            if (useRef) theirs = RunReference(python, script, a, BenchMode.Inference, batch, size, threads, repeats, referenceChannelsLast, byModule: true).ByModule;
+            if (useRef) theirs = RunReference(python, a, BenchMode.Inference, batch, size, threads, repeats, referenceChannelsLast, byModule: true).ByModule;
             o.WriteLine();
             o.WriteLine($"{a}:");
             o.WriteLine();
@@ -165,11 +167,11 @@ public static class BenchCommands
         return ExitCodes.Ok;
     }
 
-    static (double[] Ms, string Version, IReadOnlyDictionary<string, double>? ByModule) RunReference(string python, string script, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
+    static (double[] Ms, string Version, IReadOnlyDictionary<string, double>? ByModule) RunReference(string python, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
         bool channelsLast, bool byModule = false)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var s in new[] { script, "--arch", arch, "--mode", mode.ToString().ToLowerInvariant(), "--batch", $"{batch}", "--size", $"{size}",
+        foreach (var s in new[] { Script, "--arch", arch, "--mode", mode.ToString().ToLowerInvariant(), "--batch", $"{batch}", "--size", $"{size}",
                      "--threads", $"{threads}", "--warmup", "2", "--repeats", $"{repeats}" })
             psi.ArgumentList.Add(s);
         if (channelsLast) psi.ArgumentList.Add("--channels-last");

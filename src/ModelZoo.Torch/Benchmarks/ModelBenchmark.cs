@@ -22,21 +22,9 @@ public static class ModelBenchmark
     /// <param name="onIteration">Called after each timed or warm-up iteration with (done, total), for progress bars.</param>
     /// <param name="ct">Checked between iterations, so a host shutting down does not wait for a whole measurement.</param>
     public static double[] Measure(BenchSpec s, ArchitectureRegistry? registry = null, Action<int, int>? onIteration = null,
-        CancellationToken ct = default)
-    {
-        var previous = torch.get_num_threads();
-        torch.set_num_threads(s.Threads);
-        try
+        CancellationToken ct = default) => WithThreads(s.Threads, () =>
         {
-            // Built under the construction lock: the portal measures beside the run worker and the catalogue, so a
-            // seeded run must not see these draws from the global generator, and a parameter count on the meta
-            // device must not turn this model into meta tensors.
-            var (model, x, y) = Native.TorchRuntime.BuildSeeded(0, () =>
-            {
-                var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
-                // Encoders without a classifier (bert_encoder, bert_mlm) only run inference; their labels are never read.
-                return (m, Input(m, s), randint(0, Math.Max(1, m.NumClasses), [s.Batch], device: CPU));
-            });
+            var (model, x, y) = Build(s, registry);
             using var _m = model;
             using var _x = x;
             using var _y = y;
@@ -66,9 +54,7 @@ public static class ModelBenchmark
                 ct.ThrowIfCancellationRequested();
             }
             return times;
-        }
-        finally { torch.set_num_threads(previous); }
-    }
+        });
 
     /// <summary>
     /// Where an inference forward spends its time: milliseconds per iteration summed by module type (Conv2d,
@@ -76,17 +62,11 @@ public static class ModelBenchmark
     /// (what runs outside leaf modules: additions, layout conversion, glue). The reference script's --by-module
     /// does the same with PyTorch's hooks, so the two break down the same way.
     /// </summary>
-    public static IReadOnlyDictionary<string, double> ProfileInference(BenchSpec s, ArchitectureRegistry? registry = null)
-    {
-        var previous = torch.get_num_threads();
-        torch.set_num_threads(s.Threads);
-        try
+    public static IReadOnlyDictionary<string, double> ProfileInference(BenchSpec s, ArchitectureRegistry? registry = null) =>
+        WithThreads(s.Threads, () =>
         {
-            var (model, x) = Native.TorchRuntime.BuildSeeded(0, () =>
-            {
-                var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
-                return (m, Input(m, s));
-            });
+            var (model, x, y) = Build(s, registry);
+            y.Dispose();
             using var _m = model;
             using var _x = x;
             model.eval();
@@ -117,8 +97,26 @@ public static class ModelBenchmark
             }
             byType["other"] = total - byType.Values.Sum();
             byType["total"] = total;
-            return byType;
-        }
+            return (IReadOnlyDictionary<string, double>)byType;
+        });
+
+    /// <summary>The model, its input and training labels, built under the construction lock: the portal measures
+    /// beside the run worker and the catalogue, so a seeded run must not see these draws from the global generator,
+    /// and a parameter count on the meta device must not turn this model into meta tensors.</summary>
+    static (ZooModel Model, Tensor Input, Tensor Labels) Build(BenchSpec s, ArchitectureRegistry? registry) =>
+        Native.TorchRuntime.BuildSeeded(0, () =>
+        {
+            var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
+            // Encoders without a classifier (bert_encoder, bert_mlm) only run inference; their labels are never read.
+            return (m, Input(m, s), randint(0, Math.Max(1, m.NumClasses), [s.Batch], device: CPU));
+        });
+
+    /// <summary>libtorch's thread count is process-wide: set for the measurement, then put back.</summary>
+    static T WithThreads<T>(int threads, Func<T> body)
+    {
+        var previous = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try { return body(); }
         finally { torch.set_num_threads(previous); }
     }
 
