@@ -63,6 +63,10 @@ public static partial class ManifestValidator
         {
             if (!IsPlainFileName(x.VocabFile)) p.Add($"text.vocab_file '{x.VocabFile}' must be a plain file name");
             if (x.ConfigFile is not null && !IsPlainFileName(x.ConfigFile)) p.Add($"text.config_file '{x.ConfigFile}' must be a plain file name");
+            // Two fields can name the model's config.json; the catalogue reads `config` first, so a disagreement
+            // would build one architecture while the card and tokenizer describe another.
+            if (x.ConfigFile is not null && m.Config is not null && x.ConfigFile != m.Config)
+                p.Add($"config '{m.Config}' and text.config_file '{x.ConfigFile}' name different files; give one, or the same file in both");
             if (x.MaxLength is < MinTextLength or > MaxTextLength) p.Add($"text.max_length must be between {MinTextLength} and {MaxTextLength}");
             if (string.IsNullOrWhiteSpace(x.Source)) p.Add("text.source is required (where the casing and maximum length come from)");
         }

@@ -48,6 +48,18 @@ public class ManifestValidatorTests
         ManifestValidator.Validate(m, m.Id).ShouldBeEmpty();
     }
 
+    [Theory]
+    [InlineData("config.json", "config.json", true)]
+    [InlineData("config.json", null, true)]
+    [InlineData("config.json", "bert_config.json", false)]
+    public void Validate_RequiresConfigAndTextConfigFile_ToNameOneFile(string config, string? textConfig, bool ok)
+    {
+        var m = Good with { Config = config, Text = new TextInfo { VocabFile = "vocab.txt", ConfigFile = textConfig, MaxLength = 128, Source = "a" } };
+        var problems = ManifestValidator.Validate(m, m.Id);
+        if (ok) problems.ShouldBeEmpty();
+        else problems.ShouldHaveSingleItem().ShouldContain("name different files");
+    }
+
     [Fact]
     public void Validate_AcceptsBundledWeights_WithHashAndSize()
     {
