@@ -64,6 +64,7 @@ public static class HouseBertCard
                 new PublishedMetric { Name = "perplexity", Value = Math.Round(x.Result.HeldOut.Perplexity, 2), Dataset = HeldOutDataset(x) + " (exp of the mean cross-entropy over the masked tokens)", Source = Measured(x) },
             ],
             Params = x.Params,
+            Gflops = x.Gflops,
             License = new LicenseInfo
             {
                 Name = "Derived from corpora under " + string.Join("; ", x.Sources.Select(s => $"{s.Package}: {s.License}").Distinct()),

@@ -29,7 +29,7 @@ public sealed record HouseBertSpec
 public sealed record HouseBertOutcome(
     HouseBertSpec Spec, IReadOnlyList<CorpusSource> Sources, int VocabCount, int TrainDocuments, int HeldOutDocuments,
     int TrainSequences, int HeldOutSequences, long TrainTokens, long TrainUnknownTokens, MlmPretrainResult Result, long Params,
-    string WeightsSha256, long WeightsSize, DateTimeOffset FinishedAt, string Software);
+    double Gflops, string WeightsSha256, long WeightsSize, DateTimeOffset FinishedAt, string Software);
 
 /// <summary>
 /// The house BERT pipeline: corpora (already fetched) → held-out split by document → WordPiece vocabulary from the
@@ -82,7 +82,7 @@ public static class HouseBertJob
             File.WriteAllText(Path.Combine(tmp.FullName, HouseBertFiles.Config), ConfigJson(o.Config));
             var outcome = new HouseBertOutcome(spec with { Train = o }, corpora.Select(c => c.Source).ToList(), vocab.Count, train.Count, heldOut.Count,
                 trainSeq.GetLength(0), heldSeq.GetLength(0), trainTokens, unk, result, parameters,
-                Sha256.OfFile(weights), new FileInfo(weights).Length, DateTimeOffset.UtcNow, TorchRuntime.SoftwareVersions);
+                Math.Round(FlopCounter.Count(model, o.SequenceLength).Gflops, 3), Sha256.OfFile(weights), new FileInfo(weights).Length, DateTimeOffset.UtcNow, TorchRuntime.SoftwareVersions);
             File.WriteAllText(Path.Combine(tmp.FullName, "model.json"), HouseBertCard.Manifest(outcome, Path.GetFileName(outDir)));
             File.WriteAllText(Path.Combine(tmp.FullName, "README.md"), HouseBertCard.Readme(outcome));
             ReplaceFolder(tmp.FullName, outDir);

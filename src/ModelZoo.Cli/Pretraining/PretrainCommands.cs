@@ -99,7 +99,10 @@ public static class PretrainCommands
         TorchRuntime.Initialise(new TorchOptions { Threads = a.Threads, Device = "cpu" });
         var paths = new ZooPaths(new StorageOptions { DataDir = a.DataDir ?? "" }, Directory.GetCurrentDirectory());
         var store = new DatasetStore(paths);
-        if (!store.Exists(GlyphsDataset.Id))
+        var stored = store.Find(GlyphsDataset.Id);
+        if (stored is not null && !GlyphsDataset.IsCurrent(stored))
+            o.WriteLine("The stored glyphs dataset predates its current facts (it records no glyph augmentation profile); rebuilding it from the cached packages.");
+        if (stored is null || !GlyphsDataset.IsCurrent(stored))
         {
             o.WriteLine($"Fetching the glyphs dataset (apt-get download of {GlyphsDataset.Packages.Count} font packages) into {paths.DataDir}");
             GlyphsDataset.FetchAsync(new DebianPackageFetcher(paths.DownloadsDir), store, null, ct).GetAwaiter().GetResult();

@@ -80,12 +80,10 @@ public sealed class LatencyService(
         return new(LatencyRequestOutcome.Queued, job);
     }
 
-    /// <summary>Why this entry cannot be measured, or null. The benchmark feeds images; text models need token input.</summary>
+    /// <summary>Why this entry cannot be measured, or null. Image models get images of their input size, text models
+    /// full sequences of their input size in tokens (the longest input the entry accepts, so the slowest case).</summary>
     public string? Unsupported(ModelManifest m) =>
-        !registry.Contains(m.Architecture) ? $"Architecture '{m.Architecture}' is not implemented."
-        : registry.Get(m.Architecture).Modality != Modality.Image
-            ? $"Latency is measured on image inputs; '{m.Id}' is a text model, which this measurement does not cover yet."
-            : null;
+        !registry.Contains(m.Architecture) ? $"Architecture '{m.Architecture}' is not implemented." : null;
 
     public async Task<IReadOnlyList<LatencyMeasurement>> HistoryAsync(string modelId, int take = 100, CancellationToken ct = default)
     {
@@ -133,7 +131,9 @@ public sealed class LatencyService(
         {
             if (await TrainingInProgressAsync(ct)) return new(null, WaitingForTraining);
             var threads = TorchRuntime.Threads > 0 ? TorchRuntime.Threads : Environment.ProcessorCount;
-            var spec = new BenchSpec(m.Architecture, BenchMode.Inference, batch, m.Preprocessing.InputSize, threads, O.Warmup, O.Iterations);
+            // The entry's own shape: a house BERT-mini is not bert-base, a house VGG's head is not the reference one.
+            var spec = new BenchSpec(m.Architecture, BenchMode.Inference, batch, m.Preprocessing.InputSize, threads, O.Warmup, O.Iterations,
+                catalog.OptionsOf(m));
             var started = clock.GetUtcNow();
             var cpu = CpuUsage.Start();
             // A dedicated thread: a measurement is CPU-bound for seconds and must not hold a thread-pool thread.

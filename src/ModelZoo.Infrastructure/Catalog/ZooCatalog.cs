@@ -100,7 +100,10 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
     }
 
-    long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m, paths.ZooDir));
+    long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m));
+
+    /// <summary>The shape this entry's model is built in (see the static overload).</summary>
+    public ArchitectureOptions OptionsOf(ModelManifest m) => OptionsOf(m, paths.ZooDir);
 
     /// <summary>The architecture options an entry describes: its class count and, for a config-driven architecture,
     /// the adapted head shape (ArchitectureOptions.Of) and the config.json committed in its folder (<c>config</c>, or a text entry's <c>text.config_file</c>) — a house

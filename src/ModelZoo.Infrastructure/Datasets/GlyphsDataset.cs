@@ -262,6 +262,13 @@ public static class GlyphsDataset
         return new SplitIndices(seed, [.. tr], [.. va], [.. te]);
     }
 
+    /// <summary>
+    /// Whether stored facts are those this version builds. Facts written before the augmentation profile was recorded
+    /// fall back to the digits' profile (10 degrees of rotation, not the glyphs' 5), so house weights trained on them would
+    /// not be what their recorded command makes on a fresh machine; the pretrain command rebuilds such a dataset.
+    /// </summary>
+    public static bool IsCurrent(DatasetInfo stored) => stored.Id == Id && stored.Augmentation == AugmentationProfile.Glyphs;
+
     public static DatasetInfo Build(IReadOnlyList<FontFile> fonts, IReadOnlyList<GlyphPackage> packages, DatasetStore store, IProgress<double>? progress, CancellationToken ct)
     {
         var r = Render(fonts, FashionMnistDataset.Scaled(progress, 0, 0.9), ct);

@@ -9,7 +9,10 @@ public enum BenchMode { Inference, Train }
 
 /// <summary>One measurement: an architecture at a batch size, input size and thread count. For a text architecture
 /// (BERT) <see cref="Size"/> is the sequence length and the input is random token ids.</summary>
-public sealed record BenchSpec(string Architecture, BenchMode Mode, int Batch, int Size, int Threads, int Warmup = 3, int Repeats = 10);
+/// <param name="Size">Image side in pixels, or sequence length in tokens for a text model.</param>
+/// <param name="Options">The catalogue entry's shape (head, a BERT's config.json); null: the reference architecture.</param>
+public sealed record BenchSpec(string Architecture, BenchMode Mode, int Batch, int Size, int Threads, int Warmup = 3, int Repeats = 10,
+    ArchitectureOptions? Options = null);
 
 /// <summary>
 /// Times what a run does per step, exactly as the PyTorch reference script (Benchmarks/pytorch_reference.py in the
@@ -106,7 +109,7 @@ public static class ModelBenchmark
     static (ZooModel Model, Tensor Input, Tensor Labels) Build(BenchSpec s, ArchitectureRegistry? registry) =>
         Native.TorchRuntime.BuildSeeded(0, () =>
         {
-            var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture);
+            var m = (registry ?? ArchitectureRegistry.Default).Create(s.Architecture, s.Options);
             // Encoders without a classifier (bert_encoder, bert_mlm) only run inference; their labels are never read.
             return (m, Input(m, s), randint(0, Math.Max(1, m.NumClasses), [s.Batch], device: CPU));
         });

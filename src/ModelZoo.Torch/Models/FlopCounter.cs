@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Models;
 
-/// <summary>Multiply-accumulates of one image, in total and per counted module (state_dict path).</summary>
+/// <summary>Multiply-accumulates of one input (an image, or a sequence for a text model), in total and per counted
+/// module (state_dict path).</summary>
 public sealed record FlopCount(long Macs, IReadOnlyList<(string Module, long Macs)> PerModule)
 {
     /// <summary>
@@ -20,13 +21,32 @@ public sealed record FlopCount(long Macs, IReadOnlyList<(string Module, long Mac
 /// sees and multiplies its element count by the weight's fan-in (<c>in/groups * kh * kw</c> or <c>in_features</c>),
 /// so padding, strides, grouping and the real feature-map sizes come from the module itself, not from a formula.
 /// BatchNorm, activations, pooling, additions and biases are not counted, as in torchvision's figures.
+/// <para>A BERT model is fed one sequence of <c>inputSize</c> tokens. Its linears are counted the same way (Q, K, V,
+/// the output and feed-forward layers, pooler, heads, and the masked-LM decoder tied to the word embeddings, which
+/// runs at every position); the two attention products per layer, QKᵀ and the weighting of V, are matrix products
+/// of activations with no module of their own, so each self-attention module adds 2·L²·H for a sequence of L tokens
+/// and hidden size H. Embedding lookups, softmax and LayerNorm are not counted, as BatchNorm is not for images.</para>
 /// </summary>
 public static class FlopCounter
 {
+    /// <summary>One image of <paramref name="inputSize"/>² pixels, or for a text model one sequence of that many tokens.</summary>
     public static FlopCount Count(nn.Module<Tensor, Tensor> model, int inputSize, int channels = 3) =>
-        Count(model, inputSize, inputSize, channels);
+        model is Bert bert ? CountText(bert, inputSize) : Count(model, inputSize, inputSize, channels);
 
-    public static FlopCount Count(nn.Module<Tensor, Tensor> model, int height, int width, int channels = 3)
+    public static FlopCount Count(nn.Module<Tensor, Tensor> model, int height, int width, int channels = 3) =>
+        Run(model, device => zeros(1, channels, height, width, device: device), []);
+
+    static FlopCount CountText(Bert model, int tokens)
+    {
+        if (tokens < 1 || tokens > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"A sequence has 1 to {model.Config.MaxPositionEmbeddings} tokens for this model.");
+        long attention = 2L * tokens * tokens * model.Config.HiddenSize;
+        var products = model.named_modules().Where(m => m.module is BertSelfAttention).Select(m => (m.name + ".products", attention)).ToList();
+        // Token id 0 and the default all-ones attention mask: the count depends on shapes only.
+        return Run(model, device => zeros([1, tokens], dtype: ScalarType.Int64, device: device), products);
+    }
+
+    static FlopCount Run(nn.Module<Tensor, Tensor> model, Func<Device, Tensor> input, IReadOnlyList<(string, long)> uncounted)
     {
         var perModule = new List<(string, long)>();
         var removers = new List<Action>();
@@ -39,6 +59,7 @@ public static class FlopCounter
                 {
                     Conv2d c => c.weight,
                     Linear l => l.weight,
+                    TiedDecoder d => d.weight,
                     ResNet.PointwiseConv p => p.weight,
                     _ => null,
                 };
@@ -56,13 +77,14 @@ public static class FlopCounter
             var device = model.parameters().FirstOrDefault()?.device ?? CPU;
             using var _ = no_grad();
             using var scope = NewDisposeScope();
-            model.call(zeros(1, channels, height, width, device: device));
+            model.call(input(device));
         }
         finally
         {
             foreach (var remove in removers) remove();
             if (wasTraining) model.train();
         }
+        perModule.AddRange(uncounted);
         return new FlopCount(perModule.Sum(p => p.Item2), perModule);
     }
 }

@@ -19,8 +19,13 @@ public static class CatalogFormat
 
     public static string When(DateTimeOffset at) => at.ToLocalTime().ToString("yyyy-MM-dd HH:mm", Inv);
 
-    public static string Describe(LatencyMeasurement m) =>
-        $"Median of {m.Iterations} inferences (p90 {Ms(m.P90Ms)}), batch {m.Batch}, {m.InputSize} px, {m.Threads} threads, " +
+    /// <summary>Pixels for an image model, tokens for a text model (its manifest has a text section).</summary>
+    public static string InputUnit(ModelManifest m) => m.Text is null ? "px" : "tokens";
+
+    public static string Input(ModelManifest m) => $"{m.Preprocessing.InputSize} {InputUnit(m)}";
+
+    public static string Describe(LatencyMeasurement m, string unit = "px") =>
+        $"Median of {m.Iterations} inferences (p90 {Ms(m.P90Ms)}), batch {m.Batch}, {m.InputSize} {unit}, {m.Threads} threads, " +
         $"{m.Device}, {When(m.MeasuredAt)}; {m.SoftwareVersions}" + (Busy(m) is { } busy ? $". {busy}" : "");
 
     /// <summary>A warning when other programs competed for the cores during the measurement, else null.</summary>

@@ -113,6 +113,18 @@ public class BenchCommandsTests
         TorchSharp.torch.get_num_threads().ShouldBe(before);
     }
 
+    /// <summary>The catalogue measures an entry in its own shape: a 64-position BERT refuses 100 tokens, which the
+    /// reference bert-base (512 positions) would accept.</summary>
+    [Fact]
+    public void Measure_BuildsTheArchitectureWithTheGivenOptions()
+    {
+        const string config = """{"vocab_size":500,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,"max_position_embeddings":64,"type_vocab_size":2}""";
+        var options = new ModelZoo.Torch.Models.ArchitectureOptions(2, config);
+        ModelBenchmark.Measure(new BenchSpec("bert", BenchMode.Inference, 1, 64, Threads: 1, Warmup: 0, Repeats: 1, Options: options)).Length.ShouldBe(1);
+        Should.Throw<ArgumentException>(() => ModelBenchmark.Measure(new BenchSpec("bert", BenchMode.Inference, 1, 100, Threads: 1, Warmup: 0, Repeats: 1, Options: options)))
+            .Message.ShouldContain("64 positions");
+    }
+
     [Fact]
     public void Median_OfEvenAndOddCounts() 
     {

@@ -1,3 +1,4 @@
+using ModelZoo.Core.Datasets;
 using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Storage;
 using SkiaSharp;
@@ -153,6 +154,14 @@ public class GlyphsDatasetTests : IDisposable
         famOf(loaded.Split.Train).Intersect(famOf(loaded.Split.Test)).ShouldBeEmpty();
         famOf(loaded.Split.Train).Intersect(famOf(loaded.Split.Validation)).ShouldBeEmpty();
         famOf(loaded.Split.Validation).Intersect(famOf(loaded.Split.Test)).ShouldBeEmpty();
+
+        // What was just built is current; the same facts as written before the augmentation profile was recorded are not
+        // (they would train with the digits' fallback profile), and the pretrain command rebuilds such a dataset.
+        var stored = store.Find(GlyphsDataset.Id)!;
+        stored.Augmentation.ShouldBe(AugmentationProfile.Glyphs);
+        GlyphsDataset.IsCurrent(stored).ShouldBeTrue();
+        GlyphsDataset.IsCurrent(stored with { Augmentation = null }).ShouldBeFalse();
+        AugmentationProfile.For(stored with { Augmentation = null }).ShouldNotBe(AugmentationProfile.Glyphs);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -55,6 +55,34 @@ public class FlopCounterTests
         count.PerModule.ShouldBe([("0", 8L * 10 * 10 * 9), ("1", 4L * 5 * 5 * 8)]);
     }
 
+    const string SmallBert = """{"vocab_size":1000,"hidden_size":64,"num_hidden_layers":3,"num_attention_heads":4,"intermediate_size":256,"max_position_embeddings":128,"type_vocab_size":2,"hidden_act":"gelu"}""";
+
+    /// <summary>The closed form for a post-LN BERT of L tokens: per layer Q, K, V and the attention output (4·H² per
+    /// token), the feed-forward pair (2·H·I per token) and the two attention products (2·L²·H); then the heads.</summary>
+    [Theory]
+    [InlineData("bert", 32)]
+    [InlineData("bert", 128)]
+    [InlineData("bert_mlm", 32)]
+    public void Bert_CountsEveryLinear_TheTiedDecoder_AndTheAttentionProducts_OfOneSequence(string arch, int tokens)
+    {
+        long l = tokens, h = 64, i = 256, v = 1000, layers = 3, classes = 5;
+        long encoder = layers * (l * (4 * h * h + 2 * h * i) + 2 * l * l * h);
+        long heads = arch == "bert"
+            ? h * h + h * classes              // pooler on [CLS], then the classifier
+            : l * (h * h + h * v);             // transform, then the decoder tied to the embeddings, at every position
+        using var m = ArchitectureRegistry.Default.Create(arch, new ArchitectureOptions((int)classes, SmallBert));
+        var count = FlopCounter.Count(m, tokens);
+        count.Macs.ShouldBe(encoder + heads);
+        count.PerModule.Count(p => p.Module.EndsWith(".products", StringComparison.Ordinal)).ShouldBe((int)layers);
+    }
+
+    [Fact]
+    public void Bert_RefusesASequenceLongerThanItsPositions()
+    {
+        using var m = ArchitectureRegistry.Default.Create("bert", new ArchitectureOptions(2, SmallBert));
+        Should.Throw<ArgumentOutOfRangeException>(() => FlopCounter.Count(m, 129)).Message.ShouldContain("1 to 128 tokens");
+    }
+
     [Fact]
     public void Count_LeavesTrainingModeAndHooksAsTheyWere()
     {

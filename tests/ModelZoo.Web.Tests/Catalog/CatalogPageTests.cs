@@ -33,6 +33,12 @@ public class CatalogPageTests : IAsyncLifetime
         resnet18.QuerySelector("[data-testid=gflops]")!.TextContent.ShouldBe("1.81");
         resnet18.QuerySelector("[data-testid=top1]")!.TextContent.ShouldContain("69.76 %");
         resnet18.QuerySelector("[data-testid=top1] .metric")!.GetAttribute("data-source").ShouldNotBeNull().ShouldContain("torchvision");
+        resnet18.QuerySelector("[data-testid=input]")!.TextContent.ShouldBe("224 px");
+
+        // A text model's input is a sequence of tokens, and its GFLOPs are per sequence of that length.
+        var bert = page.FindAll("tbody tr").Single(r => r.TextContent.Contains("bert.base_uncased_hf"));
+        bert.QuerySelector("[data-testid=input]")!.TextContent.ShouldBe("512 tokens");
+        bert.QuerySelector("[data-testid=gflops]")!.TextContent.ShouldBe("48.32");
     }
 
     [Fact]
