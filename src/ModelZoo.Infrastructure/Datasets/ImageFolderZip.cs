@@ -28,7 +28,8 @@ public static class ImageFolderZip
         foreach (var e in zip.Entries)
         {
             var name = e.FullName.Replace('\\', '/');
-            var parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            // "./cats/1.png" (what `zip -r x.zip ./` and some archivers write) is cats/1.png, not a hidden folder.
+            var parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").ToArray();
             if (name.StartsWith('/') || (name.Length > 1 && name[1] == ':') || parts.Contains("..") || name.Contains('\0'))
             {
                 problems.Add(new(name, "points outside the archive (absolute path or '..'); archives with such paths are refused"));

@@ -70,6 +70,16 @@ public class ImageFolderImporterTests : IDisposable
     }
 
     [Fact]
+    public async Task Import_ReadsPathsThatStartWithADotSegment_AsTheSameFolders()
+    {
+        var zip = UploadCorpus.Zip().Class("./a", 3).Class("./b", 3).Bytes();
+        var info = await Import(zip, "Dotted");
+        info.ClassNames.ShouldBe(["a", "b"]);
+        info.Examples.ShouldBe(6);
+        info.Provenance.ShouldNotContain("skipped");
+    }
+
+    [Fact]
     public async Task Import_KeepsTheSameSplit_ForTheSameArchive()
     {
         var zip = UploadCorpus.Zip().Class("x", 20).Class("y", 14).Bytes();

@@ -50,6 +50,7 @@ public class DatasetPageTests : IAsyncLifetime
         page.Find("[data-testid=provenance]").TextContent.ShouldContain("sha256 abc");
         page.Markup.ShouldContain(new string('f', 64));
         page.FindAll("button[data-testid=delete]").ShouldBeEmpty("built-ins are not deleted from the page");
+        page.Find("[data-testid=train-on-it]").GetAttribute("href").ShouldBe("/runs/new?dataset=three");
     }
 
     [Fact]

@@ -99,6 +99,27 @@ public class NewRunPageTests : IAsyncLifetime
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
 
+    /// <summary>A dataset page's "Train on it" preselects that dataset and a model that reads it; a preset model that
+    /// cannot read it keeps its own kind of dataset.</summary>
+    [Fact]
+    public async Task ADatasetLink_PreselectsTheDataset_AndAModelThatReadsIt()
+    {
+        WriteTextDataset();
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo("/runs/new?dataset=notes");
+        var page = _host.Ctx.Render<NewRunPage>();
+        page.Find("[data-testid=model-input]").TextContent.ShouldContain("tokens", Case.Insensitive, "a text model was chosen for the text dataset");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes");
+
+        nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&dataset=notes");
+        var mismatch = _host.Ctx.Render<NewRunPage>();
+        mismatch.Find("button[data-testid=launch]").Click();
+        mismatch.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
+        (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
+    }
+
     /// <summary>The page as opened from a model's "new run" link.</summary>
     IRenderedComponent<NewRunPage> RenderFor(string model)
     {
