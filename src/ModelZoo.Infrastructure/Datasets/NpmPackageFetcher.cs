@@ -12,7 +12,7 @@ public sealed record FetchedPackage(string TarballPath, string Name, string Vers
 /// </summary>
 public sealed class NpmPackageFetcher(string downloadsDir)
 {
-    public async Task<FetchedPackage> FetchAsync(string name, string version, CancellationToken ct)
+    public async Task<FetchedPackage> FetchAsync(string name, string version, CancellationToken ct, IProgress<double>? progress = null)
     {
         Directory.CreateDirectory(downloadsDir);
         var fileName = $"{name.TrimStart('@').Replace('/', '-')}-{version}.tgz";
@@ -20,6 +20,7 @@ public sealed class NpmPackageFetcher(string downloadsDir)
         string? integrity = null;
         if (!File.Exists(final))
         {
+            progress.ReportStep($"Downloading {name}@{version} with npm pack (npm reports no progress until it is done)");
             var tmp = Directory.CreateDirectory(Path.Combine(downloadsDir, ".tmp-" + Guid.NewGuid().ToString("N")));
             try
             {

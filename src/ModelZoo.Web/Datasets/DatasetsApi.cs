@@ -46,6 +46,11 @@ public static class DatasetsApi
                 return state.Phase == FetchPhase.Ready ? TypedResults.Ok(state) : TypedResults.Accepted($"/api/datasets/builtins", state);
             })
             .WithName("FetchDataset").WithSummary("Starts fetching a built-in dataset (202 with its state; 200 when it is stored already)");
+        g.MapDelete("/{id}/fetch", Results<Ok<FetchState>, NotFound<string>, Conflict<string>> (string id, DatasetFetchService fetch) =>
+                fetch.FindBuiltIn(id) is null ? TypedResults.NotFound($"'{id}' is not a built-in dataset.")
+                : fetch.Cancel(id) ? TypedResults.Ok(fetch.StateOf(id))
+                : TypedResults.Conflict($"No fetch of '{id}' is running."))
+            .WithName("CancelDatasetFetch").WithSummary("Cancels a running fetch of a built-in dataset; nothing of it is kept (409 when none runs)");
         g.MapPost("/upload", UploadAsync)
             .WithName("UploadDataset")
             .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip); 400 lists each file and reason");

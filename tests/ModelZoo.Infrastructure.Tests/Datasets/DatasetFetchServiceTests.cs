@@ -20,6 +20,9 @@ public class DatasetFetchServiceTests : IDisposable
 
     DatasetFetchService Service(params BuiltInDataset[] defs) => new(_paths, _store, defs, NullLogger<DatasetFetchService>.Instance);
 
+    DatasetFetchService Service(double timeoutMinutes, params BuiltInDataset[] defs) => new(_paths, _store, defs,
+        NullLogger<DatasetFetchService>.Instance, Microsoft.Extensions.Options.Options.Create(new DatasetOptions { FetchTimeoutMinutes = timeoutMinutes }));
+
     /// <summary>A built-in whose fetch reports 25 % and 50 %, waits for <paramref name="gate"/>, then stores 4 tiny images.</summary>
     static BuiltInDataset Fake(string id, Func<int, Task> gate, Action? onStart = null) => new()
     {
@@ -86,6 +89,60 @@ public class DatasetFetchServiceTests : IDisposable
         service.StateOf("slow").Phase.ShouldBe(FetchPhase.Fetching);
         release.SetResult();
         (await service.EnsureAsync("slow", CancellationToken.None)).Id.ShouldBe("slow");
+    }
+
+    [Fact]
+    public async Task Cancel_StopsTheFetch_KeepsNothing_AndItCanBeStartedAgain()
+    {
+        var started = new TaskCompletionSource();
+        using var service = Service(Fake("big", _ => Task.Delay(Timeout.Infinite), () => started.TrySetResult()));
+        service.Cancel("big").ShouldBeFalse("nothing runs yet");
+        var fetch = service.EnsureAsync("big", CancellationToken.None);
+        await started.Task;
+
+        service.Cancel("big").ShouldBeTrue();
+
+        await Should.ThrowAsync<OperationCanceledException>(() => fetch);
+        service.StateOf("big").ShouldBe(new FetchState("big", FetchPhase.Failed, 0, "The fetch was cancelled; nothing was kept."));
+        _store.Exists("big").ShouldBeFalse();
+        service.Cancel("big").ShouldBeFalse("it has stopped");
+        service.Start("big").Phase.ShouldBe(FetchPhase.Fetching, "a cancelled fetch can be started again");
+        service.Cancel("big").ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task AFetchOverTheTimeLimit_IsStopped_WithTheSettingNamed()
+    {
+        using var service = Service(0.002, Fake("stuck", _ => Task.Delay(Timeout.Infinite))); // 120 ms
+        await Should.ThrowAsync<OperationCanceledException>(() => service.EnsureAsync("stuck", CancellationToken.None));
+        var state = service.StateOf("stuck");
+        state.Phase.ShouldBe(FetchPhase.Failed);
+        state.Error.ShouldNotBeNull().ShouldContain("longer than 0.1 seconds (Datasets:FetchTimeoutMinutes)");
+        state.Error.ShouldContain("test registry is reachable");
+        _store.Exists("stuck").ShouldBeFalse();
+        Should.Throw<ArgumentOutOfRangeException>(() => Service(0, Fake("x", _ => Task.CompletedTask)));
+    }
+
+    /// <summary>A step without a fraction (npm pack) is shown as such until the next fraction replaces it.</summary>
+    [Fact]
+    public async Task AStepWithoutAFraction_IsPublished_AndClearedByTheNextFraction()
+    {
+        var def = new BuiltInDataset
+        {
+            Id = "npmish", Title = "n", Description = "", Registry = "test", Package = "n", License = "test", DownloadSize = "0",
+            FetchAsync = (ctx, progress, ct) =>
+            {
+                progress?.Report(0.05);
+                progress.ReportStep("Downloading n@1 with npm pack");
+                progress?.Report(0.06); // under a percent after the last one, but it ends the step
+                throw new DatasetFetchException("stop here");
+            },
+        };
+        using var service = Service(def);
+        var events = new ConcurrentQueue<FetchState>();
+        service.Changed += events.Enqueue;
+        await Should.ThrowAsync<DatasetFetchException>(() => service.EnsureAsync("npmish", CancellationToken.None));
+        events.Select(e => (e.Progress, e.Step)).ShouldBe([(0, null), (0.05, null), (0.05, "Downloading n@1 with npm pack"), (0.06, null), (0, null)]);
     }
 
     [Fact]
