@@ -56,6 +56,7 @@ public static class DependencyInjection
         services.AddSingleton<RunQueueSignal>();
         services.AddSingleton<RunCancellations>();
         services.AddSingleton<RunEventRecorder>();
+        services.AddSingleton<RunOutputs>();
         services.AddSingleton<RunService>();
         services.AddHostedService<RunWorker>();
         return services;

@@ -92,6 +92,14 @@ public static class ModelCardBuilder
         }
         sb.AppendLine($"Parameters: {r.TotalParameters.ToString("N0", Inv)} in total, {r.TrainableParameters.ToString("N0", Inv)} trained.");
         sb.AppendLine();
+        if (r.TrainedWeights is { } tw)
+        {
+            // The hash lets a reviewer check a downloaded file against this card (sha256sum).
+            sb.AppendLine($"Fine-tuned weights: `{tw.File}`, the whole trained model (backbone and its {r.ClassNames.Count}-class head, reference key names) " +
+                          $"as F32 safetensors, {tw.Bytes.ToString("N0", Inv)} bytes, sha256 `{tw.Sha256}`. " +
+                          $"Download it from the run's page or `GET /api/runs/{c.RunId}/weights.safetensors`.");
+            sb.AppendLine();
+        }
 
         sb.AppendLine("## Training data");
         sb.AppendLine();

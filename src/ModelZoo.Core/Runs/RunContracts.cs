@@ -60,7 +60,18 @@ public sealed record RunResult
     /// <summary>What loading the starting weights did (tensors copied, head or pooler initialised fresh, keys not
     /// used), as the importer reported it; empty when the run started from random weights.</summary>
     public IReadOnlyList<string> WeightsNotes { get; init; } = [];
+    /// <summary>The fine-tuned model the run saved; null when it saved none (results stored before runs saved
+    /// their weights).</summary>
+    public TrainedWeights? TrainedWeights { get; init; }
 }
+
+/// <summary>
+/// The weights file a succeeded run leaves: the trained model's whole state_dict (backbone and the run's new head,
+/// under the reference key names) as F32 safetensors. Hash and size are recorded when it is written, so the card can
+/// name them and a downloaded copy can be checked against the card.
+/// </summary>
+/// <param name="File">The file's name, in the run's folder and as downloaded.</param>
+public sealed record TrainedWeights(string File, string Sha256, long Bytes);
 
 public enum StrategyKind
 {

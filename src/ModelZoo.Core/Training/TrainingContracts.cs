@@ -15,6 +15,11 @@ public sealed record TrainingJob(
 {
     /// <summary>A text model's tokenizer files, resolved by the worker; null for image models.</summary>
     public TextModelFiles? Text { get; init; }
+
+    /// <summary>The name, in <see cref="OutputDir"/>, under which the trainer saves the trained model (F32
+    /// safetensors) once training and the test evaluation are done, recording it in the result; null: nothing is
+    /// saved (pretraining writes its own entry file).</summary>
+    public string? WeightsFileName { get; init; }
 }
 
 /// <summary>Where a text model's vocabulary and config are on this machine, and how to tokenise for it.</summary>

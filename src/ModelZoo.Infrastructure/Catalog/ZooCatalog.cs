@@ -77,15 +77,16 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
     /// <summary>
     /// The weights a run on this entry starts from, hashed now so the card names exactly the file the trainer loads:
     /// bundled house weights (their sha256 must equal the manifest's) or a completed import; null for a random init.
+    /// Export reads the same, so what a user downloads is what runs start from.
     /// </summary>
-    /// <exception cref="InvalidDataException">The bundled file's sha256 differs from the manifest's.</exception>
+    /// <exception cref="BundledWeightsChangedException">The bundled file's sha256 differs from the manifest's.</exception>
     public StartingWeights? StartingWeightsOf(ModelManifest m)
     {
         if (BundledWeightsPathOf(m) is { } bundled)
         {
             var sha = ModelZoo.Torch.Weights.Sha256.OfFile(bundled);
             if (!string.Equals(sha, m.Weights!.Sha256, StringComparison.Ordinal))
-                throw new InvalidDataException($"{bundled}: sha256 {sha} differs from the manifest's {m.Weights.Sha256}; the bundled weights were changed or damaged.");
+                throw new BundledWeightsChangedException(m.Id, bundled, sha, m.Weights.Sha256!);
             return new StartingWeights(bundled, sha, WeightsAvailability.Bundled);
         }
         return weightsStore.Find(m) is { } imported ? new StartingWeights(imported.Path, imported.Sha256, WeightsAvailability.Available) : null;
@@ -152,3 +153,15 @@ public sealed record TextFilesLookup(TextModelFiles? Files, IReadOnlyList<string
 
 /// <summary>The file a run's model is initialised from, its sha256 (for the card), and whether it was bundled or imported.</summary>
 public sealed record StartingWeights(string Path, string Sha256, WeightsAvailability Kind);
+
+/// <summary>A bundled weights file of the right size whose sha256 is not the manifest's: changed or damaged on disk.
+/// The message names the path (for the run's log); <see cref="Path"/>'s file name is for the API, which keeps the
+/// server's folders to itself.</summary>
+public sealed class BundledWeightsChangedException(string entryId, string path, string actual, string expected)
+    : Exception($"{path}: sha256 {actual} differs from the manifest's {expected}; the bundled weights were changed or damaged.")
+{
+    public string EntryId { get; } = entryId;
+    public string Path { get; } = path;
+    public string Actual { get; } = actual;
+    public string Expected { get; } = expected;
+}

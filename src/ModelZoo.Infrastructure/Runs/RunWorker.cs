@@ -8,7 +8,6 @@ using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Persistence;
-using ModelZoo.Infrastructure.Storage;
 
 namespace ModelZoo.Infrastructure.Runs;
 
@@ -19,7 +18,7 @@ namespace ModelZoo.Infrastructure.Runs;
 /// </summary>
 public sealed class RunWorker(
     IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, ZooCatalog catalog, DatasetStore datasets,
-    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, ZooPaths paths,
+    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs,
     TimeProvider clock, ILogger<RunWorker> log) : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
@@ -41,13 +40,17 @@ public sealed class RunWorker(
         }
     }
 
-    /// <summary>Runs left "Running" by a process that died cannot resume: mark them failed with the reason.</summary>
+    /// <summary>Runs left "Running" by a process that died cannot resume: mark them failed with the reason, and
+    /// remove what they wrote (a weights file's temp, if the process died while saving it).</summary>
     async Task FailInterruptedRunsAsync(CancellationToken ct)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var stale = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).ToListAsync(ct);
         foreach (var id in stale)
+        {
+            DiscardOutputs(id);
             await FinishAsync(id, RunStatus.Failed, "The portal stopped while this run was training; start it again.", null, null);
+        }
     }
 
     async Task<RunRecord?> ClaimNextAsync(CancellationToken ct)
@@ -80,10 +83,14 @@ public sealed class RunWorker(
             var text = catalog.TextFilesOf(entry.Manifest);
             if (entry.Manifest.Text is not null && text.Files is null) throw new InvalidOperationException(text.MissingMessage(entry.Id));
             var data = datasets.Load(run.DatasetId);
-            var outDir = Directory.CreateDirectory(Path.Combine(paths.RunsDir, run.Id.ToString())).FullName;
+            var outDir = outputs.Prepare(run.Id);
             // Read once: the card must name exactly the weights the trainer loads.
             var weights = catalog.StartingWeightsOf(entry.Manifest);
-            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir) { Text = text.Files };
+            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir)
+            {
+                Text = text.Files,
+                WeightsFileName = RunOutputs.WeightsFileNameOf(run.Id),
+            };
             if (run.CancelRequested) cts.Cancel();
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
@@ -97,10 +104,12 @@ public sealed class RunWorker(
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !IsCancelRequested(run.Id))
         {
+            DiscardOutputs(run.Id);
             FinishAsync(run.Id, RunStatus.Failed, "The portal shut down while this run was training; start it again.", null, null).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
+            DiscardOutputs(run.Id);
             FinishAsync(run.Id, RunStatus.Cancelled, "Cancelled by user", null, null).GetAwaiter().GetResult();
         }
         catch (Exception e)
@@ -108,9 +117,21 @@ public sealed class RunWorker(
             // Any failure of one run stays with that run: the worker and the portal keep serving.
             log.LogError(e, "Run {Run} failed", run.Id);
             var message = e is TrainingDivergedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            // Also after a saved file: a run that fails after training (card, database) must not offer its weights.
+            DiscardOutputs(run.Id);
             FinishAsync(run.Id, RunStatus.Failed, message, null, null).GetAwaiter().GetResult();
         }
         finally { cancellations.Unregister(run.Id); }
+    }
+
+    /// <summary>Only a succeeded run keeps outputs. Never throws: the run's final status must still be written.</summary>
+    void DiscardOutputs(Guid id)
+    {
+        try { outputs.Discard(id); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogWarning(e, "Could not remove the outputs of run {Run}", id);
+        }
     }
 
     bool IsCancelRequested(Guid id)

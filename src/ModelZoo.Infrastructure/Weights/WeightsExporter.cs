@@ -1,4 +1,5 @@
 using ModelZoo.Core.Catalog;
+using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Torch.Weights;
 using static TorchSharp.torch;
 
@@ -11,11 +12,13 @@ public enum ExportDtype { F32, F16, BF16 }
 public sealed record WeightsExport(Stream Content, string FileName, long Bytes);
 
 /// <summary>
-/// Writes an entry's imported weights as safetensors, whatever format they were imported in, with the keys as the
-/// checkpoint names them (so the file loads in PyTorch with <c>safetensors.torch.load_file</c> and
-/// <c>load_state_dict</c>). The header's metadata names the entry and the sha256 of the imported source file.
+/// Writes an entry's weights as safetensors, whatever format they are stored in, with the keys as the checkpoint
+/// names them (so the file loads in PyTorch with <c>safetensors.torch.load_file</c> and <c>load_state_dict</c>): the
+/// house weights bundled in its zoo folder, or else its imported weights, the same file a run on the entry starts
+/// from (<see cref="ZooCatalog.StartingWeightsOf"/>). The header's metadata names the entry, the source file and its
+/// sha256.
 /// </summary>
-public sealed class WeightsExporter(WeightsStore store)
+public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store)
 {
     public static bool TryParseDtype(string? text, out ExportDtype dtype)
     {
@@ -29,22 +32,26 @@ public sealed class WeightsExporter(WeightsStore store)
         }
     }
 
-    /// <summary>The export of the entry's imported weights; null when the entry has none imported.</summary>
+    /// <summary>The export of the entry's bundled or imported weights; null when it has neither.</summary>
+    /// <exception cref="BundledWeightsChangedException">The bundled file no longer has the manifest's sha256: it is
+    /// refused rather than passed off as the entry's weights.</exception>
     public async Task<WeightsExport?> ExportAsync(ModelManifest m, ExportDtype dtype, CancellationToken ct = default)
     {
-        if (store.Find(m) is not { } imported) return null;
+        // Hashing a bundled file reads it whole: off the caller's thread, like the conversion.
+        if (await Task.Run(() => catalog.StartingWeightsOf(m), ct).ConfigureAwait(false) is not { } source) return null;
         var tmp = store.TempFilePath(".safetensors");
         await Task.Run(() =>
         {
-            var stateDict = WeightsFile.Load(imported.Path);
+            var stateDict = WeightsFile.Load(source.Path);
             try
             {
                 SafeTensors.Save(tmp, stateDict, ScalarTypeOf(dtype), new Dictionary<string, string>
                 {
                     ["format"] = "pt",
                     ["modelzoo.entry"] = m.Id,
-                    ["modelzoo.source_file"] = imported.File,
-                    ["modelzoo.source_sha256"] = imported.Sha256,
+                    ["modelzoo.source"] = source.Kind == WeightsAvailability.Bundled ? "bundled" : "imported",
+                    ["modelzoo.source_file"] = Path.GetFileName(source.Path),
+                    ["modelzoo.source_sha256"] = source.Sha256,
                 });
             }
             finally { foreach (var t in stateDict.Values) t.Dispose(); }

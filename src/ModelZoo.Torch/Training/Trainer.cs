@@ -26,8 +26,9 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
 
     public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct) => Train(job, progress, ct, trained: null);
 
-    /// <param name="trained">Sees the trained model (eval mode, after the test evaluation) before it is disposed:
-    /// pretraining saves its weights there, so it shares this loop rather than keeping a second one.</param>
+    /// <param name="trained">Sees the trained model (eval mode, after the test evaluation and after the job's
+    /// weights file, if it names one, is saved) before it is disposed: pretraining saves its fp16 weights there, so it
+    /// shares this loop rather than keeping a second one.</param>
     public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct, Action<ZooModel>? trained)
     {
         var h = job.Request.HyperParameters;
@@ -157,6 +158,9 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             TrainedArchitecture = architecture.Name,
             WeightsNotes = weightsNotes,
         };
+        // Saved last, after the test evaluation: a cancelled or diverged run has thrown by now and leaves no file.
+        if (job.WeightsFileName is not null)
+            result = result with { TrainedWeights = TrainedWeightsWriter.Save(model, job, architecture.Name, configJson) };
         trained?.Invoke(model);
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
     }

@@ -52,6 +52,25 @@ public static class RunsApi
                 ? TypedResults.File(Encoding.UTF8.GetBytes(card), "text/markdown; charset=utf-8", $"model-card-{v.Id:N}.md")
                 : TypedResults.NotFound())
             .WithName("DownloadRunCard").WithSummary("The run's model card as a Markdown file");
+
+        g.MapGet("/{id:guid}/weights.safetensors", async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> (
+                Guid id, RunService runs, RunOutputs outputs, CancellationToken ct) =>
+            {
+                if (await runs.GetAsync(id, ct) is not { } run)
+                    return TypedResults.Problem($"There is no run {id}.", statusCode: StatusCodes.Status404NotFound, title: "Not found.");
+                var weights = outputs.WeightsOf(run);
+                return weights.Path is { } path
+                    ? TypedResults.PhysicalFile(path, "application/octet-stream", weights.Weights!.File, enableRangeProcessing: true)
+                    : TypedResults.Problem(weights.Problem, statusCode: StatusCodes.Status404NotFound, title: "The run has no weights.");
+            })
+            .WithName("DownloadRunWeights").WithSummary("The trained model of a succeeded run as safetensors")
+            .WithDescription(
+                "The whole state_dict of the trained model (backbone and the run's new head) under the reference key names, as F32 " +
+                "safetensors; it loads with safetensors.torch.load_file and load_state_dict into the torchvision or transformers module " +
+                "with the run's class count. The header's __metadata__ names the run, the catalogue entry, the architecture, the " +
+                "dataset, the strategy and the class names in output order. Its sha256 and size are in the run's result " +
+                "(result.trainedWeights) and its model card. 404, with the reason, when the run does not exist, has not finished, " +
+                "failed or was cancelled.");
         return app;
     }
 }

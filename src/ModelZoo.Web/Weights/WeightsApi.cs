@@ -11,7 +11,7 @@ namespace ModelZoo.Web.Weights;
 
 /// <summary>
 /// REST API for an entry's weights: import a checkpoint (the same <see cref="WeightsImportService"/> the model page
-/// uses), read the import record, and export the imported weights as safetensors.
+/// uses), read the import record, and export the bundled or imported weights as safetensors.
 /// </summary>
 public static class WeightsApi
 {
@@ -50,11 +50,14 @@ public static class WeightsApi
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithName("ExportWeights").WithSummary("Download an entry's imported weights as safetensors")
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithName("ExportWeights").WithSummary("Download an entry's bundled or imported weights as safetensors")
             .WithDescription(
-                "Whatever format the weights were imported in, as a safetensors file with the checkpoint's own keys. Floating-point " +
-                "tensors are stored as F32 unless `dtype` is f16 or bf16; integer tensors keep their type. The header's __metadata__ " +
-                "names the entry and the sha256 of the imported file. 404 when the entry has no imported weights.");
+                "The weights runs on the entry start from: the house weights bundled with it, or else its imported weights, whatever " +
+                "format they were imported in, as a safetensors file with the checkpoint's own keys. Floating-point tensors are " +
+                "stored as F32 unless `dtype` is f16 or bf16; integer tensors keep their type. The header's __metadata__ names the " +
+                "entry, whether the source was bundled or imported, the source file and its sha256. 404 when the entry has neither; " +
+                "409 when the bundled file's sha256 no longer matches its manifest (changed or damaged on disk).");
         return app;
     }
 
@@ -110,7 +113,15 @@ public static class WeightsApi
     {
         if (catalog.Find(id) is not { } entry) return NotFound($"There is no catalogue entry '{id}'.");
         if (!WeightsExporter.TryParseDtype(dtype, out var d)) return BadRequest($"dtype '{dtype}' is not one of f32, f16, bf16.");
-        var export = await exporter.ExportAsync(entry.Manifest, d, ct);
+        WeightsExport? export;
+        try { export = await exporter.ExportAsync(entry.Manifest, d, ct); }
+        catch (BundledWeightsChangedException e)
+        {
+            return Problem(StatusCodes.Status409Conflict, "The weights were not exported.",
+                $"The bundled weights file {Path.GetFileName(e.Path)} of '{e.EntryId}' has sha256 {e.Actual}, but its manifest records " +
+                $"{e.Expected}: the file was changed or damaged on this installation. Restore zoo/{e.EntryId}/{Path.GetFileName(e.Path)} " +
+                "from the repository.");
+        }
         if (export is null) return NotFound(NotImportedMessage(entry.Manifest));
         return TypedResults.Stream(export.Content, "application/octet-stream", export.FileName);
     }

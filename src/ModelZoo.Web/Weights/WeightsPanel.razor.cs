@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Components.Forms;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Weights;
+using ModelZoo.Web.Components.Shared;
 using MudBlazor;
 
 namespace ModelZoo.Web.Weights;
@@ -26,14 +27,10 @@ public sealed partial class WeightsPanel : IDisposable
     ImportedWeights? _justImported;
     WeightsImportProgress? _progress;
     string _fileName = "";
-    ExportDtype _exportDtype = ExportDtype.F32;
     string? _error;
     bool _busy;
 
     protected override void OnParametersSet() => _imported = Catalog.ImportedWeightsOf(Entry.Manifest);
-
-    string ExportHref => $"api/models/{Uri.EscapeDataString(Entry.Id)}/weights.safetensors" +
-                         (_exportDtype == ExportDtype.F32 ? "" : "?dtype=" + _exportDtype.ToString().ToLowerInvariant());
 
     async Task ImportAsync(IBrowserFile? file)
     {
@@ -99,8 +96,8 @@ public sealed partial class WeightsPanel : IDisposable
     string Describe(WeightsImportProgress p) => p.Stage switch
     {
         WeightsImportStage.Receiving => p.TotalBytes is > 0
-            ? $"Uploading and hashing {_fileName}: {FormatSize(p.Bytes)} of {FormatSize(p.TotalBytes.Value)} ({Percent(p):0} %)"
-            : $"Uploading and hashing {_fileName}: {FormatSize(p.Bytes)}",
+            ? $"Uploading and hashing {_fileName}: {Format.Bytes(p.Bytes)} of {Format.Bytes(p.TotalBytes.Value)} ({Percent(p):0} %)"
+            : $"Uploading and hashing {_fileName}: {Format.Bytes(p.Bytes)}",
         WeightsImportStage.Validating => $"Loading {_fileName} into {Entry.Manifest.Architecture} to check every key and shape…",
         _ => $"Storing {_fileName}…",
     };
@@ -110,14 +107,6 @@ public sealed partial class WeightsPanel : IDisposable
 
     static string PublishedHash(WeightsInfo w) =>
         w.Sha256 is { } s ? $", published sha256 {s}" : w.Sha256Prefix is { } p ? $", published sha256 prefix {p}" : ", no published hash";
-
-    static string FormatSize(long bytes) => bytes switch
-    {
-        >= 1L << 30 => FormattableString.Invariant($"{bytes / (double)(1L << 30):0.##} GiB"),
-        >= 1L << 20 => FormattableString.Invariant($"{bytes / (double)(1L << 20):0.#} MiB"),
-        >= 1L << 10 => FormattableString.Invariant($"{bytes / 1024.0:0} KiB"),
-        _ => $"{bytes} bytes",
-    };
 
     // Not disposed: an import still running may yet read its token; a CancellationTokenSource without timers holds nothing.
     public void Dispose() => _disposed.Cancel();

@@ -55,6 +55,19 @@ public class ModelCardBuilderTests
     }
 
     [Fact]
+    public void Card_NamesTheFineTunedWeightsFileAndItsSha256_SoADownloadCanBeChecked()
+    {
+        var input = Input();
+        var sha256 = new string('c', 64);
+        input = input with { Result = input.Result with { TrainedWeights = new TrainedWeights("run-01a206594f2d75a2a5143040e2e7f937.safetensors", sha256, 44_800_123) } };
+        var md = ModelCardBuilder.Build(input);
+        md.ShouldContain("Fine-tuned weights: `run-01a206594f2d75a2a5143040e2e7f937.safetensors`, the whole trained model (backbone and its 2-class head");
+        md.ShouldContain($"as F32 safetensors, 44,800,123 bytes, sha256 `{sha256}`.");
+        md.ShouldContain("`GET /api/runs/01a20659-4f2d-75a2-a514-3040e2e7f937/weights.safetensors`");
+        ModelCardBuilder.Build(Input()).ShouldNotContain("Fine-tuned weights", customMessage: "no file, no claim");
+    }
+
+    [Fact]
     public void Card_EscapesUserText_SoItCannotInjectMarkup()
     {
         var md = ModelCardBuilder.Build(Input(name: "<script>alert(1)</script> | [x](javascript:1)"));

@@ -9,14 +9,23 @@ namespace ModelZoo.Infrastructure.Tests.Runs;
 
 public class RunWorkerTests
 {
-    /// <summary>Stands in for TorchSharp: reports two steps and an epoch, or throws what the test asks for.</summary>
-    sealed class ScriptedTrainer(Func<TrainingJob, Exception?>? fail = null, ManualResetEventSlim? gate = null) : IRunTrainer
+    /// <summary>Stands in for TorchSharp: reports two steps and an epoch, or throws what the test asks for. With
+    /// <paramref name="writes"/> it first leaves what a real trainer could in the run's folder before failing: a
+    /// finished weights file and the temp of another write.</summary>
+    sealed class ScriptedTrainer(Func<TrainingJob, Exception?>? fail = null, ManualResetEventSlim? gate = null, bool writes = false) : IRunTrainer
     {
         public int Calls;
+        public string? OutputDir;
         public string Device => "CPU (test)";
         public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct)
         {
             Interlocked.Increment(ref Calls);
+            OutputDir = job.OutputDir;
+            if (writes)
+            {
+                File.WriteAllText(Path.Combine(job.OutputDir, job.WeightsFileName!), "weights");
+                File.WriteAllText(Path.Combine(job.OutputDir, job.WeightsFileName + ".tmp-0123"), "half");
+            }
             if (fail?.Invoke(job) is { } e) throw e;
             progress.Step(new StepProgress(1, 1, 2, 1, 2, 0.7, 1e-3, 100, 1));
             gate?.Wait(TimeSpan.FromSeconds(20));
@@ -127,6 +136,61 @@ public class RunWorkerTests
     }
 
     [Fact]
+    public async Task AFailedRun_KeepsNothingTheTrainerWrote_AndItsWeightsAreRefusedWithTheReason()
+    {
+        var trainer = new ScriptedTrainer(_ => new InvalidOperationException("out of memory"), writes: true);
+        await using var host = new TestHost(trainer);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var outputs = host.Services.GetRequiredService<RunOutputs>();
+
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+
+        v.Status.ShouldBe(RunStatus.Failed);
+        trainer.OutputDir.ShouldBe(outputs.DirOf(id), "the run's own folder under the data folder");
+        Directory.Exists(outputs.DirOf(id)).ShouldBeFalse("neither the weights nor the temp file survive a failure");
+        var lookup = outputs.WeightsOf(v);
+        lookup.Path.ShouldBeNull();
+        lookup.Problem.ShouldBe($"Run {id} failed, so it saved no weights: InvalidOperationException: out of memory");
+    }
+
+    [Fact]
+    public async Task ACancelledRun_KeepsNothingTheTrainerWrote_AndARunningOneHasNoWeightsYet()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var trainer = new ScriptedTrainer(gate: gate, writes: true);
+        await using var host = new TestHost(trainer);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var outputs = host.Services.GetRequiredService<RunOutputs>();
+
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var running = await WaitFor(runs, id, r => r.Status == RunStatus.Running);
+        outputs.WeightsOf(running).Problem.ShouldBe($"Run {id} is running: its weights are saved when it succeeds.");
+        await runs.CancelAsync(id);
+        gate.Set();
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+
+        v.Status.ShouldBe(RunStatus.Cancelled);
+        Directory.Exists(outputs.DirOf(id)).ShouldBeFalse();
+        outputs.WeightsOf(v).Problem.ShouldBe($"Run {id} was cancelled, so it saved no weights.");
+    }
+
+    [Fact]
+    public async Task ASucceededRunWithoutAWeightsRecord_SaysSo()
+    {
+        await using var host = new TestHost(new ScriptedTrainer());
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+        v.Status.ShouldBe(RunStatus.Succeeded);
+        host.Services.GetRequiredService<RunOutputs>().WeightsOf(v).Problem.ShouldBe(
+            $"Run {id} finished before runs saved their trained weights; start it again to get them.");
+    }
+
+    [Fact]
     public async Task RunsLeftRunningByADeadProcess_AreFailedAtStartup()
     {
         var trainer = new ScriptedTrainer();
@@ -137,6 +201,9 @@ public class RunWorkerTests
         var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
         await using (var db = await dbs.CreateDbContextAsync())
             await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        // The process died while saving the weights: the temp file of the write is all that is left.
+        var outDir = Directory.CreateDirectory(host.Services.GetRequiredService<RunOutputs>().DirOf(id)).FullName;
+        File.WriteAllText(Path.Combine(outDir, RunOutputs.WeightsFileNameOf(id) + ".tmp-0123"), "half");
 
         var worker = ActivatorUtilities.CreateInstance<RunWorker>(host.Services);
         await worker.StartAsync(CancellationToken.None);
@@ -145,5 +212,6 @@ public class RunWorkerTests
         v.Status.ShouldBe(RunStatus.Failed);
         v.Error!.ShouldContain("stopped while this run was training");
         trainer.Calls.ShouldBe(0);
+        Directory.Exists(outDir).ShouldBeFalse("the interrupted write's temp file is removed with the run's folder");
     }
 }

@@ -31,18 +31,8 @@ public sealed class BundledWeightsRunTests
     }
 
     /// <summary>An entry whose weights file lies in its own folder, described as bundled (sha256 and size given).</summary>
-    static (string Id, string File) AddBundled(TestZoo zoo, string? sha256 = null, long? size = null)
-    {
-        var source = SharedFixtures.PathOf(Fixture);
-        var id = zoo.Add("house", new WeightsInfo
-        {
-            File = "model.safetensors", Format = "safetensors", Bundled = true,
-            Sha256 = sha256 ?? Sha256.OfFile(source), Size = size ?? new FileInfo(source).Length,
-        });
-        var file = Path.Combine(zoo.Dir, id, "model.safetensors");
-        File.Copy(source, file);
-        return (id, file);
-    }
+    static (string Id, string File) AddBundled(TestZoo zoo, string? sha256 = null, long? size = null) =>
+        zoo.AddBundled(SharedFixtures.PathOf(Fixture), sha256: sha256, size: size);
 
     static async Task<RunView> RunOn(TestHost host, string id)
     {

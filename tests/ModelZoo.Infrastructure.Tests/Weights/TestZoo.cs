@@ -27,6 +27,22 @@ public sealed class TestZoo : IDisposable
         return id;
     }
 
+    /// <summary>
+    /// Adds <c>resnet18.&lt;tag&gt;</c> with <paramref name="source"/> copied into its folder as bundled house weights
+    /// (sha256 and size from the file unless given), and returns the id and the copy's path.
+    /// </summary>
+    public (string Id, string File) AddBundled(string source, string tag = "house", string? sha256 = null, long? size = null)
+    {
+        var id = Add(tag, new WeightsInfo
+        {
+            File = "model.safetensors", Format = "safetensors", Bundled = true,
+            Sha256 = sha256 ?? ModelZoo.Torch.Weights.Sha256.OfFile(source), Size = size ?? new FileInfo(source).Length,
+        });
+        var file = Path.Combine(Dir, id, "model.safetensors");
+        File.Copy(source, file);
+        return (id, file);
+    }
+
     public static WeightsInfo SafeTensors(string file, string? sha256 = null, string? prefix = null) =>
         new() { File = file, Format = "safetensors", Sha256 = sha256, Sha256Prefix = prefix };
 

@@ -143,6 +143,44 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void AMaskedLmEntry_SavesTheClassifierItTrained_WhichLoadsStrictlyFromTheFileAlone_AndGivesTheSameLogits()
+    {
+        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Seed = 1, TrainLimit = 64 }, StrategyKind.FullFineTune);
+        job = job with { Model = job.Model with { Id = "bert_mlm.test", Architecture = "bert_mlm" }, WeightsFileName = "run.safetensors" };
+        using var ids = TorchSharp.torch.tensor(new long[,] { { 2, 10, 11, 12, 3 }, { 2, 13, 14, 15, 3 } });
+        TorchSharp.torch.Tensor? trained = null;
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None, model =>
+        {
+            using var _ = TorchSharp.torch.no_grad();
+            trained = model.call(ids.to(ModelZoo.Torch.Native.TorchRuntime.Device)).cpu().detach().clone();
+        });
+
+        var path = Path.Combine(_dir, "run.safetensors");
+        outcome.Result.TrainedWeights!.File.ShouldBe("run.safetensors");
+        var metadata = ModelZoo.Torch.Weights.SafeTensors.ReadMetadata(path);
+        metadata["modelzoo.entry"].ShouldBe("bert_mlm.test");
+        metadata["modelzoo.architecture"].ShouldBe("bert", "a masked LM is fine-tuned as the classifier on its encoder");
+        var header = ModelZoo.Torch.Weights.SafeTensors.ReadHeader(path);
+        header.Single(t => t.Name == "classifier.weight").Shape.ShouldBe([2L, 48L]);
+        header.ShouldContain(t => t.Name == "bert.encoder.layer.2.attention.self.query.weight");
+        header.ShouldNotContain(t => t.Name.StartsWith("cls."), "the masked-LM head is not part of the trained model");
+
+        // Rebuilt from what the file says (architecture, config, classes), as a user without the portal would.
+        var classes = System.Text.Json.JsonSerializer.Deserialize<string[]>(metadata["modelzoo.classes"])!;
+        using var reloaded = ArchitectureRegistry.Default.Create(metadata["modelzoo.architecture"],
+            new ArchitectureOptions(NumClasses: classes.Length, ConfigJson: metadata["modelzoo.config"]));
+        var state = ModelZoo.Torch.Weights.SafeTensors.Load(path);
+        try { ModelZoo.Torch.Weights.StateDictImporter.Import(reloaded, state, ModelZoo.Torch.Weights.ImportOptions.Strict); }
+        finally { foreach (var t in state.Values) t.Dispose(); }
+        reloaded.eval();
+        using (TorchSharp.torch.no_grad())
+        using (trained)
+        using (var logits = reloaded.call(ids))
+        using (var diff = (logits - trained!).abs().max())
+            diff.item<float>().ShouldBeLessThan(1e-5f);
+    }
+
+    [Fact]
     public void Trainer_RefusesATextModelOnImages_AndAnImageModelOnTexts()
     {
         var textJob = Job(new HyperParameters { Epochs = 1 }, StrategyKind.FullFineTune);

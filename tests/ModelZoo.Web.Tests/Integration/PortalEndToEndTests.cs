@@ -77,6 +77,17 @@ public class PortalEndToEndTests : IAsyncLifetime
         var card = await _http.GetAsync($"/api/runs/{run.Id}/card.md");
         card.Content.Headers.ContentType!.MediaType.ShouldBe("text/markdown");
         card.Content.Headers.ContentDisposition!.FileName.ShouldNotBeNull().ShouldEndWith(".md");
+
+        // The trained model, as the user takes it away: the file the result records and the card names.
+        var saved = final.Result.TrainedWeights.ShouldNotBeNull();
+        var weights = await _http.GetAsync($"/api/runs/{run.Id}/weights.safetensors");
+        weights.StatusCode.ShouldBe(HttpStatusCode.OK);
+        weights.Content.Headers.ContentDisposition!.FileName.ShouldBe($"run-{run.Id:N}.safetensors");
+        var bytes = await weights.Content.ReadAsByteArrayAsync();
+        bytes.LongLength.ShouldBe(saved.Bytes);
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)).ShouldBe(saved.Sha256);
+        final.CardMarkdown.ShouldContain($"`{saved.File}`");
+        final.CardMarkdown.ShouldContain($"sha256 `{saved.Sha256}`");
     }
 
     [Fact]
@@ -112,6 +123,10 @@ public class PortalEndToEndTests : IAsyncLifetime
         (await _http.PostAsync($"/api/runs/{run.Id}/cancel", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         (await WaitForStatus(run.Id, s => s.IsTerminal())).ShouldBe(RunStatus.Cancelled);
         (await _http.PostAsync($"/api/runs/{run.Id}/cancel", null)).StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        var weights = await _http.GetAsync($"/api/runs/{run.Id}/weights.safetensors");
+        weights.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await weights.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()
+            .ShouldBe($"Run {run.Id} was cancelled, so it saved no weights.");
     }
 
     [Fact]
@@ -121,8 +136,13 @@ public class PortalEndToEndTests : IAsyncLifetime
         var models = await _http.GetStringAsync("/api/models");
         models.ShouldContain("\"params\":11689512");
         var openapi = await _http.GetStringAsync("/openapi/v1.json");
-        foreach (var op in new[] { "LaunchRun", "ListRuns", "GetRun", "CancelRun" }) openapi.ShouldContain(op);
+        foreach (var op in new[] { "LaunchRun", "ListRuns", "GetRun", "CancelRun", "DownloadRunWeights" }) openapi.ShouldContain(op);
+        openapi.ShouldContain("\"/api/runs/{id}/weights.safetensors\"");
         (await _http.GetAsync($"/api/runs/{Guid.NewGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var unknown = Guid.NewGuid();
+        var noRun = await _http.GetAsync($"/api/runs/{unknown}/weights.safetensors");
+        noRun.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await noRun.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().ShouldBe($"There is no run {unknown}.");
         (await _http.GetStringAsync("/css/app.css")).ShouldContain(".markdown-body", customMessage: "site assets from wwwroot-assets/ are served");
         (await _http.GetStringAsync("/")).ShouldContain("ResNet-18 (torchvision, ImageNet-1k)");
     }

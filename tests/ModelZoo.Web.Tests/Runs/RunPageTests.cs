@@ -88,6 +88,35 @@ public class RunPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASucceededRun_OffersItsTrainedWeights_WithTheirSize_WhileARunningOneDoesNot()
+    {
+        await Record(RunEventKind.Status, new StatusChange(RunStatus.Running, "Training", "CPU (2 threads)"));
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
+        page.Find("[data-testid=status]").TextContent.ShouldContain("Running");
+        page.FindAll("[data-testid=download-weights]").ShouldBeEmpty();
+
+        var sha256 = new string('d', 64);
+        var dbs = _ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+        {
+            var r = await db.Runs.FirstAsync(x => x.Id == _id);
+            r.Status = RunStatus.Succeeded;
+            r.ResultJson = RunJson.Write(new RunResult { TestAccuracy = 0.75, TestExamples = 4, ClassNames = ["a", "b"], ConfusionMatrix = [[2, 0], [1, 1]],
+                TrainedWeights = new TrainedWeights($"run-{_id:N}.safetensors", sha256, 44_800_123) });
+            await db.SaveChangesAsync();
+        }
+        await Record(RunEventKind.Status, new StatusChange(RunStatus.Succeeded, "done"));
+        page.WaitForAssertion(() =>
+        {
+            var download = page.Find("a[data-testid=download-weights]");
+            download.GetAttribute("href").ShouldBe($"/api/runs/{_id}/weights.safetensors");
+            download.TextContent.ShouldContain("Download weights (safetensors)");
+            page.Find("[data-testid=weights-file]").TextContent.ShouldContain("42.7 MiB");
+            page.Find("[data-testid=weights-file]").TextContent.ShouldContain(sha256);
+        }, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task FailedRun_ShowsItsReason()
     {
         var dbs = _ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
@@ -97,6 +126,7 @@ public class RunPageTests : IAsyncLifetime
         await Record(RunEventKind.Status, new StatusChange(RunStatus.Failed, "The loss became NaN at epoch 1, step 3."));
         var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
         page.Find("[data-testid=error]").TextContent.ShouldContain("NaN at epoch 1, step 3");
+        page.FindAll("[data-testid=download-weights]").ShouldBeEmpty();
     }
 
     [Fact]

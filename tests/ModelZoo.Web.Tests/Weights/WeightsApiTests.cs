@@ -26,6 +26,12 @@ public sealed class WeightsApiTests : IAsyncLifetime
         _zoo.Add("seed7", TestZoo.SafeTensors(Fixture, sha256: FixtureSha256));
         _zoo.Add("unpinned", TestZoo.SafeTensors("model.safetensors"));
         _zoo.Add("scratch", weights: null);
+        _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "house");
+        var (_, tampered) = _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "tampered");
+        // Same size, one byte of tensor data changed: only the hash can tell.
+        var bytes = File.ReadAllBytes(tampered);
+        bytes[^1] ^= 0x01;
+        File.WriteAllBytes(tampered, bytes);
         _factory = new PortalFactory(new Dictionary<string, string?>
         {
             ["Storage:ZooDir"] = _zoo.Dir,
@@ -97,6 +103,51 @@ public sealed class WeightsApiTests : IAsyncLifetime
         var bf16Path = Path.Combine(_scratch, "export.bf16.safetensors");
         await File.WriteAllBytesAsync(bf16Path, await bf16.Content.ReadAsByteArrayAsync());
         SafeTensors.ReadHeader(bf16Path).Single(t => t.Name == "conv1.weight").Dtype.ShouldBe("BF16");
+    }
+
+    [Theory]
+    [InlineData(null, "resnet18.house.safetensors", "F32")]
+    [InlineData("f16", "resnet18.house.f16.safetensors", "F16")]
+    [InlineData("bf16", "resnet18.house.bf16.safetensors", "BF16")]
+    public async Task Export_OfBundledHouseWeights_RoundTripsToTheSameTensorsWithinTheDtype_AndNamesItsSource(string? dtype, string fileName, string stored)
+    {
+        var export = await _http.GetAsync("/api/models/resnet18.house/weights.safetensors" + (dtype is null ? "" : "?dtype=" + dtype));
+        export.StatusCode.ShouldBe(HttpStatusCode.OK, await export.Content.ReadAsStringAsync());
+        export.Content.Headers.ContentDisposition!.FileName.ShouldBe(fileName);
+        var exported = Path.Combine(_scratch, fileName);
+        await File.WriteAllBytesAsync(exported, await export.Content.ReadAsByteArrayAsync());
+
+        var metadata = SafeTensors.ReadMetadata(exported);
+        metadata["modelzoo.entry"].ShouldBe("resnet18.house");
+        metadata["modelzoo.source"].ShouldBe("bundled");
+        metadata["modelzoo.source_file"].ShouldBe("model.safetensors");
+        metadata["modelzoo.source_sha256"].ShouldBe(FixtureSha256);
+        SafeTensors.ReadHeader(exported).Single(t => t.Name == "conv1.weight").Dtype.ShouldBe(stored);
+        SafeTensors.ReadHeader(exported).Single(t => t.Name == "bn1.num_batches_tracked").Dtype.ShouldBe("I64");
+
+        var original = SafeTensors.Load(SharedFixtures.PathOf(Fixture));
+        var roundTrip = SafeTensors.Load(exported);
+        var type = stored switch { "F16" => TorchSharp.torch.ScalarType.Float16, "BF16" => TorchSharp.torch.ScalarType.BFloat16, _ => TorchSharp.torch.ScalarType.Float32 };
+        roundTrip.Keys.ShouldBe(original.Keys, ignoreOrder: true);
+        foreach (var (k, t) in original)
+        {
+            // Exactly the original rounded to the stored type: the export converts once and changes nothing else.
+            using var expected = t.dtype == TorchSharp.torch.ScalarType.Float32 ? t.to_type(type).to_type(TorchSharp.torch.ScalarType.Float32) : t.clone();
+            using var diff = (roundTrip[k] - expected).abs().max().to_type(TorchSharp.torch.ScalarType.Float64);
+            diff.item<double>().ShouldBe(0.0, k);
+        }
+        foreach (var t in original.Values.Concat(roundTrip.Values)) t.Dispose();
+    }
+
+    [Fact]
+    public async Task Export_OfABundledFileWhoseHashNoLongerMatches_Is409_WithBothHashes()
+    {
+        var response = await _http.GetAsync("/api/models/resnet18.tampered/weights.safetensors");
+        response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        var detail = (await Json(response)).GetProperty("detail").GetString()!;
+        detail.ShouldStartWith("The bundled weights file model.safetensors of 'resnet18.tampered' has sha256 ");
+        detail.ShouldContain($"but its manifest records {FixtureSha256}: the file was changed or damaged");
+        detail.ShouldNotContain(_zoo.Dir, customMessage: "the server's folders stay on the server");
     }
 
     [Fact]

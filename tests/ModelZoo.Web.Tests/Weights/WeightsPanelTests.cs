@@ -19,6 +19,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
         _zoo.Add("seed7", TestZoo.SafeTensors(Fixture));
         _zoo.Add("tv", TestZoo.SafeTensors("resnet18-f37072fd.safetensors", prefix: "f37072fd"));
         _zoo.Add("scratch", weights: null);
+        _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "house");
         _host = await ComponentHost.CreateAsync(new Dictionary<string, string?> { ["Storage:ZooDir"] = _zoo.Dir });
     }
 
@@ -66,10 +67,21 @@ public sealed class WeightsPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public void BundledHouseWeights_ShowTheirSha256_AndOfferExport_WithoutAnImport()
+    {
+        var page = Page("resnet18.house");
+        page.Find("[data-testid=weights-bundled]").TextContent.ShouldContain("ship with the portal");
+        page.Find("[data-testid=weights-sha256]").TextContent.ShouldBe(Sha256.OfFile(SharedFixtures.PathOf(Fixture)));
+        page.Find("a[data-testid=export-weights]").GetAttribute("href").ShouldBe("api/models/resnet18.house/weights.safetensors");
+        page.FindAll("[data-testid=import-weights]").ShouldBeEmpty("bundled weights need no import");
+    }
+
+    [Fact]
     public void AnEntryWithoutAWeightsSection_OffersNoImport()
     {
         var page = Page("resnet18.scratch");
         page.Find("[data-testid=weights-panel]").TextContent.ShouldContain("names no weights file");
         page.FindAll("[data-testid=import-weights]").ShouldBeEmpty();
+        page.FindAll("[data-testid=export-weights]").ShouldBeEmpty("nothing to export");
     }
 }
