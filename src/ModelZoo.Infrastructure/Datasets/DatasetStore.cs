@@ -19,7 +19,9 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
     readonly long _inMemoryLimit = (pipeline ?? new PipelineOptions()).MemoryBudgetBytes;
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-    readonly ConcurrentDictionary<string, Lazy<LoadedDataset>> _loaded = new();
+    /// <summary>Loaded datasets, kept while their pixels (or texts) fit the memory budget together: each one under the
+    /// budget fits alone, but a portal that has trained on or shown many would otherwise hold all of them.</summary>
+    readonly LoadedCache _loaded = new((pipeline ?? new PipelineOptions()).MemoryBudgetBytes);
 
     public string FolderOf(string id) => Path.Combine(paths.DatasetsDir, id);
 
@@ -38,7 +40,7 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
     public LoadedDataset Load(string id)
     {
         if (!IsSafeId(id) || TryReadInfo(id) is null) throw new KeyNotFoundException($"Dataset '{id}' does not exist.");
-        return _loaded.GetOrAdd(id, key => new Lazy<LoadedDataset>(() => ReadAll(key))).Value;
+        return _loaded.Get(id, ReadAll);
     }
 
     LoadedDataset ReadAll(string id)
@@ -125,7 +127,7 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
         // Rename first so readers never see a half-deleted folder.
         var doomed = Path.Combine(paths.DatasetsDir, $".tmp-delete-{id}-{Guid.NewGuid():N}");
         Directory.Move(FolderOf(id), doomed);
-        _loaded.TryRemove(id, out _);
+        _loaded.Remove(id);
         Directory.Delete(doomed, recursive: true);
         return true;
     }
@@ -211,7 +213,7 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
                 Directory.Delete(old, recursive: true);
             }
             else Directory.Move(tmp.FullName, final);
-            _loaded.TryRemove(info.Id, out _);
+            _loaded.Remove(info.Id);
             return info;
         }
         catch
@@ -229,4 +231,63 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
 public sealed class DatasetExistsException(string id) : IOException($"A dataset with the id '{id}' exists already.")
 {
     public string Id { get; } = id;
+}
+
+/// <summary>
+/// The loaded datasets of one store, least recently used first out once their in-memory bytes exceed the budget. The
+/// dataset just asked for always stays (a run holds it anyway); an evicted one that a run still holds is freed when the
+/// run ends, and read again from disk by the next caller.
+/// </summary>
+internal sealed class LoadedCache(long budgetBytes)
+{
+    sealed class Entry(Lazy<LoadedDataset> value)
+    {
+        public Lazy<LoadedDataset> Value { get; } = value;
+        public long LastUsed;
+    }
+
+    readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    readonly object _gate = new();
+    long _clock;
+
+    public LoadedDataset Get(string id, Func<string, LoadedDataset> read)
+    {
+        Entry entry;
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(id, out entry!))
+                _entries[id] = entry = new Entry(new Lazy<LoadedDataset>(() => read(id)));
+            entry.LastUsed = ++_clock;
+        }
+        LoadedDataset loaded;
+        try { loaded = entry.Value.Value; } // read outside the lock: another dataset can load meanwhile
+        catch
+        {
+            // A failed read is not remembered: the next caller reads again (the file may have been repaired).
+            lock (_gate) if (_entries.TryGetValue(id, out var current) && current == entry) _entries.Remove(id);
+            throw;
+        }
+        lock (_gate) Evict(keep: id);
+        return loaded;
+    }
+
+    public void Remove(string id) { lock (_gate) _entries.Remove(id); }
+
+    /// <summary>Ids in the cache, least recently used first (for tests).</summary>
+    public IReadOnlyList<string> Ids { get { lock (_gate) return _entries.OrderBy(e => e.Value.LastUsed).Select(e => e.Key).ToList(); } }
+
+    void Evict(string keep)
+    {
+        long total = _entries.Values.Where(e => e.Value.IsValueCreated).Sum(e => BytesOf(e.Value.Value));
+        foreach (var (id, e) in _entries.Where(e => e.Key != keep && e.Value.Value.IsValueCreated).OrderBy(e => e.Value.LastUsed).ToList())
+        {
+            if (total <= budgetBytes) break;
+            total -= BytesOf(e.Value.Value);
+            _entries.Remove(id);
+        }
+    }
+
+    /// <summary>What a loaded dataset keeps in memory: its pixels, or its texts (UTF-16).</summary>
+    static long BytesOf(LoadedDataset d) =>
+        (d.Images?.Pixels.LongLength ?? 0) + (d.Texts?.Texts.Sum(t => 2L * t.Length) ?? 0);
 }

@@ -16,14 +16,14 @@ public class DatasetStreamingTests : IDisposable
 
     public void Dispose() { try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } }
 
-    DatasetInfo WriteDigits(int count)
+    DatasetInfo WriteDigits(int count, string id = "big-digits")
     {
         var pixels = new byte[count * 28 * 28];
         new Random(3).NextBytes(pixels);
         var labels = Enumerable.Range(0, count).Select(i => i % 10).ToArray();
         var info = new DatasetInfo
         {
-            Id = "big-digits", Title = "Big digits", ClassNames = Enumerable.Range(0, 10).Select(d => $"{d}").ToList(),
+            Id = id, Title = "Big digits", ClassNames = Enumerable.Range(0, 10).Select(d => $"{d}").ToList(),
             Width = 28, Height = 28, Channels = 1, Augmentation = AugmentationProfile.Digits,
         };
         return new DatasetStore(_paths).Write(info,
@@ -56,6 +56,30 @@ public class DatasetStreamingTests : IDisposable
         using var x = a.Batch([3, 499, 42], new Random(9));
         using var y = b.Batch([3, 499, 42], new Random(9));
         x.X.cpu().data<float>().ToArray().ShouldBe(y.X.cpu().data<float>().ToArray());
+    }
+
+    /// <summary>Each dataset under the budget is held in memory, but together they stay within it: the least recently
+    /// used one is dropped (and read again when asked for).</summary>
+    [Fact]
+    public void LoadedDatasets_StayInMemory_OnlyWhileTogetherTheyFitTheBudget()
+    {
+        WriteDigits(50, "a"); // 39,200 pixel bytes each
+        WriteDigits(50, "b");
+        var store = new DatasetStore(_paths, new PipelineOptions { MemoryBudgetBytes = 60_000 });
+        var a1 = store.Load("a");
+        store.Load("a").ShouldBeSameAs(a1, "a cached dataset is not read again");
+        var b1 = store.Load("b");
+        store.Load("b").ShouldBeSameAs(b1);
+
+        var a2 = store.Load("a");
+        a2.ShouldNotBeSameAs(a1, "a was dropped when b took the two over the budget");
+        a2.Images!.Pixels.ShouldBe(a1.Images!.Pixels);
+        store.Load("b").ShouldNotBeSameAs(b1, "reading a again dropped b, now the least recently used");
+
+        var roomy = new DatasetStore(_paths, new PipelineOptions { MemoryBudgetBytes = 100_000 });
+        var ra = roomy.Load("a");
+        roomy.Load("b");
+        roomy.Load("a").ShouldBeSameAs(ra, "both fit together");
     }
 
     [Fact]

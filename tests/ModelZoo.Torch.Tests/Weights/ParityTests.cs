@@ -59,13 +59,30 @@ public class ParityTests
         result.Passed.ShouldBeTrue();
     }
 
+    /// <summary>An expected output moved by 1e-3 in one logit must fail at the default threshold and report that
+    /// difference: the check compares, it does not just run.</summary>
     [Fact]
-    public void Parity_Fails_WhenTheThresholdIsTighterThanTheDifference()
+    public void Parity_Fails_WhenOneExpectedValueIsOffByMoreThanTheThreshold()
     {
-        var result = ParityCheck.Run(new ParityRequest("resnet18",
-            SharedFixtures.PathOf("resnet18_seed7.safetensors"), SharedFixtures.PathOf("resnet18_seed7.io.safetensors"),
-            Threshold: 0));
-        (result.MaxAbsDiff > 0).ShouldBe(!result.Passed);
+        var path = Path.Combine(Path.GetTempPath(), $"mz-parity-{Guid.NewGuid():N}.safetensors");
+        var io = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.io.safetensors"));
+        try
+        {
+            var output = io["output"].clone();
+            output[1, 3] += 1e-3f;
+            SafeTensors.Save(path, new Dictionary<string, Tensor> { ["input"] = io["input"], ["output"] = output });
+            output.Dispose();
+
+            var result = ParityCheck.Run(new ParityRequest("resnet18", SharedFixtures.PathOf("resnet18_seed7.safetensors"), path));
+
+            result.Passed.ShouldBeFalse();
+            result.MaxAbsDiff.ShouldBe(1e-3, 1e-4);
+        }
+        finally
+        {
+            foreach (var t in io.Values) t.Dispose();
+            File.Delete(path);
+        }
     }
 
     [Fact]
