@@ -45,12 +45,18 @@ public enum DatasetOrigin { BuiltIn, Upload }
 public sealed record DatasetSource(string Registry, string Package, string Version, string File, string Sha256, DateTimeOffset FetchedAt);
 
 /// <summary>What the originals looked like: formats, size range and the most common sizes.</summary>
+/// <param name="Sizes">Every distinct size with its count, most common first, up to <see cref="MaxSizes"/> (the rest
+/// are counted in the range only); null in facts written before it was recorded.</param>
 public sealed record SourceImageStats(
     IReadOnlyDictionary<string, int> Formats,
     int MinWidth, int MedianWidth, int MaxWidth,
     int MinHeight, int MedianHeight, int MaxHeight,
     IReadOnlyList<ImageSizeCount> CommonSizes,
-    int GreyImages);
+    int GreyImages,
+    IReadOnlyList<ImageSizeCount>? Sizes = null)
+{
+    public const int MaxSizes = 500;
+}
 
 public sealed record ImageSizeCount(int Width, int Height, int Count);
 

@@ -237,13 +237,15 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
     static SourceImageStats Stats(UploadedImageDecoder.Decoded[] d)
     {
         static int Median(IEnumerable<int> xs) { var a = xs.Order().ToArray(); return a[a.Length / 2]; }
+        var sizes = d.GroupBy(x => (x.Width, x.Height)).OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Width).ThenBy(g => g.Key.Height)
+            .Select(g => new ImageSizeCount(g.Key.Width, g.Key.Height, g.Count())).ToList();
         return new SourceImageStats(
             d.GroupBy(x => x.Format).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count()),
             d.Min(x => x.Width), Median(d.Select(x => x.Width)), d.Max(x => x.Width),
             d.Min(x => x.Height), Median(d.Select(x => x.Height)), d.Max(x => x.Height),
-            d.GroupBy(x => (x.Width, x.Height)).OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Width).Take(8)
-                .Select(g => new ImageSizeCount(g.Key.Width, g.Key.Height, g.Count())).ToList(),
-            d.Count(x => x.IsGrey));
+            sizes.Take(8).ToList(),
+            d.Count(x => x.IsGrey),
+            sizes.Take(SourceImageStats.MaxSizes).ToList());
     }
 
     static void ThrowIfAny(List<UploadProblem> problems)

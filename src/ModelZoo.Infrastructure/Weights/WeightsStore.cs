@@ -51,18 +51,20 @@ public sealed class WeightsStore(ZooPaths paths, TimeProvider clock)
     internal string TempFilePath(string suffix) => Path.Combine(paths.WeightsDir, TempPrefix + Guid.NewGuid().ToString("N") + suffix);
 
     /// <summary>
-    /// Moves a validated upload into place and writes its record. The old record goes first, so between the two
-    /// steps the entry reads as not imported rather than as the old weights with the new file.
+    /// Moves a validated upload into place and writes its record. Everything that can fail for lack of space (the new
+    /// record) is written before the old import is touched; what remains is a delete and two renames within one file
+    /// system. The old record goes first, so between those steps the entry reads as not imported rather than as the
+    /// old weights with the new file.
     /// </summary>
     internal ImportedWeights Commit(ModelManifest m, string uploadedFile, ImportedWeights record)
     {
         var target = FilePathOf(m) ?? throw new InvalidOperationException($"Catalogue entry '{m.Id}' has no usable weights file name.");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         var sidecar = target + SidecarSuffix;
-        File.Delete(sidecar);
-        File.Move(uploadedFile, target, overwrite: true);
         var tmp = Path.Combine(Path.GetDirectoryName(uploadedFile)!, ".record-" + Guid.NewGuid().ToString("N") + ".json");
         File.WriteAllText(tmp, JsonSerializer.Serialize(record, Json));
+        File.Delete(sidecar);
+        File.Move(uploadedFile, target, overwrite: true);
         File.Move(tmp, sidecar, overwrite: true);
         return record with { Path = target };
     }

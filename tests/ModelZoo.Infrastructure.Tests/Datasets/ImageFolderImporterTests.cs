@@ -51,6 +51,11 @@ public class ImageFolderImporterTests : IDisposable
         info.SourceImages.Formats["JPEG"].ShouldBe(8);
         (info.SourceImages.MinWidth, info.SourceImages.MaxWidth, info.SourceImages.MaxHeight).ShouldBe((20, 40, 50));
         info.SourceImages.CommonSizes[0].ShouldBe(new ImageSizeCount(40, 30, 12));
+        // Every distinct size with its count, for the page's scatter: together they account for every image.
+        var sizes = info.SourceImages.Sizes.ShouldNotBeNull();
+        sizes[0].ShouldBe(info.SourceImages.CommonSizes[0]);
+        sizes.Sum(x => x.Count).ShouldBe(info.Examples);
+        sizes.Select(x => (x.Width, x.Height)).ShouldBeUnique();
 
         var loaded = _store.Load("my-pets");
         loaded.Images.Pixels.Length.ShouldBe(30 * 3 * 16 * 16);

@@ -14,7 +14,7 @@ public class DatasetPageTests : IAsyncLifetime
     public async Task InitializeAsync() => _host = await ComponentHost.CreateAsync();
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    void WriteThreeClasses(DatasetOrigin origin)
+    void WriteThreeClasses(DatasetOrigin origin, SourceImageStats? sources = null)
     {
         var labels = Enumerable.Range(0, 60).Select(i => i < 30 ? 0 : i < 50 ? 1 : 2).ToArray();
         _host.Get<DatasetStore>().Write(
@@ -23,7 +23,7 @@ public class DatasetPageTests : IAsyncLifetime
                 Id = "three", Title = "Three classes", ClassNames = ["alpha", "beta", "gamma"], Width = 4, Height = 4, Channels = 3,
                 License = "CC-BY-4.0 (test)", Provenance = "made in the test, sha256 abc", Origin = origin,
                 Source = new DatasetSource("debian", "some-pkg", "1.0-1", "some-pkg_1.0-1_all.deb", new string('f', 64), DateTimeOffset.UnixEpoch),
-                Splits = new SplitSizes(42, 9, 9), SplitMethod = "Stratified, seed 3.",
+                Splits = new SplitSizes(42, 9, 9), SplitMethod = "Stratified, seed 3.", SourceImages = sources,
             },
             new ImageSet { Width = 4, Height = 4, Channels = 3, Pixels = Enumerable.Range(0, 60 * 48).Select(i => (byte)i).ToArray(), Labels = labels, ClassNames = ["alpha", "beta", "gamma"] },
             StratifiedSplitter.Split(labels, 3));
@@ -51,6 +51,33 @@ public class DatasetPageTests : IAsyncLifetime
         page.Markup.ShouldContain(new string('f', 64));
         page.FindAll("button[data-testid=delete]").ShouldBeEmpty("built-ins are not deleted from the page");
         page.Find("[data-testid=train-on-it]").GetAttribute("href").ShouldBe("/runs/new?dataset=three");
+        System.Text.RegularExpressions.Regex.Replace(page.Find("[data-testid=image-sizes]").TextContent, @"\s+", " ")
+            .ShouldContain("All 60 images are 4 x 4 px: the built-in comes at one size");
+        page.FindAll("[data-testid=size-scatter]").ShouldBeEmpty();
+    }
+
+    /// <summary>An upload's original sizes are drawn: one dot per distinct size, its area growing with the count,
+    /// on one scale for both axes, with the stored square marked.</summary>
+    [Fact]
+    public void AnUpload_ShowsItsOriginalSizes_AsAScatter()
+    {
+        ImageSizeCount[] sizes = [new(640, 480, 40), new(480, 640, 15), new(1024, 1024, 5)];
+        WriteThreeClasses(DatasetOrigin.Upload, new SourceImageStats(new Dictionary<string, int> { ["jpeg"] = 60 },
+            480, 640, 1024, 480, 480, 1024, sizes, 0, sizes));
+        var page = _host.Ctx.Render<DatasetPage>(p => p.Add(x => x.Id, "three"));
+
+        var dots = page.FindAll("[data-testid=size-scatter] circle.size");
+        dots.Count.ShouldBe(3);
+        dots[0].TextContent.ShouldContain("640 x 480 px: 40 images");
+        double R(int i) => double.Parse(dots[i].GetAttribute("r")!, System.Globalization.CultureInfo.InvariantCulture);
+        R(0).ShouldBeGreaterThan(R(1));
+        R(1).ShouldBeGreaterThan(R(2));
+        double Cx(int i) => double.Parse(dots[i].GetAttribute("cx")!, System.Globalization.CultureInfo.InvariantCulture);
+        double Cy(int i) => double.Parse(dots[i].GetAttribute("cy")!, System.Globalization.CultureInfo.InvariantCulture);
+        (Cx(0) - Cx(1)).ShouldBe(Cy(0) - Cy(1), 0.2, "one scale: swapping width and height mirrors the dot about the diagonal");
+        page.Find("[data-testid=size-scatter] rect.stored title").TextContent.ShouldBe("stored at 4 x 4 px");
+        page.Find("[data-testid=source-images]").TextContent.ShouldContain("3 distinct sizes");
+        page.FindAll("[data-testid=image-sizes]").ShouldBeEmpty();
     }
 
     [Fact]
