@@ -47,6 +47,10 @@ public sealed class ImageUploadOptions
         if (MinImagesPerClass < 1) yield return "MinImagesPerClass must be at least 1.";
         if (MaxClasses is < 2 or > 256) yield return "MaxClasses must be between 2 and 256 (labels are stored as bytes).";
         if (StoredSize is < 8 or > 512) yield return "StoredSize must be between 8 and 512.";
+        // The import decodes into one pixel array (N x 3 x StoredSize²): the limits together must fit in it, or the
+        // largest upload they allow would fail at the end of its decode instead of being refused up front.
+        else if (MaxFiles > 0 && (long)MaxFiles * 3 * StoredSize * StoredSize > Array.MaxLength)
+            yield return $"MaxFiles x 3 x StoredSize² is {(long)MaxFiles * 3 * StoredSize * StoredSize:N0} bytes, over the {Array.MaxLength:N0} one upload can hold; lower MaxFiles or StoredSize.";
         if (Channels is not (0 or 1 or 3)) yield return "Channels must be 0 (auto), 1 or 3.";
         if (ValidationFraction < 0 || TestFraction < 0 || ValidationFraction + TestFraction >= 1)
             yield return "ValidationFraction and TestFraction must be non-negative and sum to less than 1.";

@@ -245,6 +245,11 @@ public class ImageFolderImporterTests : IDisposable
         errors.ShouldContain(e => e.Contains("MaxClasses"));
         errors.ShouldContain(e => e.Contains("StoredSize"));
         errors.ShouldContain(e => e.Contains("TestFraction"));
+
+        // 20,000 files at 512² would need a 15.7 GB pixel array: refused at start-up, not at the end of a decode.
+        new ImageUploadOptions { StoredSize = 512 }.Validate().ShouldHaveSingleItem().ShouldContain("lower MaxFiles or StoredSize");
+        new ImageUploadOptions { StoredSize = 512, MaxFiles = 2_000 }.Validate().ShouldBeEmpty();
+        new ImageUploadOptions().Validate().ShouldBeEmpty("the defaults fit");
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
