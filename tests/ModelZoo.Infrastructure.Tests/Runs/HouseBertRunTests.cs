@@ -61,7 +61,7 @@ public sealed class HouseBertRunTests
             HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 8, LearningRate = 1e-4, Seed = 3, MaxTokens = 32 },
         });
         launch.Ok.ShouldBeTrue(string.Join("; ", launch.Errors.Values));
-        var view = await WaitAsync(runs, launch.RunId!.Value);
+        var view = await runs.UntilEndAsync(launch.RunId!.Value, TimeSpan.FromMinutes(5));
 
         view.Status.ShouldBe(RunStatus.Succeeded, view.Error);
         weights.Architecture.ShouldBe("bert");
@@ -108,17 +108,5 @@ public sealed class HouseBertRunTests
     {
         public Dictionary<string, Tensor> Tensors { get; } = tensors;
         public void Dispose() { foreach (var t in Tensors.Values) t.Dispose(); }
-    }
-
-    static async Task<RunView> WaitAsync(RunService runs, Guid id)
-    {
-        var until = DateTime.UtcNow.AddMinutes(5);
-        while (DateTime.UtcNow < until)
-        {
-            var v = (await runs.GetAsync(id))!;
-            if (v.Status.IsTerminal()) return v;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("The run did not finish.");
     }
 }

@@ -23,7 +23,7 @@ public sealed class RunWeightsTests
             HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 16, ImageSize = 16, Seed = 3 },
         });
         var id = launch.RunId!.Value;
-        var v = await WaitForEnd(runs, id);
+        var v = await runs.UntilEndAsync(id);
 
         v.Status.ShouldBe(RunStatus.Succeeded, v.Error);
         var file = Path.Combine(host.DataDir, "runs", id.ToString(), $"run-{id:N}.safetensors");
@@ -47,17 +47,5 @@ public sealed class RunWeightsTests
         File.AppendAllText(file, "x");
         outputs.WeightsOf(v).Path.ShouldBeNull();
         outputs.WeightsOf(v).Problem!.ShouldContain("has changed since the run wrote it");
-    }
-
-    static async Task<RunView> WaitForEnd(RunService runs, Guid id)
-    {
-        var until = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < until)
-        {
-            var v = (await runs.GetAsync(id))!;
-            if (v.Status.IsTerminal()) return v;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"Run {id} did not finish.");
     }
 }

@@ -1,3 +1,4 @@
+using ModelZoo.Infrastructure.Tests.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Runs;
@@ -43,14 +44,7 @@ public sealed class BundledWeightsRunTests
             HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 16, ImageSize = 16, LearningRate = 1e-3, Seed = 3 },
         });
         launch.Ok.ShouldBeTrue();
-        var until = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < until)
-        {
-            var v = (await runs.GetAsync(launch.RunId!.Value))!;
-            if (v.Status.IsTerminal()) return v;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("The run did not finish.");
+        return await runs.UntilEndAsync(launch.RunId!.Value);
     }
 
     [Fact]

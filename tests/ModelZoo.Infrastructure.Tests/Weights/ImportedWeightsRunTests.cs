@@ -1,3 +1,4 @@
+using ModelZoo.Infrastructure.Tests.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Training;
@@ -51,7 +52,7 @@ public sealed class ImportedWeightsRunTests
             HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 16, ImageSize = 16, LearningRate = 1e-3, Seed = 3 },
         });
         launch.Ok.ShouldBeTrue();
-        var view = await WaitForTerminal(runs, launch.RunId!.Value);
+        var view = await runs.UntilEndAsync(launch.RunId!.Value);
 
         view.Status.ShouldBe(RunStatus.Succeeded, view.Error);
         weights.WeightsPath.ShouldBe(imported.Imported!.Path);
@@ -61,17 +62,5 @@ public sealed class ImportedWeightsRunTests
         view.CardMarkdown.ShouldNotContain("randomly initialised");
         foreach (var t in file.Values) t.Dispose();
         weights.Conv1AfterInit!.Dispose();
-    }
-
-    static async Task<RunView> WaitForTerminal(RunService runs, Guid id)
-    {
-        var until = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < until)
-        {
-            var v = (await runs.GetAsync(id))!;
-            if (v.Status.IsTerminal()) return v;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"Run {id} did not finish.");
     }
 }
