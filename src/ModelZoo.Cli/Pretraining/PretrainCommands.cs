@@ -100,10 +100,10 @@ public static class PretrainCommands
         var paths = new ZooPaths(new StorageOptions { DataDir = a.DataDir ?? "" }, Directory.GetCurrentDirectory());
         var store = new DatasetStore(paths);
         var stored = store.Find(GlyphsDataset.Id);
-        if (stored is not null && !GlyphsDataset.IsCurrent(stored))
-            o.WriteLine("The stored glyphs dataset predates its current facts (it records no glyph augmentation profile); rebuilding it from the cached packages.");
         if (stored is null || !GlyphsDataset.IsCurrent(stored))
         {
+            if (stored is not null)
+                o.WriteLine("The stored glyphs dataset predates its current facts (it records no glyph augmentation profile); rebuilding it from the cached packages.");
             o.WriteLine($"Fetching the glyphs dataset (apt-get download of {GlyphsDataset.Packages.Count} font packages) into {paths.DataDir}");
             GlyphsDataset.FetchAsync(new DebianPackageFetcher(paths.DownloadsDir), store, null, ct).GetAwaiter().GetResult();
         }

@@ -156,7 +156,7 @@ public sealed class DatasetFetchService : IDisposable
         {
             var message = e is not OperationCanceledException ? e.Message
                 : _shutdown.IsCancellationRequested ? "The fetch was stopped because the portal is shutting down; nothing was kept."
-                : !control.ByUser ? $"The fetch took longer than {(_timeout.TotalMinutes >= 1 ? $"{_timeout.TotalMinutes:0.#} minutes" : $"{_timeout.TotalSeconds:0.#} seconds")} ({DatasetOptions.Section}:FetchTimeoutMinutes) and was stopped; nothing was kept. Check that the {def.Registry} registry is reachable, then fetch again."
+                : !control.ByUser ? $"The fetch took longer than {Duration(_timeout)} ({DatasetOptions.Section}:FetchTimeoutMinutes) and was stopped; nothing was kept. Check that the {def.Registry} registry is reachable, then fetch again."
                 : "The fetch was cancelled; nothing was kept.";
             if (e is not OperationCanceledException) _log.LogError(e, "Fetching dataset {Id} failed", def.Id);
             else _log.LogWarning("Fetching dataset {Id} stopped: {Message}", def.Id, message);
@@ -173,6 +173,8 @@ public sealed class DatasetFetchService : IDisposable
             cts.Dispose();
         }
     }
+
+    static string Duration(TimeSpan t) => t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.#} minutes" : $"{t.TotalSeconds:0.#} seconds";
 
     void Set(FetchState s)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Infrastructure.Storage;
@@ -244,6 +243,8 @@ internal sealed class LoadedCache(long budgetBytes)
     {
         public Lazy<LoadedDataset> Value { get; } = value;
         public long LastUsed;
+        /// <summary>Set once the dataset is read (a text dataset's size is a sum over its texts: not redone per load).</summary>
+        public long? Bytes;
     }
 
     readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -267,22 +268,25 @@ internal sealed class LoadedCache(long budgetBytes)
             lock (_gate) if (_entries.TryGetValue(id, out var current) && current == entry) _entries.Remove(id);
             throw;
         }
-        lock (_gate) Evict(keep: id);
+        lock (_gate)
+        {
+            entry.Bytes ??= BytesOf(loaded);
+            Evict(keep: id);
+        }
         return loaded;
     }
 
     public void Remove(string id) { lock (_gate) _entries.Remove(id); }
 
-    /// <summary>Ids in the cache, least recently used first (for tests).</summary>
-    public IReadOnlyList<string> Ids { get { lock (_gate) return _entries.OrderBy(e => e.Value.LastUsed).Select(e => e.Key).ToList(); } }
-
+    /// <summary>Drops the least recently used read datasets (never <paramref name="keep"/>, nor one still being read)
+    /// until the rest fit the budget.</summary>
     void Evict(string keep)
     {
-        long total = _entries.Values.Where(e => e.Value.IsValueCreated).Sum(e => BytesOf(e.Value.Value));
-        foreach (var (id, e) in _entries.Where(e => e.Key != keep && e.Value.Value.IsValueCreated).OrderBy(e => e.Value.LastUsed).ToList())
+        long total = _entries.Values.Sum(e => e.Bytes ?? 0);
+        foreach (var (id, e) in _entries.Where(e => e.Key != keep && e.Value.Bytes is not null).OrderBy(e => e.Value.LastUsed).ToList())
         {
             if (total <= budgetBytes) break;
-            total -= BytesOf(e.Value.Value);
+            total -= e.Bytes!.Value;
             _entries.Remove(id);
         }
     }
