@@ -58,6 +58,7 @@ public static class DependencyInjection
         services.AddSingleton<RunEventRecorder>();
         services.AddSingleton<RunOutputs>();
         services.AddSingleton<RunService>();
+        services.AddSingleton<SweepService>();
         services.AddHostedService<RunWorker>();
         return services;
     }

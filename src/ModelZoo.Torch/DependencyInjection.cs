@@ -21,6 +21,8 @@ public static class DependencyInjection
         services.AddSingleton(PipelineOptions.Validated(config.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions()));
         services.AddSingleton(ArchitectureRegistry.Default);
         services.AddSingleton<IWeightsInitializer, FileWeightsInitializer>();
+        services.AddSingleton(StrategyRegistry.Default);
+        services.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(sp => sp.GetRequiredService<StrategyRegistry>());
         services.AddSingleton<IRunTrainer, Trainer>();
         return services;
     }

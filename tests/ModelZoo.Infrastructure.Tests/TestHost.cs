@@ -32,6 +32,7 @@ public sealed class TestHost : IAsyncDisposable
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(ArchitectureRegistry.Default);
+        builder.Services.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(ModelZoo.Torch.Training.StrategyRegistry.Default);
         builder.Services.AddZooInfrastructure(config, AppContext.BaseDirectory);
         builder.Services.AddSingleton(trainer);
         if (!startWorker)

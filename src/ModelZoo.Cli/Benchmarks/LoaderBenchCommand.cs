@@ -105,13 +105,13 @@ public static class LoaderBenchCommand
                 // Epoch 1 of the loader warms the page cache and the allocator; epoch 2 is timed.
                 LoaderBenchmark.LoaderImagesPerSecond(pipeline, order, batch, augment, 1);
                 var loader = LoaderBenchmark.LoaderImagesPerSecond(pipeline, order, batch, augment, 1);
-                foreach (var kind in new[] { StrategyKind.FullFineTune, StrategyKind.FeatureExtraction })
+                foreach (var (kind, frozen) in new[] { ("full-fine-tune", false), ("feature-extraction (per step)", true) })
                 {
-                    var ms = ModelBenchmark.Median(LoaderBenchmark.StepMilliseconds(a, kind, batch, s, warmup: 1, steps, CPU));
+                    var ms = ModelBenchmark.Median(LoaderBenchmark.StepMilliseconds(a, frozen, batch, s, warmup: 1, steps, CPU));
                     var consume = batch / (ms / 1000);
                     rows.Add($"| {a} | {kind} | {s} (resize {pipeline.Spec.ResizeSize}, {pipeline.Spec.Interpolation.ToString().ToLowerInvariant()}) | " +
                              $"{build} | {F(loader, "F0")} | {F(ms, "F0")} | {F(consume)} | {F(loader / consume)}x |");
-                    var (wait, stepMs) = LoaderBenchmark.Overlapped(pipeline, a, kind, order, batch, augment, warmup: 1, steps, CPU);
+                    var (wait, stepMs) = LoaderBenchmark.Overlapped(pipeline, a, frozen, order, batch, augment, warmup: 1, steps, CPU);
                     overlap.Add($"| {a} | {kind} | {F(stepMs, "F0")} | {F(wait * 100, "F2")} % |");
                     o.WriteLine($"  measured {a} {kind}"); o.Flush();
                 }

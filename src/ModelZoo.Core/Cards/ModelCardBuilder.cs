@@ -3,6 +3,7 @@ using System.Text;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
 
 namespace ModelZoo.Core.Cards;
 
@@ -21,7 +22,10 @@ public sealed record CardInput(
     int Threads,
     DateTimeOffset StartedAt,
     DateTimeOffset FinishedAt,
-    string SoftwareVersions);
+    string SoftwareVersions,
+    StrategyDescription? Strategy = null,
+    StrategyOptions? Options = null,
+    DatasetInfo? Target = null);
 
 /// <summary>
 /// Builds a model card (Markdown) in the spirit of Hugging Face's model cards: what the model is, what it was
@@ -39,7 +43,7 @@ public static class ModelCardBuilder
         var title = string.IsNullOrWhiteSpace(c.RunName) ? $"{c.Model.Title} on {c.Dataset.Title}" : c.RunName;
         sb.AppendLine($"# {Esc(title)}");
         sb.AppendLine();
-        sb.AppendLine($"A {Esc(c.Model.Title)} classifier for {c.Dataset.ClassNames.Count} classes of {Esc(c.Dataset.Title)}, trained by ModelZoo run `{c.RunId}` with the **{StrategyDescriptions.Title(c.Request.Strategy)}** strategy.");
+        sb.AppendLine($"A {Esc(c.Model.Title)} classifier for {c.Dataset.ClassNames.Count} classes of {Esc(c.Dataset.Title)}, trained by ModelZoo run `{c.RunId}` with the **{Esc(StrategyTitle(c))}** strategy.");
         sb.AppendLine();
         sb.AppendLine("## Results on the held-out test split");
         sb.AppendLine();
@@ -47,10 +51,26 @@ public static class ModelCardBuilder
         sb.AppendLine("| --- | --- |");
         sb.AppendLine($"| test accuracy | {Pct(r.TestAccuracy)} ({r.TestExamples} examples) |");
         sb.AppendLine($"| test loss (cross-entropy) | {F(r.TestLoss)} |");
-        sb.AppendLine($"| best validation accuracy | {Pct(r.BestValAccuracy)} (epoch {r.BestEpoch}) |");
+        if (r.PerClass.Count > 0) sb.AppendLine($"| macro-F1 | {F(r.MacroF1)} |");
+        if (r.Calibration is { } cal) sb.AppendLine($"| expected calibration error ({cal.Bins.Count} bins) | {F(cal.Ece)} |");
+        sb.AppendLine(r.Selection switch
+        {
+            ModelSelection.BestValidation => $"| best validation accuracy | {Pct(r.BestValAccuracy)} (epoch {r.BestEpoch}; its weights are the ones tested) |",
+            ModelSelection.LastEpoch => $"| validation accuracy, best epoch | {Pct(r.BestValAccuracy)} (epoch {r.BestEpoch}; not used to choose: the last epoch's weights are tested) |",
+            _ => "| model selection | none: nothing was trained by gradient steps |",
+        });
         sb.AppendLine($"| training time | {F(r.TrainSeconds, 1)} s on {Esc(c.Device)} |");
         sb.AppendLine();
-        if (r.PerClassAccuracy.Count == r.ClassNames.Count && r.ClassNames.Count > 0)
+        if (r.PerClass.Count == r.ClassNames.Count && r.ClassNames.Count > 0)
+        {
+            sb.AppendLine("Per-class scores on the test split:");
+            sb.AppendLine();
+            sb.AppendLine("| class | precision | recall | F1 | support |");
+            sb.AppendLine("| --- | --- | --- | --- | --- |");
+            foreach (var pc in r.PerClass) sb.AppendLine($"| {Esc(pc.Class)} | {F(pc.Precision)} | {F(pc.Recall)} | {F(pc.F1)} | {pc.Support} |");
+            sb.AppendLine();
+        }
+        else if (r.PerClassAccuracy.Count == r.ClassNames.Count && r.ClassNames.Count > 0)
         {
             sb.AppendLine("Per-class test accuracy:");
             sb.AppendLine();
@@ -71,6 +91,9 @@ public static class ModelCardBuilder
                 $"The backbone started from the house weights bundled with catalogue entry `{c.Model.Id}` " +
                 $"(`{c.Model.Weights?.File}`" + (c.WeightsSha256 is null ? ")" : $", sha256 `{c.WeightsSha256}`)") +
                 (c.Model.Training is { } tr ? $", pretrained by this project on `{tr.Dataset.Split(':')[0]}` with `{tr.Command}`." : "."),
+            _ when c.Strategy is { Info.UsesPretrainedWeights: false } =>
+                $"**The model was randomly initialised (seed {h.Seed}), on purpose:** {Esc(c.Strategy.Title)} is the baseline that " +
+                "shows what the architecture learns from this data alone, without pretraining.",
             _ =>
                 $"**The backbone was randomly initialised (seed {h.Seed}); no pretrained weights were used.** " +
                 $"The official weights of `{c.Model.Id}` were not imported on this installation, so this run measures " +
@@ -101,6 +124,8 @@ public static class ModelCardBuilder
             sb.AppendLine();
         }
 
+        AppendStrategy(sb, c);
+
         sb.AppendLine("## Training data");
         sb.AppendLine();
         var isText = c.Dataset.Modality == DatasetModality.Text;
@@ -110,16 +135,26 @@ public static class ModelCardBuilder
         sb.AppendLine($"- Provenance: {Esc(c.Dataset.Provenance)}");
         sb.AppendLine($"- Licence: {Esc(c.Dataset.License)}");
         sb.AppendLine($"- Split (stratified, seed {c.Dataset.SplitSeed}): {r.TrainExamples} used for training" +
+                      (h.LabelsPerClass is { } budget ? $" (label budget: at most {budget} per class, drawn stratified with seed {h.Seed})" : "") +
                       (h.TrainLimit > 0 ? $" (limited to {h.TrainLimit})" : "") +
                       $", {r.ValExamples} validation, {r.TestExamples} test.");
+        if (r.TrainExamplesPerClass.Count == c.Dataset.ClassNames.Count && r.TrainExamplesPerClass.Count > 0)
+            sb.AppendLine($"- Training examples per class: {string.Join(", ", c.Dataset.ClassNames.Select((n, i) => $"{Esc(n)} {r.TrainExamplesPerClass[i]}"))}.");
+        if (c.Target is { } target)
+            sb.AppendLine($"- Target domain: {Esc(target.Title)} (`{target.Id}`), {target.Splits.Train} training examples used **without their labels**; " +
+                          $"its validation and test labels served evaluation only (the test results above are on the target's test split). Provenance: {Esc(target.Provenance)}; licence: {Esc(target.License)}.");
         sb.AppendLine();
 
         sb.AppendLine("## Training procedure");
         sb.AppendLine();
-        sb.AppendLine($"- Strategy: {StrategyDescriptions.Describe(c.Request.Strategy)}");
-        var decay = StrategyDescriptions.LayerwiseDecayOf(c.Request.Strategy);
-        var lrNote = decay is { } d ? $" for the head, layer-wise decay {d.ToString("G4", Inv)} per earlier stage" : "";
-        sb.AppendLine($"- Epochs {h.Epochs}, batch size {h.BatchSize}, learning rate {h.LearningRate.ToString("G4", Inv)}{lrNote} (AdamW), seed {h.Seed}.");
+        sb.AppendLine($"- Optimiser: {Optimiser(h)}; base learning rate {h.LearningRate.ToString("G4", Inv)}{(c.Strategy?.Info.Trains == false ? " (unused: this strategy takes no gradient steps)" : "")}, {Schedule(h)}.");
+        sb.AppendLine($"- Epochs {h.Epochs}{(r.StoppedAtEpoch is { } stop ? $" (early stopping ended training after epoch {stop}, patience {h.EarlyStoppingPatience})" : h.EarlyStoppingPatience > 0 ? $" (early stopping patience {h.EarlyStoppingPatience}, not triggered)" : "")}, batch size {h.BatchSize}, seed {h.Seed}.");
+        var extras = new List<string>();
+        if (h.LabelSmoothing > 0) extras.Add($"label smoothing {h.LabelSmoothing.ToString("G3", Inv)}");
+        if (h.GradientClipNorm > 0) extras.Add($"gradients clipped to a global L2 norm of {h.GradientClipNorm.ToString("G3", Inv)}");
+        if (h.ClassBalance == ClassBalance.WeightedLoss) extras.Add("cross-entropy weighted by inverse class frequency");
+        if (h.ClassBalance == ClassBalance.WeightedSampler) extras.Add("class-balanced sampling (each class equally likely, with replacement)");
+        if (extras.Count > 0) sb.AppendLine($"- Also: {string.Join("; ", extras)}.");
         var pre = c.Model.Preprocessing;
         if (isText && c.Model.Text is { } t)
             sb.AppendLine($"- Input: WordPiece tokens of the model's `{Esc(t.VocabFile)}` ({(t.Lowercase ? "lower-cased" : "cased")}" +
@@ -130,7 +165,7 @@ public static class ModelCardBuilder
                 : $"resized with {Esc(pre.Interpolation)} interpolation";
             sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; grey repeated to 3 channels, normalised with mean [{string.Join(", ", pre.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", pre.Std.Select(v => F(v, 3)))}].");
             sb.AppendLine(h.Augment
-                ? "- Training augmentations (seeded): random resized crop, horizontal flip where the dataset allows it, small rotation, colour jitter; none for validation and test."
+                ? $"- Training augmentations (seeded, {(h.Augmentation is null ? "the dataset's profile" : "the run's own profile")}): {Augmentations(h.Augmentation ?? AugmentationProfile.For(c.Dataset))}; none for validation and test."
                 : "- Training augmentations: off.");
         }
         sb.AppendLine($"- Hardware: {Esc(c.Device)}, {c.Threads} intra-op thread(s). Software: {Esc(c.SoftwareVersions)}.");
@@ -143,6 +178,14 @@ public static class ModelCardBuilder
             foreach (var e in c.Epochs)
                 sb.AppendLine($"| {e.Epoch} | {F(e.TrainLoss)} | {Pct(e.TrainAccuracy)} | {F(e.ValLoss)} | {Pct(e.ValAccuracy)} | {F(e.Seconds, 1)} |");
             sb.AppendLine();
+            var own = c.Strategy?.Info.Metrics.Where(m => !m.PerStep && c.Epochs.Any(e => e.Values.ContainsKey(m.Name))).ToList() ?? [];
+            if (own.Count > 0)
+            {
+                sb.AppendLine($"| epoch | {string.Join(" | ", own.Select(m => Esc(m.Label)))} |");
+                sb.AppendLine($"| --- | {string.Join(" | ", own.Select(_ => "---"))} |");
+                foreach (var e in c.Epochs) sb.AppendLine($"| {e.Epoch} | {string.Join(" | ", own.Select(m => F(e[m.Name])))} |");
+            }
+            sb.AppendLine();
         }
 
         sb.AppendLine("## Limitations");
@@ -152,6 +195,65 @@ public static class ModelCardBuilder
             sb.AppendLine("- The backbone is untrained: do not read these numbers as the architecture's transfer-learning quality.");
         sb.AppendLine("- Not for decisions about people, and not validated for any safety-relevant use.");
         return sb.ToString();
+    }
+
+    static string StrategyTitle(CardInput c) => c.Strategy?.Title ?? c.Request.Strategy;
+
+    /// <summary>The strategy section, generated from its description: what it does, its options, what it reported.</summary>
+    static void AppendStrategy(StringBuilder sb, CardInput c)
+    {
+        sb.AppendLine($"## Strategy: {Esc(StrategyTitle(c))}");
+        sb.AppendLine();
+        if (c.Strategy is not { } s) { sb.AppendLine($"Strategy `{Esc(c.Request.Strategy)}`."); sb.AppendLine(); return; }
+        sb.AppendLine(Esc(s.Info.Explanation));
+        sb.AppendLine();
+        if (s.Options.Count > 0 && c.Options is { } o)
+        {
+            sb.AppendLine("| option | value |");
+            sb.AppendLine("| --- | --- |");
+            foreach (var option in s.Options)
+            {
+                var value = StrategyOptionsReader.Value(o, option);
+                var shown = option.Kind == OptionKind.Choice
+                    ? option.Choices.FirstOrDefault(ch => ch.Value == value?.ToString())?.Label ?? value?.ToString()
+                    : value is double d ? d.ToString("G4", Inv) : value is bool b ? (b ? "yes" : "no") : Convert.ToString(value, Inv);
+                var isDefault = Equals(value?.ToString(), option.Default.ToString());
+                sb.AppendLine($"| {Esc(option.Label)} | {Esc(shown ?? "")}{(isDefault ? " (default)" : "")} |");
+            }
+            sb.AppendLine();
+        }
+        foreach (var fact in c.Result.StrategyFacts) sb.AppendLine($"- {Esc(fact.Label)}: {Esc(fact.Value)}");
+        if (c.Result.StrategyFacts.Count > 0) sb.AppendLine();
+        if (c.Result.Selection == ModelSelection.LastEpoch)
+        {
+            sb.AppendLine("Model selection: none. The last epoch's weights were evaluated; no validation set chose them.");
+            sb.AppendLine();
+        }
+        if (c.Result.ResumedAfterEpochs.Count > 0)
+        {
+            sb.AppendLine($"The run was interrupted and resumed from its checkpoint after epoch {string.Join(", ", c.Result.ResumedAfterEpochs)}.");
+            sb.AppendLine();
+        }
+    }
+
+    static string Optimiser(HyperParameters h) => h.Optimizer == OptimizerKind.Sgd
+        ? $"SGD with {(h.Nesterov ? "Nesterov " : "")}momentum {h.Momentum.ToString("G3", Inv)}, weight decay {h.EffectiveWeightDecay.ToString("G3", Inv)} (not on norms and biases)"
+        : $"AdamW, weight decay {h.EffectiveWeightDecay.ToString("G3", Inv)} (not on norms and biases)";
+
+    static string Schedule(HyperParameters h) => h.Schedule switch
+    {
+        LearningRateSchedule.WarmupCosine => $"linear warmup over {(h.WarmupFraction * 100).ToString("G3", Inv)} % of the steps, then cosine decay to zero",
+        LearningRateSchedule.OneCycle => $"one-cycle (rising to the peak over {(h.WarmupFraction > 0 ? h.WarmupFraction * 100 : 25).ToString("G3", Inv)} % of the steps, then cosine down)",
+        _ => "constant rate",
+    };
+
+    static string Augmentations(AugmentationProfile a)
+    {
+        var parts = new List<string> { $"random resized crop keeping {(a.MinCropScale * 100).ToString("G3", Inv)}-100 % of the area" };
+        parts.Add(a.HorizontalFlip ? "horizontal flips" : "no flips");
+        parts.Add(a.MaxRotationDegrees > 0 ? $"rotation within ±{a.MaxRotationDegrees.ToString("G3", Inv)}°" : "no rotation");
+        parts.Add(a.ColorJitter > 0 ? $"brightness, contrast and (colour images) saturation jitter ±{(a.ColorJitter * 100).ToString("G3", Inv)} %" : "no colour jitter");
+        return string.Join(", ", parts);
     }
 
     static string F(double v, int digits = 4) => double.IsFinite(v) ? v.ToString("F" + digits, Inv) : v.ToString(Inv);

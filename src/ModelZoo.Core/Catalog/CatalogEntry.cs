@@ -26,6 +26,9 @@ public sealed record CatalogEntry(
     WeightsAvailability Weights)
 {
     public string Id => Manifest.Id;
+
+    /// <summary>The trainable model's stages and BatchNorm, for strategies (null where the catalogue did not compute them).</summary>
+    public Strategies.ModelFacts? Facts { get; init; }
 }
 
 public interface ICatalog

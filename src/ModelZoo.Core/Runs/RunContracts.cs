@@ -1,3 +1,6 @@
+using System.Text.Json.Nodes;
+using ModelZoo.Core.Datasets;
+
 namespace ModelZoo.Core.Runs;
 
 public enum RunStatus { Queued, Running, Succeeded, Failed, Cancelled }
@@ -7,34 +10,94 @@ public static class RunStatusExtensions
     public static bool IsTerminal(this RunStatus s) => s is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 }
 
-/// <summary>Hyper-parameters a user chooses for a run. Defaults are what a first run should use.</summary>
+/// <summary>The shared training loop's settings, the same for every strategy (a strategy's own settings are its
+/// options record, <c>RunRequest.Options</c>). Defaults are what a first run should use.</summary>
 public sealed record HyperParameters
 {
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 64;
+    /// <summary>The base rate: the head's, and the body's before any layer-wise decay.</summary>
     public double LearningRate { get; init; } = 1e-3;
     public int Seed { get; init; } = 42;
-    /// <summary>Side of the square input fed to the model. Small digits gain nothing from 224 px on a CPU.</summary>
-    public int ImageSize { get; init; } = 64;
-    /// <summary>Seeded training augmentations (random resized crop, flips where the dataset allows them, small
-    /// rotation, colour jitter). On by default: every torchvision and timm fine-tuning recipe augments, and a few
-    /// thousand images overfit quickly without it. Validation and test never augment.</summary>
+    /// <summary>Side of the square input fed to the model; 0: the model's own input size (its manifest's).</summary>
+    public int ImageSize { get; init; }
+    /// <summary>Seeded training augmentations (random resized crop, flips where allowed, small rotation, colour
+    /// jitter), as <see cref="Augmentation"/> or the dataset's profile says. Validation and test never augment.</summary>
     public bool Augment { get; init; } = true;
+    /// <summary>The run's own augmentation profile; null: the dataset's (shown and editable on its page).</summary>
+    public AugmentationProfile? Augmentation { get; init; }
     /// <summary>Longest text in tokens for text models ([CLS] and [SEP] included); the model's own limit caps it.
     /// Batches are padded only to their longest text.</summary>
     public int MaxTokens { get; init; } = 128;
     /// <summary>Use at most this many training examples (0 = all): quick trials on a slow machine.</summary>
     public int TrainLimit { get; init; }
+    /// <summary>Label budget: at most this many labelled training examples per class, drawn stratified with the
+    /// seed and recorded in the run (0 = every label). Small-target studies in one setting.</summary>
+    public int? LabelsPerClass { get; init; }
+
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
+    /// <summary>Decoupled weight decay (AdamW) or L2 (SGD) on weights only, never on norms and biases; null: the
+    /// optimiser's usual value (<see cref="DefaultWeightDecay"/>).</summary>
+    public double? WeightDecay { get; init; }
+    /// <summary>SGD's momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+    /// <summary>SGD with Nesterov momentum.</summary>
+    public bool Nesterov { get; init; }
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.WarmupCosine;
+    /// <summary>Share of all steps spent warming up linearly from 0 (warmup-cosine), or rising to the peak (one-cycle).</summary>
+    public double WarmupFraction { get; init; } = 0.05;
+    /// <summary>Cross-entropy label smoothing (0 = off).</summary>
+    public double LabelSmoothing { get; init; }
+    /// <summary>Clip the gradients' global L2 norm to this (0 = off).</summary>
+    public double GradientClipNorm { get; init; }
+    /// <summary>Stop when validation accuracy has not improved for this many epochs (0 = train every epoch).</summary>
+    public int EarlyStoppingPatience { get; init; }
+    /// <summary>For imbalanced data: weight the loss or the sampler by inverse class frequency.</summary>
+    public ClassBalance ClassBalance { get; init; } = ClassBalance.None;
+
+    /// <summary>AdamW's and PyTorch's default 0.01; SGD's usual 5e-4 (torchvision's reference recipes use 1e-4).</summary>
+    public double DefaultWeightDecay => Optimizer == OptimizerKind.AdamW ? 0.01 : 5e-4;
+    public double EffectiveWeightDecay => WeightDecay ?? DefaultWeightDecay;
+}
+
+public enum OptimizerKind { AdamW, Sgd }
+
+public enum LearningRateSchedule
+{
+    /// <summary>Linear warmup, then cosine decay to zero (timm's and Hugging Face's default).</summary>
+    WarmupCosine,
+    /// <summary>Smith's one-cycle (fastai's fit_one_cycle): cosine up from peak/25 to the peak, then down to peak/1e4.</summary>
+    OneCycle,
+    /// <summary>The base rate throughout.</summary>
+    Constant,
+}
+
+public enum ClassBalance
+{
+    None,
+    /// <summary>Cross-entropy weighted by inverse class frequency (mean weight 1).</summary>
+    WeightedLoss,
+    /// <summary>Each epoch draws its examples with replacement, every class equally likely.</summary>
+    WeightedSampler,
 }
 
 /// <summary>What a user asks for when launching a run (UI and REST API alike).</summary>
 public sealed record RunRequest
 {
     public string ModelId { get; init; } = "";
+    /// <summary>The labelled dataset (the source, for domain adaptation).</summary>
     public string DatasetId { get; init; } = "";
-    public StrategyKind Strategy { get; init; } = StrategyKind.FeatureExtraction;
+    /// <summary>For strategies that adapt to another domain: the target, whose training split is used without its
+    /// labels; its validation and test labels serve evaluation only.</summary>
+    public string? TargetDatasetId { get; init; }
+    /// <summary>A strategy id from <c>GET /api/strategies</c>.</summary>
+    public string Strategy { get; init; } = "feature-extraction";
+    /// <summary>The strategy's own options by name; left out: their defaults.</summary>
+    public JsonObject? Options { get; init; }
     public HyperParameters HyperParameters { get; init; } = new();
     public string? Name { get; init; }
+    /// <summary>This run is the scratch baseline of that run (same data, budget and seed).</summary>
+    public Guid? BaselineFor { get; init; }
 }
 
 /// <summary>Results a finished run stores and its model card quotes.</summary>
@@ -63,6 +126,40 @@ public sealed record RunResult
     /// <summary>The fine-tuned model the run saved; null when it saved none (results stored before runs saved
     /// their weights).</summary>
     public TrainedWeights? TrainedWeights { get; init; }
+
+    /// <summary>Unweighted mean of the per-class F1 scores on the test split.</summary>
+    public double MacroF1 { get; init; }
+    /// <summary>Precision, recall, F1 and support per class on the test split, in <see cref="ClassNames"/> order.</summary>
+    public IReadOnlyList<ClassScores> PerClass { get; init; } = [];
+    /// <summary>Expected calibration error and the reliability diagram's bins on the test split; null for results
+    /// stored before it was measured.</summary>
+    public Calibration? Calibration { get; init; }
+    /// <summary>Which weights were evaluated on the test split: the best validation epoch's, or the last epoch's.</summary>
+    public ModelSelection Selection { get; init; } = ModelSelection.BestValidation;
+    /// <summary>The epoch early stopping ended the run at; null when it trained every epoch.</summary>
+    public int? StoppedAtEpoch { get; init; }
+    /// <summary>Training examples per class the run used (after the label budget and training limit).</summary>
+    public IReadOnlyList<int> TrainExamplesPerClass { get; init; } = [];
+    /// <summary>What the strategy did that a reader of the card needs (frozen stages, support set, cache reuse),
+    /// each as a label and a value.</summary>
+    public IReadOnlyList<StrategyFact> StrategyFacts { get; init; } = [];
+    /// <summary>Training examples per second over the whole run's steps (data waits included, evaluation excluded).</summary>
+    public double ExamplesPerSecond { get; init; }
+    /// <summary>The epochs the run resumed after (a checkpoint of that epoch), in order; empty when it never stopped.</summary>
+    public IReadOnlyList<int> ResumedAfterEpochs { get; init; } = [];
+}
+
+/// <summary>One line a strategy adds to its run's record and card.</summary>
+public sealed record StrategyFact(string Label, string Value);
+
+public enum ModelSelection
+{
+    /// <summary>The epoch with the best validation accuracy on the labelled dataset's validation split.</summary>
+    BestValidation,
+    /// <summary>The last epoch (no selection; domain adaptation, where the target's labels may not choose).</summary>
+    LastEpoch,
+    /// <summary>Nothing was trained by gradient steps (prototypes, re-estimated statistics).</summary>
+    NoTraining,
 }
 
 /// <summary>
@@ -73,65 +170,6 @@ public sealed record RunResult
 /// <param name="File">The file's name, in the run's folder and as downloaded.</param>
 public sealed record TrainedWeights(string File, string Sha256, long Bytes);
 
-public enum StrategyKind
-{
-    /// <summary>Frozen backbone (eval mode), a new linear head is the only thing trained.</summary>
-    FeatureExtraction,
-    /// <summary>Everything trains (train mode), with layer-wise learning-rate decay from the head down to the stem.</summary>
-    FullFineTune,
-    /// <summary>The earlier half of the backbone stages is frozen (eval mode); the later half and the head train with
-    /// layer-wise learning-rate decay.</summary>
-    PartialFineTune,
-}
-
-public static class StrategyDescriptions
-{
-    /// <summary>
-    /// Layer-wise learning-rate decay for the fine-tuning strategies: the head gets the base learning rate and each
-    /// earlier stage the rate times this factor per stage of distance from the head. 0.7 is a common choice in
-    /// timm/BEiT-style fine-tuning: early stages hold generic features that need little change, and smaller steps
-    /// there keep the pretrained weights from being destroyed by the large early gradients of a fresh head.
-    /// </summary>
-    public const double LayerwiseDecay = 0.7;
-
-    static readonly string DecayText = LayerwiseDecay.ToString("0.0#", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>The layer-wise decay a strategy applies, or null when it trains a single group.</summary>
-    public static double? LayerwiseDecayOf(StrategyKind kind) =>
-        kind is StrategyKind.FullFineTune or StrategyKind.PartialFineTune ? LayerwiseDecay : null;
-
-    public static string Describe(StrategyKind kind) => kind switch
-    {
-        StrategyKind.FeatureExtraction =>
-            "Feature extraction: the backbone is frozen (weights fixed; its BatchNorm statistics and dropout, where it has them, in inference mode) and only a new linear classifier is trained.",
-        StrategyKind.FullFineTune =>
-            "Full fine-tune: every layer trains in training mode (BatchNorm layers, where the model has them, update their statistics; dropout is on), " +
-            $"with layer-wise learning-rate decay: the head uses the base learning rate and each earlier stage {DecayText}x the rate of the stage after it.",
-        StrategyKind.PartialFineTune =>
-            "Partial fine-tune: the earlier half of the backbone stages (stem first) is frozen, with weights fixed and their BatchNorm statistics and dropout, where they have them, in inference mode; " +
-            "the later half of the backbone stages (rounded up, at least one) and a new head train, " +
-            $"with layer-wise learning-rate decay ({DecayText}x per stage away from the head).",
-        _ => kind.ToString(),
-    };
-
-    /// <summary>Describe, naming the stages of the model the run uses (from the model's parameter groups).</summary>
-    public static string Describe(StrategyKind kind, IReadOnlyList<string> frozenStages, IReadOnlyList<string> trainedStages) =>
-        kind == StrategyKind.PartialFineTune && trainedStages.Count > 0
-            ? $"{Describe(kind)} Here, {JoinNames(trainedStages)} train; {(frozenStages.Count == 0 ? "nothing" : JoinNames(frozenStages))} {(frozenStages.Count == 1 ? "is" : "are")} frozen."
-            : Describe(kind);
-
-    static string JoinNames(IReadOnlyList<string> names) =>
-        names.Count <= 1 ? string.Join("", names) : string.Join(", ", names.Take(names.Count - 1)) + " and " + names[^1];
-
-    public static string Title(StrategyKind kind) => kind switch
-    {
-        StrategyKind.FeatureExtraction => "Feature extraction",
-        StrategyKind.FullFineTune => "Full fine-tune",
-        StrategyKind.PartialFineTune => "Partial fine-tune",
-        _ => kind.ToString(),
-    };
-}
-
 /// <summary>A run as the UI and the REST API show it.</summary>
 public sealed record RunView
 {
@@ -139,7 +177,8 @@ public sealed record RunView
     public string? Name { get; init; }
     public string ModelId { get; init; } = "";
     public string DatasetId { get; init; } = "";
-    public StrategyKind Strategy { get; init; }
+    /// <summary>The strategy's id (an older stored name is resolved to the id).</summary>
+    public string Strategy { get; init; } = "";
     public RunStatus Status { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
@@ -152,4 +191,11 @@ public sealed record RunView
     public string? CardMarkdown { get; init; }
     /// <summary>1 = next to start; null when not queued.</summary>
     public int? QueuePosition { get; init; }
+    public string? TargetDatasetId { get; init; }
+    /// <summary>The run this one is the scratch baseline of.</summary>
+    public Guid? BaselineFor { get; init; }
+    /// <summary>The transferability sweep this run belongs to.</summary>
+    public Guid? SweepId { get; init; }
+    /// <summary>How often the run resumed from its checkpoint after the portal stopped.</summary>
+    public int Resumes { get; init; }
 }

@@ -20,6 +20,24 @@ public sealed record TrainingJob(
     /// safetensors) once training and the test evaluation are done, recording it in the result; null: nothing is
     /// saved (pretraining writes its own entry file).</summary>
     public string? WeightsFileName { get; init; }
+
+    /// <summary>For strategies that adapt to another domain: the target, its classes aligned with <see cref="Data"/>'s
+    /// and its training labels hidden (-1), so no code can learn from them (<see cref="DomainAlignment"/>).</summary>
+    public LoadedDataset? Target { get; init; }
+
+    /// <summary>Write a checkpoint into <see cref="OutputDir"/> after every epoch (the portal's runs); off, the best
+    /// epoch's weights are kept in memory and nothing is written but the weights file.</summary>
+    public bool Checkpoint { get; init; }
+
+    /// <summary>Continue from the checkpoint in <see cref="OutputDir"/> instead of starting afresh.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Where strategies may cache per-example features across runs (keyed by weights, data and
+    /// preprocessing); null: no cache.</summary>
+    public string? FeatureCacheDir { get; init; }
+
+    /// <summary>The sha256 of the starting weights, for keys of caches that depend on them; null for a random init.</summary>
+    public string? WeightsSha256 { get; init; }
 }
 
 /// <summary>Where a text model's vocabulary and config are on this machine, and how to tokenise for it.</summary>

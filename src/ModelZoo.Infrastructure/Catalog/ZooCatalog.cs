@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
+using ModelZoo.Core.Strategies;
 using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Storage;
 using ModelZoo.Infrastructure.Weights;
@@ -98,7 +99,20 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         var weights = m.Weights is null ? WeightsAvailability.RandomInit
             : BundledWeightsPathOf(m) is not null ? WeightsAvailability.Bundled
             : WeightsPathOf(m) is not null ? WeightsAvailability.Available : WeightsAvailability.ImportToEnable;
-        return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights);
+        return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights) { Facts = FactsOf(m) };
+    }
+
+    /// <summary>The facts strategies check a run against, of the model a run on this entry trains (a masked-LM entry
+    /// trains its classifier sibling), from the real module on the meta device, cached per shape.</summary>
+    public ModelFacts? FactsOf(string id) => ManifestOf(id) is { } m ? FactsOf(m) : null;
+
+    ModelFacts FactsOf(ModelManifest m)
+    {
+        var trained = registry.ForFineTuning(m.Architecture);
+        var options = OptionsOf(m);
+        if (trained.Name != m.Architecture) options = options with { NumClasses = 2 };
+        var facts = registry.Facts(trained.Name, options);
+        return new ModelFacts(m.Id, trained.Modality == Modality.Text ? DatasetModality.Text : DatasetModality.Image, facts.Stages, facts.HasBatchNorm);
     }
 
     long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m));

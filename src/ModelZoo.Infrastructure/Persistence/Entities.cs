@@ -9,7 +9,14 @@ public sealed class RunRecord
     public string? Name { get; set; }
     public string ModelId { get; set; } = "";
     public string DatasetId { get; set; } = "";
-    public StrategyKind Strategy { get; set; }
+    /// <summary>The strategy's id (<c>GET /api/strategies</c>).</summary>
+    public string Strategy { get; set; } = "";
+    /// <summary>The target domain of a domain-adaptation run.</summary>
+    public string? TargetDatasetId { get; set; }
+    /// <summary>The run this one is the scratch baseline of.</summary>
+    public Guid? BaselineForId { get; set; }
+    /// <summary>The transferability sweep this run belongs to.</summary>
+    public Guid? SweepId { get; set; }
     public string RequestJson { get; set; } = "";
     public RunStatus Status { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
@@ -21,6 +28,46 @@ public sealed class RunRecord
     public string? ResultJson { get; set; }
     public string? CardMarkdown { get; set; }
     public long LastSeq { get; set; }
+    /// <summary>How often the run was resumed from a checkpoint after the portal stopped.</summary>
+    public int Resumes { get; set; }
+
+    /// <summary>A typed summary of the result, for sorting and filtering without reading the JSON.</summary>
+    public double? TestAccuracy { get; set; }
+    public double? TestMacroF1 { get; set; }
+    public double? TestEce { get; set; }
+    public double? BestValAccuracy { get; set; }
+    public double? TrainSeconds { get; set; }
+    public long? TrainableParameters { get; set; }
+    public int? LabelsPerClass { get; set; }
+}
+
+/// <summary>One named value of one progress event (<c>loss</c> of step 17, <c>val_acc</c> of epoch 3), so pages and
+/// comparisons query curves by name without reading event payloads; a new strategy's values need no new column.</summary>
+public sealed class RunMetricRecord
+{
+    public long Id { get; set; }
+    public Guid RunId { get; set; }
+    /// <summary>The event that carried the value: a resume deletes values after its checkpoint with their events.</summary>
+    public long Seq { get; set; }
+    public string Name { get; set; } = "";
+    /// <summary>Global step for per-step values; null for per-epoch values.</summary>
+    public int? Step { get; set; }
+    public int Epoch { get; set; }
+    /// <summary>Seconds since training began, for per-step values.</summary>
+    public double? Elapsed { get; set; }
+    public double Value { get; set; }
+}
+
+/// <summary>A transferability sweep: one backbone and dataset under feature extraction, every frozen depth, full
+/// fine-tuning and scratch, with one budget and seed; its runs point at it.</summary>
+public sealed class SweepRecord
+{
+    public Guid Id { get; set; }
+    public string ModelId { get; set; } = "";
+    public string DatasetId { get; set; } = "";
+    /// <summary>The request every run shares, before each run's strategy and options.</summary>
+    public string RequestJson { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
 }
 
 /// <summary>One progress event, kept so late joiners and comparison views see the whole history.</summary>

@@ -9,6 +9,8 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
     public DbSet<RunRecord> Runs => Set<RunRecord>();
     public DbSet<RunEventRecord> RunEvents => Set<RunEventRecord>();
     public DbSet<LatencyRecord> Latencies => Set<LatencyRecord>();
+    public DbSet<RunMetricRecord> RunMetrics => Set<RunMetricRecord>();
+    public DbSet<SweepRecord> Sweeps => Set<SweepRecord>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -17,7 +19,10 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.ToTable("runs");
             e.HasKey(r => r.Id);
             e.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
-            e.Property(r => r.Strategy).HasConversion<string>().HasMaxLength(32);
+            e.Property(r => r.Strategy).HasMaxLength(64);
+            e.Property(r => r.TargetDatasetId).HasMaxLength(200);
+            e.HasIndex(r => r.SweepId);
+            e.HasIndex(r => r.BaselineForId);
             e.Property(r => r.ModelId).HasMaxLength(200);
             e.Property(r => r.DatasetId).HasMaxLength(200);
             e.Property(r => r.Name).HasMaxLength(200);
@@ -29,6 +34,21 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.HasKey(x => x.Id);
             e.Property(x => x.Kind).HasConversion<string>().HasMaxLength(16);
             e.HasIndex(x => new { x.RunId, x.Seq }).IsUnique();
+        });
+        b.Entity<RunMetricRecord>(e =>
+        {
+            e.ToTable("run_metrics");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Name).HasMaxLength(64);
+            e.HasIndex(x => new { x.RunId, x.Name, x.Seq });
+            e.HasIndex(x => new { x.RunId, x.Seq });
+        });
+        b.Entity<SweepRecord>(e =>
+        {
+            e.ToTable("sweeps");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.ModelId).HasMaxLength(200);
+            e.Property(x => x.DatasetId).HasMaxLength(200);
         });
         b.Entity<LatencyRecord>(e =>
         {

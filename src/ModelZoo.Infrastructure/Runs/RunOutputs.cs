@@ -1,4 +1,5 @@
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Storage;
 
 namespace ModelZoo.Infrastructure.Runs;
@@ -21,6 +22,22 @@ public sealed class RunOutputs(ZooPaths paths)
         Discard(runId);
         return Directory.CreateDirectory(DirOf(runId)).FullName;
     }
+
+    /// <summary>The run's folder as it is, for a run that resumes from its checkpoint there.</summary>
+    internal string Existing(Guid runId) => Directory.CreateDirectory(DirOf(runId)).FullName;
+
+    /// <summary>A succeeded run keeps its weights file only: its checkpoint and best-epoch copy served the training.</summary>
+    internal void Tidy(Guid runId)
+    {
+        var dir = DirOf(runId);
+        foreach (var d in new[] { CheckpointFiles.Directory, CheckpointFiles.Directory + ".old", CheckpointFiles.Directory + ".new" })
+            if (Directory.Exists(Path.Combine(dir, d))) Directory.Delete(Path.Combine(dir, d), recursive: true);
+        var best = Path.Combine(dir, CheckpointFiles.Best);
+        if (File.Exists(best)) File.Delete(best);
+    }
+
+    /// <summary>The run's checkpoint folder, or null when it has none.</summary>
+    public string? CheckpointOf(Guid runId) => Directory.Exists(DirOf(runId)) ? CheckpointFiles.Find(DirOf(runId)) : null;
 
     /// <summary>Removes the run's folder and everything in it; nothing to do when there is none.</summary>
     internal void Discard(Guid runId)

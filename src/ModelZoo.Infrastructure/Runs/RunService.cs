@@ -1,10 +1,14 @@
 using Microsoft.EntityFrameworkCore;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Persistence;
 
 namespace ModelZoo.Infrastructure.Runs;
+
+/// <summary>One recorded value of a metric: its step (per-step values) or epoch, and seconds since training began.</summary>
+public sealed record MetricPoint(int? Step, int Epoch, double? Elapsed, double Value);
 
 /// <summary>The outcome of a launch: a run id, or the validation errors keyed by field.</summary>
 public sealed record LaunchResult(Guid? RunId, IReadOnlyDictionary<string, string> Errors)
@@ -17,23 +21,46 @@ public sealed record LaunchResult(Guid? RunId, IReadOnlyDictionary<string, strin
 /// queues; the worker trains.
 /// </summary>
 public sealed class RunService(
-    IDbContextFactory<ZooDbContext> dbs, ZooCatalog catalog, DatasetStore datasets,
+    IDbContextFactory<ZooDbContext> dbs, ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies,
     RunQueueSignal signal, RunCancellations cancellations, RunEventRecorder recorder, TimeProvider clock)
 {
-    public async Task<LaunchResult> LaunchAsync(RunRequest request, CancellationToken ct = default)
+    /// <summary>Checks a request as a launch would, without storing anything (the form's live validation).</summary>
+    public RunCheck Check(RunRequest request)
     {
-        var errors = RunRequestValidator.Validate(request, catalog.Exists, datasets.Exists,
-            catalog.ModalityOf, id => datasets.Find(id)?.Modality);
-        if (errors.Count == 0 && catalog.ManifestOf(request.ModelId) is { Text: not null } m && catalog.TextFilesOf(m) is { Files: null } lookup)
-            errors = new Dictionary<string, string> { ["ModelId"] = lookup.MissingMessage(m.Id) };
-        if (errors.Count > 0) return new LaunchResult(null, errors);
+        var check = RunRequestValidator.Validate(request, strategies, catalog.FactsOf, datasets.Find);
+        if (check.Ok && catalog.ManifestOf(request.ModelId) is { Text: not null } m && catalog.TextFilesOf(m) is { Files: null } lookup)
+            return check with { Errors = new Dictionary<string, string> { ["ModelId"] = lookup.MissingMessage(m.Id) }, Options = null };
+        return check;
+    }
+
+    public async Task<LaunchResult> LaunchAsync(RunRequest request, CancellationToken ct = default) =>
+        await LaunchAsync(request, sweepId: null, ct);
+
+    /// <summary>Validates, stores and queues a run. The stored request names the strategy by its id and carries
+    /// every option's value, defaults included, so the record says exactly what ran.</summary>
+    internal async Task<LaunchResult> LaunchAsync(RunRequest request, Guid? sweepId, CancellationToken ct)
+    {
+        var check = Check(request);
+        if (!check.Ok) return new LaunchResult(null, check.Errors);
+        request = request with
+        {
+            Strategy = check.Strategy!.Id,
+            Options = StrategyOptionsReader.ToJson(check.Options!),
+            TargetDatasetId = string.IsNullOrWhiteSpace(request.TargetDatasetId) ? null : request.TargetDatasetId,
+        };
+        if (request.BaselineFor is { } of && await GetAsync(of, ct) is null)
+            return new LaunchResult(null, new Dictionary<string, string> { ["BaselineFor"] = $"Run {of} does not exist." });
         var run = new RunRecord
         {
             Id = Guid.CreateVersion7(),
             Name = string.IsNullOrWhiteSpace(request.Name) ? null : request.Name.Trim(),
             ModelId = request.ModelId,
             DatasetId = request.DatasetId,
+            TargetDatasetId = request.TargetDatasetId,
             Strategy = request.Strategy,
+            BaselineForId = request.BaselineFor,
+            SweepId = sweepId,
+            LabelsPerClass = request.HyperParameters.LabelsPerClass,
             RequestJson = RunJson.Write(request),
             Status = RunStatus.Queued,
             CreatedAt = clock.GetUtcNow(),
@@ -45,7 +72,53 @@ public sealed class RunService(
         }
         await recorder.RecordAsync(run.Id, RunEventKind.Status, new StatusChange(RunStatus.Queued, "Queued"), ct);
         signal.Notify();
-        return new LaunchResult(run.Id, errors);
+        return new LaunchResult(run.Id, check.Errors);
+    }
+
+    /// <summary>
+    /// The scratch baseline of a run: the same model, data, label budget, training settings and seed, with the
+    /// scratch strategy (random initialisation, no pretrained weights). Refused for a run that is itself scratch.
+    /// </summary>
+    public async Task<LaunchResult> LaunchBaselineAsync(Guid runId, CancellationToken ct = default)
+    {
+        if (await GetAsync(runId, ct) is not { } run)
+            return new LaunchResult(null, new Dictionary<string, string> { ["BaselineFor"] = $"Run {runId} does not exist." });
+        var scratch = strategies.All.FirstOrDefault(s => !s.Info.UsesPretrainedWeights);
+        if (scratch is null)
+            return new LaunchResult(null, new Dictionary<string, string> { ["Strategy"] = "This installation offers no scratch strategy." });
+        if (run.Strategy == scratch.Id)
+            return new LaunchResult(null, new Dictionary<string, string> { ["Strategy"] = $"Run {runId} is already trained from scratch." });
+        var request = run.Request with
+        {
+            Strategy = scratch.Id, Options = null, TargetDatasetId = null, BaselineFor = runId,
+            Name = $"Scratch baseline of {run.Name ?? $"{run.ModelId} on {run.DatasetId}"}",
+        };
+        if (request.Name!.Length > 200) request = request with { Name = request.Name[..200] };
+        return await LaunchAsync(request, ct);
+    }
+
+    /// <summary>Runs that are the scratch baseline of <paramref name="runId"/>, newest first.</summary>
+    public async Task<IReadOnlyList<RunView>> BaselinesOfAsync(Guid runId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var rows = await db.Runs.AsNoTracking().Where(r => r.BaselineForId == runId).OrderByDescending(r => r.CreatedAt).ToListAsync(ct);
+        var queued = await QueueOrderAsync(db, ct);
+        return rows.Select(r => ToView(r, queued, includeCard: false)).ToList();
+    }
+
+    /// <summary>A metric's values of a run in order (per step or per epoch, as recorded).</summary>
+    public async Task<IReadOnlyList<MetricPoint>> MetricAsync(Guid runId, string name, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.RunMetrics.AsNoTracking().Where(m => m.RunId == runId && m.Name == name).OrderBy(m => m.Seq)
+            .Select(m => new MetricPoint(m.Step, m.Epoch, m.Elapsed, m.Value)).ToListAsync(ct);
+    }
+
+    /// <summary>The names of the values a run has recorded.</summary>
+    public async Task<IReadOnlyList<string>> MetricNamesAsync(Guid runId, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.RunMetrics.AsNoTracking().Where(m => m.RunId == runId).Select(m => m.Name).Distinct().OrderBy(n => n).ToListAsync(ct);
     }
 
     public async Task<IReadOnlyList<RunView>> ListAsync(int take = 200, CancellationToken ct = default)
@@ -102,6 +175,7 @@ public sealed class RunService(
     internal static RunView ToView(RunRecord r, List<Guid> queue, bool includeCard) => new()
     {
         Id = r.Id, Name = r.Name, ModelId = r.ModelId, DatasetId = r.DatasetId, Strategy = r.Strategy, Status = r.Status,
+        TargetDatasetId = r.TargetDatasetId, BaselineFor = r.BaselineForId, SweepId = r.SweepId, Resumes = r.Resumes,
         CreatedAt = r.CreatedAt, StartedAt = r.StartedAt, FinishedAt = r.FinishedAt, Device = r.Device, Error = r.Error,
         CancelRequested = r.CancelRequested,
         Request = RunJson.Read<RunRequest>(r.RequestJson),

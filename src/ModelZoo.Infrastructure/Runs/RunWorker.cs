@@ -3,29 +3,33 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Cards;
 using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
 using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Persistence;
+using ModelZoo.Infrastructure.Storage;
 
 namespace ModelZoo.Infrastructure.Runs;
 
 /// <summary>
 /// Takes queued runs from the database, oldest first, and trains them one at a time on this process's device.
-/// The queue is the database, so a restart loses nothing that was queued. Free of web dependencies, so a separate
-/// worker host can run it as it is.
+/// The queue is the database and every epoch ends with a checkpoint, so a restart loses neither queued runs nor
+/// the epochs of a running one: a run the portal left behind resumes from its last checkpoint. Free of web
+/// dependencies, so a separate worker host can run it as it is.
 /// </summary>
 public sealed class RunWorker(
-    IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, ZooCatalog catalog, DatasetStore datasets,
-    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs,
+    IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies,
+    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs, ZooPaths paths,
     TimeProvider clock, ILogger<RunWorker> log) : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await FailInterruptedRunsAsync(stoppingToken);
+        await RecoverInterruptedRunsAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             var run = await ClaimNextAsync(stoppingToken);
@@ -40,16 +44,30 @@ public sealed class RunWorker(
         }
     }
 
-    /// <summary>Runs left "Running" by a process that died cannot resume: mark them failed with the reason, and
-    /// remove what they wrote (a weights file's temp, if the process died while saving it).</summary>
-    async Task FailInterruptedRunsAsync(CancellationToken ct)
+    /// <summary>
+    /// Runs left "Running" by a process that died (SIGKILL, power loss) go back to the queue: with a checkpoint they
+    /// resume from it when claimed; without one, having never reached their first checkpoint, they start again from
+    /// the beginning (nothing was trained yet). Only a run whose checkpoint was recorded but is gone fails, with
+    /// that reason. An unreadable checkpoint fails its run when the worker tries to resume it.
+    /// </summary>
+    async Task RecoverInterruptedRunsAsync(CancellationToken ct)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var stale = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).ToListAsync(ct);
         foreach (var id in stale)
         {
-            DiscardOutputs(id);
-            await FinishAsync(id, RunStatus.Failed, "The portal stopped while this run was training; start it again.", null, null);
+            var checkpointed = await db.RunEvents.AnyAsync(e => e.RunId == id && e.Kind == RunEventKind.Checkpoint, ct);
+            if (outputs.CheckpointOf(id) is null && checkpointed)
+            {
+                DiscardOutputs(id);
+                await FinishAsync(id, RunStatus.Failed,
+                    $"The portal stopped while this run was training, and its checkpoint is missing from {outputs.DirOf(id)}, so it cannot resume; start it again.", null, null);
+                continue;
+            }
+            if (outputs.CheckpointOf(id) is null) DiscardOutputs(id);
+            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Queued), ct);
+            log.LogWarning("Run {Run} was interrupted by a stop of the portal; it is queued to {How}", id,
+                checkpointed ? "resume from its checkpoint" : "start again (it had no checkpoint yet)");
         }
     }
 
@@ -61,10 +79,11 @@ public sealed class RunWorker(
             var next = await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued)
                 .OrderBy(r => r.CreatedAt).FirstOrDefaultAsync(ct);
             if (next is null) return null;
-            // Claim atomically: a cancel may have won the race.
+            // Claim atomically: a cancel may have won the race. A resumed run keeps its first start time.
+            var now = clock.GetUtcNow();
             var n = await db.Runs.Where(r => r.Id == next.Id && r.Status == RunStatus.Queued)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running)
-                    .SetProperty(r => r.StartedAt, clock.GetUtcNow()).SetProperty(r => r.Device, trainer.Device), ct);
+                    .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now).SetProperty(r => r.Device, trainer.Device), ct);
             if (n == 1) return next;
         }
     }
@@ -73,39 +92,66 @@ public sealed class RunWorker(
     {
         using var cts = cancellations.Register(run.Id, stopping);
         var progress = new RecordingProgress(recorder, run.Id);
-        var started = clock.GetUtcNow();
+        var started = run.StartedAt ?? clock.GetUtcNow();
         try
         {
-            progress.Status(new StatusChange(RunStatus.Running, "Preparing data and model", trainer.Device));
             var request = RunJson.Read<RunRequest>(run.RequestJson);
+            var strategy = strategies.Find(request.Strategy)
+                ?? throw new InvalidOperationException($"Strategy '{request.Strategy}' is not offered by this installation.");
+            var (options, problems) = StrategyOptionsReader.Read(strategy, request.Options);
+            if (options is null) throw new InvalidOperationException(string.Join(" ", problems.Select(p => p.Message)));
+            var resume = outputs.CheckpointOf(run.Id) is { } checkpoint ? CheckpointState.Read(checkpoint) : null;
+            if (resume is not null)
+            {
+                // Steps after the checkpoint are replayed and recorded again under the same numbers.
+                recorder.TruncateAsync(run.Id, resume.EventSeq).GetAwaiter().GetResult();
+                ExecuteUpdate(run.Id, s => s.SetProperty(r => r.Resumes, r => r.Resumes + 1));
+                progress.Status(new StatusChange(RunStatus.Running,
+                    $"Resuming from the checkpoint after epoch {resume.Epoch}: the portal stopped while this run was training.", trainer.Device));
+            }
+            progress.Status(new StatusChange(RunStatus.Running, "Preparing data and model", trainer.Device));
             var entry = catalog.Find(run.ModelId) ?? throw new InvalidOperationException($"Model '{run.ModelId}' is no longer in the catalogue.");
             // Before the data: a missing vocabulary should be the reason given, not whatever loading texts hits first.
             var text = catalog.TextFilesOf(entry.Manifest);
             if (entry.Manifest.Text is not null && text.Files is null) throw new InvalidOperationException(text.MissingMessage(entry.Id));
             var data = datasets.Load(run.DatasetId);
-            var outDir = outputs.Prepare(run.Id);
-            // Read once: the card must name exactly the weights the trainer loads.
-            var weights = catalog.StartingWeightsOf(entry.Manifest);
+            LoadedDataset? target = null;
+            if (request.TargetDatasetId is { } targetId) (data, target) = DomainAlignment.Align(data, datasets.Load(targetId));
+            var outDir = resume is not null ? outputs.Existing(run.Id) : outputs.Prepare(run.Id);
+            // Read once: the card must name exactly the weights the trainer loads (none for the scratch baseline).
+            var weights = strategy.Info.UsesPretrainedWeights ? catalog.StartingWeightsOf(entry.Manifest) : null;
             var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir)
             {
                 Text = text.Files,
                 WeightsFileName = RunOutputs.WeightsFileNameOf(run.Id),
+                Target = target,
+                Checkpoint = true,
+                Resume = resume is not null,
+                FeatureCacheDir = paths.FeaturesDir,
+                WeightsSha256 = weights?.Sha256,
             };
             if (run.CancelRequested) cts.Cancel();
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
             var outcome = trainer.Train(job, progress, cts.Token);
+            progress.Flush();
             var card = ModelCardBuilder.Build(new CardInput(
                 run.Id, run.Name, entry.Manifest,
                 weights?.Kind ?? WeightsAvailability.RandomInit, weights?.Sha256,
                 data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
-                started, clock.GetUtcNow(), outcome.SoftwareVersions));
+                started, clock.GetUtcNow(), outcome.SoftwareVersions, strategy, options, target?.Info));
+            outputs.Tidy(run.Id);
             FinishAsync(run.Id, RunStatus.Succeeded, $"Test accuracy {outcome.Result.TestAccuracy:P2}", outcome.Result, card).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !IsCancelRequested(run.Id))
         {
-            DiscardOutputs(run.Id);
-            FinishAsync(run.Id, RunStatus.Failed, "The portal shut down while this run was training; start it again.", null, null).GetAwaiter().GetResult();
+            // A clean shutdown: the checkpoint stays, and the run resumes from it at the next start.
+            var resumable = outputs.CheckpointOf(run.Id) is not null;
+            if (!resumable) DiscardOutputs(run.Id);
+            ExecuteUpdate(run.Id, s => s.SetProperty(r => r.Status, RunStatus.Queued));
+            recorder.RecordAsync(run.Id, RunEventKind.Status, new StatusChange(RunStatus.Queued,
+                resumable ? "The portal shut down while this run was training; it resumes from its last checkpoint at the next start."
+                          : "The portal shut down before this run's first checkpoint; it starts again at the next start.")).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
@@ -116,7 +162,12 @@ public sealed class RunWorker(
         {
             // Any failure of one run stays with that run: the worker and the portal keep serving.
             log.LogError(e, "Run {Run} failed", run.Id);
-            var message = e is TrainingDivergedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            var message = e switch
+            {
+                TrainingDivergedException => e.Message,
+                CheckpointUnreadableException => $"The run could not resume: its checkpoint is unreadable. {e.Message}",
+                _ => $"{e.GetType().Name}: {e.Message}",
+            };
             // Also after a saved file: a run that fails after training (card, database) must not offer its weights.
             DiscardOutputs(run.Id);
             FinishAsync(run.Id, RunStatus.Failed, message, null, null).GetAwaiter().GetResult();
@@ -132,6 +183,12 @@ public sealed class RunWorker(
         {
             log.LogWarning(e, "Could not remove the outputs of run {Run}", id);
         }
+    }
+
+    void ExecuteUpdate(Guid id, Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<RunRecord>> set)
+    {
+        using var db = dbs.CreateDbContext();
+        db.Runs.Where(r => r.Id == id).ExecuteUpdate(set);
     }
 
     bool IsCancelRequested(Guid id)
@@ -157,6 +214,12 @@ public sealed class RunWorker(
             r.Error = status == RunStatus.Failed ? message : null;
             r.ResultJson = result is null ? null : RunJson.Write(result);
             r.CardMarkdown = card;
+            r.TestAccuracy = result?.TestAccuracy;
+            r.TestMacroF1 = result?.MacroF1;
+            r.TestEce = result?.Calibration?.Ece;
+            r.BestValAccuracy = result?.BestValAccuracy;
+            r.TrainSeconds = result?.TrainSeconds;
+            r.TrainableParameters = result?.TrainableParameters;
             await db.SaveChangesAsync(CancellationToken.None);
         }
         await recorder.RecordAsync(id, RunEventKind.Status, new StatusChange(status, message, trainer.Device));

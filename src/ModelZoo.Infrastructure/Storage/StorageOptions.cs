@@ -40,6 +40,8 @@ public sealed class ZooPaths
     public string DatasetsDir => Path.Combine(DataDir, "datasets");
     public string RunsDir => Path.Combine(DataDir, "runs");
     public string WeightsDir => Path.Combine(DataDir, "weights");
+    /// <summary>Frozen backbones' per-example features, shared by runs (one folder per weights, data and preprocessing).</summary>
+    public string FeaturesDir => Path.Combine(DataDir, "features");
 
     static string? FindRepoRoot(string start)
     {

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using ModelZoo.Core.Runs;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Pipeline;
-using ModelZoo.Torch.Training.Strategies;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,9 +27,9 @@ public static class LoaderBenchmark
     }
 
     /// <summary>Milliseconds per training step on a synthetic batch, after <paramref name="warmup"/> untimed steps.</summary>
-    public static double[] StepMilliseconds(string architecture, StrategyKind kind, int batch, int size, int warmup, int steps, Device device)
+    public static double[] StepMilliseconds(string architecture, bool frozenBackbone, int batch, int size, int warmup, int steps, Device device)
     {
-        using var model = BuildForTraining(architecture, kind, device, out var strategy, out var optimizer);
+        using var model = BuildForTraining(architecture, frozenBackbone, device, out var optimizer);
         using var _ = optimizer;
         using var x = randn(batch, 3, size, size, device: device);
         using var y = randint(0, 10, [batch], device: device);
@@ -39,7 +37,7 @@ public static class LoaderBenchmark
         for (int i = -warmup; i < steps; i++)
         {
             var sw = Stopwatch.StartNew();
-            Step(model, strategy, optimizer, x, y);
+            Step(model, frozenBackbone, optimizer, x, y);
             if (i >= 0) times.Add(sw.Elapsed.TotalMilliseconds);
         }
         return times.ToArray();
@@ -47,10 +45,10 @@ public static class LoaderBenchmark
 
     /// <summary>Trains <paramref name="steps"/> steps on the pipeline's batches, as the trainer does, and returns the
     /// share of the time spent waiting for a batch (after <paramref name="warmup"/> steps) and the milliseconds per step.</summary>
-    public static (double WaitFraction, double StepMs) Overlapped(ImagePipeline pipeline, string architecture, StrategyKind kind,
+    public static (double WaitFraction, double StepMs) Overlapped(ImagePipeline pipeline, string architecture, bool frozenBackbone,
         int[] order, int batch, bool augment, int warmup, int steps, Device device)
     {
-        using var model = BuildForTraining(architecture, kind, device, out var strategy, out var optimizer);
+        using var model = BuildForTraining(architecture, frozenBackbone, device, out var optimizer);
         using var _ = optimizer;
         using var batches = pipeline.Train(order, batch, 1, seed: 1, augment, CancellationToken.None);
         if (batches.Count < warmup + steps) throw new ArgumentException($"{order.Length} images make {batches.Count} batches of {batch}; {warmup + steps} are needed.");
@@ -60,15 +58,16 @@ public static class LoaderBenchmark
         {
             if (i == 0) { waitedBefore = batches.WaitTime; sw.Start(); }
             using var b = batches.Next();
-            Step(model, strategy, optimizer, b.X, b.Y);
+            Step(model, frozenBackbone, optimizer, b.X, b.Y);
         }
         sw.Stop();
         return ((batches.WaitTime - waitedBefore).TotalSeconds / sw.Elapsed.TotalSeconds, sw.Elapsed.TotalMilliseconds / steps);
     }
 
-    /// <summary>The model as the trainer prepares it for <paramref name="kind"/>: head reset, the strategy's frozen
-    /// parts and BatchNorm mode, AdamW over the strategy's parameter groups.</summary>
-    static ZooModel BuildForTraining(string architecture, StrategyKind kind, Device device, out ITransferStrategy strategy, out optim.Optimizer optimizer)
+    /// <summary>The model as the trainer prepares it: head reset, and either everything trained (full fine-tune, train
+    /// mode) or only the head on a frozen backbone in eval mode (feature extraction computing features each step),
+    /// with AdamW over what trains.</summary>
+    static ZooModel BuildForTraining(string architecture, bool frozenBackbone, Device device, out optim.Optimizer optimizer)
     {
         var model = TorchRuntime.BuildSeeded(0, () =>
         {
@@ -77,19 +76,17 @@ public static class LoaderBenchmark
             return m;
         });
         model.to(device);
-        strategy = TransferStrategies.For(kind);
-        strategy.Configure(model);
-        strategy.SetTrainingMode(model);
-        optimizer = optim.AdamW(strategy.OptimizerGroups(model, 1e-3).Select(g =>
-            new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
+        foreach (var p in model.BackboneParameters()) p.requires_grad = !frozenBackbone;
+        if (frozenBackbone) model.eval(); else model.train();
+        optimizer = optim.AdamW(frozenBackbone ? model.ClassifierParameters() : model.parameters(), 1e-3);
         return model;
     }
 
-    static void Step(ZooModel model, ITransferStrategy strategy, optim.Optimizer optimizer, Tensor x, Tensor y)
+    static void Step(ZooModel model, bool frozenBackbone, optim.Optimizer optimizer, Tensor x, Tensor y)
     {
         using var scope = NewDisposeScope();
         Tensor logits;
-        if (strategy.BackboneFrozen)
+        if (frozenBackbone)
         {
             Tensor features;
             using (no_grad()) features = model.ForwardHead(model.ForwardFeatures(x), preLogits: true);

@@ -25,6 +25,9 @@ public sealed record ArchitectureOptions(int NumClasses = 1000, string? ConfigJs
     }
 }
 
+/// <summary>What strategies need to know of an architecture before a run builds it.</summary>
+public sealed record ArchitectureFacts(IReadOnlyList<string> Stages, bool HasBatchNorm);
+
 /// <param name="AdaptableHead">Whether <see cref="ArchitectureOptions.HeadPoolSize"/> and <see cref="ArchitectureOptions.HeadHidden"/>
 /// mean something to this architecture; the registry refuses them for the others.</param>
 /// <param name="FineTuneAs">The architecture a transfer run trains when it starts from this one, for architectures
@@ -83,6 +86,19 @@ public sealed class ArchitectureRegistry
     }
 
     static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, ArchitectureOptions), long> ParameterCounts = new();
+
+    /// <summary>The named stages (stem first, head last) and whether the module has BatchNorm layers, built on the
+    /// meta device like <see cref="CountParameters"/> and cached the same way.</summary>
+    public ArchitectureFacts Facts(string name, ArchitectureOptions? options = null)
+    {
+        options ??= new();
+        return FactsCache.GetOrAdd((name, options), key =>
+            Native.TorchRuntime.OnMeta(() => Create(key.Item1, key.Item2), m => new ArchitectureFacts(
+                m.StageNames,
+                m.modules().Any(x => x is TorchSharp.Modules.BatchNorm1d or TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm3d))));
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, ArchitectureOptions), ArchitectureFacts> FactsCache = new();
 
     /// <summary>The registry with every architecture this project implements.</summary>
     public static ArchitectureRegistry Default { get; } = CreateDefault();

@@ -52,10 +52,15 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
     public ImageSource Original => _original;
     public ImageSource Resized => _resized;
 
+    public string Fingerprint =>
+        $"images:{_original.Fingerprint}:{_original.Count}x{_original.Channels}x{_original.Height}x{_original.Width}:" +
+        $"in{Spec.InputSize}:resize{Spec.ResizeSize}:{Spec.Interpolation}:mean{string.Join(",", Spec.Mean)}:std{string.Join(",", Spec.Std)}";
+
     /// <summary>Prepares the run's pipeline: resolves the transform from the manifest and the run's input size, and
     /// builds or reuses the resize cache.</summary>
+    /// <param name="profile">The run's augmentations; null: the dataset's profile.</param>
     public static ImagePipeline Create(ImageSet images, DatasetInfo info, Preprocessing preprocessing, int runImageSize,
-        Device device, PipelineOptions options, CancellationToken ct = default)
+        Device device, PipelineOptions options, CancellationToken ct = default, AugmentationProfile? profile = null)
     {
         if (images.Channels is not (1 or 3)) throw new ArgumentException($"Images must have 1 or 3 channels, not {images.Channels}.");
         var spec = ImageTransformSpec.From(preprocessing, runImageSize);
@@ -68,7 +73,7 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
                 : Path.Combine(Path.GetTempPath(), "modelzoo-pipeline-cache");
             var name = string.IsNullOrEmpty(info.Id) ? "images" : info.Id;
             var (resized, state, file) = ResizeCache.Open(original, name, h, w, spec.Interpolation, dir, options.MemoryBudgetBytes, options.ResolvedWorkers, ct);
-            return new ImagePipeline(original, resized, state, file, images.Labels, spec, AugmentationProfile.For(info), device, options);
+            return new ImagePipeline(original, resized, state, file, images.Labels, spec, profile ?? AugmentationProfile.For(info), device, options);
         }
         catch
         {

@@ -39,6 +39,9 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
 
     public int Count { get; }
 
+    /// <summary>Items handed out so far.</summary>
+    public int Taken => _taken;
+
     /// <summary>Items produced ahead of the consumer at most (the queue's bound).</summary>
     public int Depth => _depth;
 

@@ -80,12 +80,13 @@ public static class HousePretrainer
             ModelId = $"{spec.Architecture}.pretrain",
             DatasetId = data.Info.Id,
             // From random initialisation every layer must learn; with no weights to load, full fine-tuning is
-            // full training. Its layer-wise decay gives the stem the smallest steps.
-            Strategy = StrategyKind.FullFineTune,
+            // full training. Its layer-wise decay gives the stem the smallest steps, and the constant rate is the
+            // recipe the house weights were first trained with.
+            Strategy = "full-fine-tune",
             HyperParameters = new HyperParameters
             {
                 Epochs = spec.Epochs, BatchSize = spec.BatchSize, LearningRate = spec.LearningRate, Seed = spec.Seed,
-                ImageSize = spec.InputSize, TrainLimit = spec.TrainLimit,
+                ImageSize = spec.InputSize, TrainLimit = spec.TrainLimit, Schedule = LearningRateSchedule.Constant,
             },
         };
         var outDir = Path.GetDirectoryName(Path.GetFullPath(weightsPath))!;

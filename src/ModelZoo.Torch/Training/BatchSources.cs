@@ -1,4 +1,5 @@
 using ModelZoo.Torch.Pipeline;
+using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Text;
 using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
@@ -9,15 +10,15 @@ namespace ModelZoo.Torch.Training;
 /// <summary>Picks the batch source a job needs from the model's modality, and refuses data the model cannot read.</summary>
 public static class BatchSources
 {
-    public static IBatchSource For(TrainingJob job, Modality modality, ZooModel model, Device device, PipelineOptions pipelineOptions, CancellationToken ct)
+    /// <param name="data">The job's labelled dataset, or its target domain.</param>
+    public static IBatchSource For(TrainingJob job, LoadedDataset data, Modality modality, ZooModel model, Device device, PipelineOptions pipelineOptions, CancellationToken ct)
     {
-        var data = job.Data;
         var h = job.Request.HyperParameters;
         if (modality == Modality.Image)
         {
             var images = data.Images ?? throw new NotSupportedException(
                 $"Model '{job.Model.Id}' reads images, but dataset '{data.Info.Id}' holds {data.Info.Modality.ToString().ToLowerInvariant()}s.");
-            return ImagePipeline.Create(images, data.Info, job.Model.Preprocessing, h.ImageSize, device, pipelineOptions, ct);
+            return ImagePipeline.Create(images, data.Info, job.Model.Preprocessing, h.ImageSize, device, pipelineOptions, ct, h.Augmentation);
         }
 
         var texts = data.Texts ?? throw new NotSupportedException(

@@ -15,4 +15,8 @@ public interface IBatchSource : IDisposable
 
     /// <summary>Evaluation batches of <paramref name="indices"/> in order, never augmented.</summary>
     Prefetcher<TrainingBatch> Eval(int[] indices, int batchSize, CancellationToken ct);
+
+    /// <summary>Identifies the examples and their evaluation preprocessing: sources with equal fingerprints give the
+    /// model equal inputs for every index, so features computed from one serve the other (the feature cache's key).</summary>
+    string Fingerprint { get; }
 }

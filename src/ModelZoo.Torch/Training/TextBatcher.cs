@@ -25,6 +25,24 @@ public sealed class TextBatcher : IBatchSource
 
     public int MaxLength { get; }
 
+    /// <summary>The texts, the vocabulary and the length: hashed once, on first use.</summary>
+    public string Fingerprint => _fingerprint ??= ComputeFingerprint();
+    string? _fingerprint;
+
+    static string TokenizerFingerprint(WordPieceTokenizer t)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var token in t.Tokens) { sha.AppendData(System.Text.Encoding.UTF8.GetBytes(token)); sha.AppendData([0]); }
+        return $"{Convert.ToHexStringLower(sha.GetHashAndReset())[..16]}:lower{t.Lowercase}:strip{t.StripAccents}";
+    }
+
+    string ComputeFingerprint()
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var t in _texts.Texts) { sha.AppendData(System.Text.Encoding.UTF8.GetBytes(t)); sha.AppendData([0]); }
+        return $"texts:{Convert.ToHexStringLower(sha.GetHashAndReset())[..16]}:{_texts.Count}:vocab{_tokenizer.VocabSize}:{TokenizerFingerprint(_tokenizer)}:max{MaxLength}";
+    }
+
     public TextBatcher(TextSet texts, WordPieceTokenizer tokenizer, int maxLength, Device device)
     {
         ArgumentNullException.ThrowIfNull(texts);

@@ -1,26 +1,29 @@
 using System.Diagnostics;
-using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
 using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Pipeline;
-using ModelZoo.Torch.Training.Strategies;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Training;
 
 /// <summary>
-/// The shared training loop: build the model, let the strategy decide what learns, train with AdamW, evaluate on
-/// the validation split every epoch and on the test split at the end. Progress is reported every step.
+/// The shared training loop, the same for every strategy. It builds the model (seeded, from the entry's weights
+/// unless the strategy starts from scratch), selects the run's examples (training limit, label budget), lets the
+/// strategy set itself up, and then owns the epochs: the learning-rate schedule, steps over the strategy's batch
+/// streams, gradient clipping, validation, model selection and early stopping, a checkpoint after every epoch and
+/// resume from it, cancellation within one step, and every event. At the end the selected weights are evaluated on
+/// the test split (accuracy, macro-F1, per-class scores, confusion, calibration) and saved.
 /// </summary>
-public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? weights = null, PipelineOptions? pipelineOptions = null) : IRunTrainer
+public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? weights = null, PipelineOptions? pipelineOptions = null,
+    StrategyRegistry? strategies = null) : IRunTrainer
 {
     readonly PipelineOptions _pipelineOptions = pipelineOptions ?? new();
-
-    const int EvalBatchSize = 256;
+    readonly StrategyRegistry _strategies = strategies ?? StrategyRegistry.Default;
 
     public string Device => TorchRuntime.DeviceDescription;
 
@@ -35,23 +38,28 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var data = job.Data;
         var device = TorchRuntime.Device;
         var classes = data.Info.ClassNames.Count;
+        var description = _strategies.Find(job.Request.Strategy)
+            ?? throw new NotSupportedException($"Strategy '{job.Request.Strategy}' is not registered. Known: {string.Join(", ", _strategies.All.Select(s => s.Id))}.");
+        var (options, problems) = StrategyOptionsReader.Read(description, job.Request.Options);
+        if (options is null) throw new ArgumentException(string.Join(" ", problems.Select(p => p.Message)));
+        using var strategy = _strategies.Create(description, options);
 
         // An entry without a classifier (a masked LM, a bare encoder) is fine-tuned as the classifier sharing its backbone.
         var architecture = registry.ForFineTuning(job.Model.Architecture);
         // A text model's config.json decides its sizes; read it before the seeded build so a bad file fails early.
         var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
-        // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         IReadOnlyList<string> weightsNotes = [];
-        var options = ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson };
+        var archOptions = ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson };
         // The entry's head size is its own (a masked LM's is its vocabulary); the classifier trained in its place gets
         // the dataset's classes from the start, so the import says "model 2", not "model 8000".
-        if (architecture.Name != job.Model.Architecture) options = options with { NumClasses = classes };
+        if (architecture.Name != job.Model.Architecture) archOptions = archOptions with { NumClasses = classes };
+        // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
         using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
         {
-            var m = registry.Create(architecture.Name, options);
+            var m = registry.Create(architecture.Name, archOptions);
             try
             {
-                weightsNotes = weights?.Initialise(m, job) ?? [];
+                if (strategy.LoadsPretrainedWeights) weightsNotes = weights?.Initialise(m, job) ?? [];
                 m.ResetClassifier(classes);
             }
             catch { m.Dispose(); throw; }
@@ -60,103 +68,59 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         if (weightsNotes.Count > 0) progress.Status(new StatusChange(RunStatus.Running, "Training; weights: " + string.Join("; ", weightsNotes), Device));
         model.to(device);
 
-        var strategy = TransferStrategies.For(job.Request.Strategy);
-        strategy.Configure(model);
-        var groups = strategy.OptimizerGroups(model, h.LearningRate);
-        var trainable = groups.SelectMany(g => g.Parameters).ToList();
-        using var optimizer = torch.optim.AdamW(
-            groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
-
-        using var pipeline = BatchSources.For(job, architecture.Modality, model, device, _pipelineOptions, ct);
-        var trainIdx = data.Split.Train;
-        if (h.TrainLimit > 0 && h.TrainLimit < trainIdx.Length)
-            trainIdx = Subsample(trainIdx, h.TrainLimit, h.Seed);
-
-        int stepsPerEpoch = (trainIdx.Length + h.BatchSize - 1) / h.BatchSize;
-        int totalSteps = stepsPerEpoch * h.Epochs;
-        var rng = new Random(h.Seed);
-        var total = Stopwatch.StartNew();
-        var throughput = new RateWindow(20);
-        var epochs = new List<EpochMetrics>();
-        double bestVal = -1; int bestEpoch = 0; int globalStep = 0;
-
-        for (int epoch = 1; epoch <= h.Epochs; epoch++)
+        var labels = data.Images?.Labels ?? data.Texts?.Labels ?? throw new InvalidOperationException($"Dataset '{data.Info.Id}' holds no examples.");
+        var trainIdx = TrainingSelection.Select(data.Split.Train, labels, h.LabelsPerClass, h.TrainLimit, h.Seed);
+        var perClass = TrainingSelection.PerClass(trainIdx, labels, classes);
+        using var source = BatchSources.For(job, data, architecture.Modality, model, device, _pipelineOptions, ct);
+        using var targetSource = job.Target is { } t ? BatchSources.For(job, t, architecture.Modality, model, device, _pipelineOptions, ct) : null;
+        using var classWeights = h.ClassBalance == ClassBalance.WeightedLoss
+            ? tensor(TrainingSelection.BalancedWeights(perClass), device: CPU).to(device) : null;
+        var run = new RunContext
         {
-            var epochWatch = Stopwatch.StartNew();
-            var order = (int[])trainIdx.Clone();
-            rng.Shuffle(order);
-            double lossSum = 0; long correct = 0; int seen = 0;
-            strategy.SetTrainingMode(model);
-            using var batches = pipeline.Train(order, h.BatchSize, epoch, h.Seed, h.Augment, ct);
+            Job = job, Model = model, Architecture = architecture, Device = device, Progress = progress, Cancellation = ct,
+            PipelineOptions = _pipelineOptions, Data = source, TrainIndices = trainIdx,
+            ValidationIndices = data.Split.Validation, TestIndices = data.Split.Test, ClassNames = data.Info.ClassNames,
+            Target = job.Target is { } target && targetSource is not null
+                ? new TargetData(targetSource, target.Split.Train, target.Split.Validation, target.Split.Test) : null,
+            ClassWeights = classWeights,
+        };
 
-            for (int s = 0; s < stepsPerEpoch; s++)
-            {
-                ct.ThrowIfCancellationRequested();
-                var stepWatch = Stopwatch.StartNew();
-                using var scope = NewDisposeScope();
-                using var batch = batches.Next();
-                var (x, y) = (batch.X, batch.Y);
-                Tensor logits;
-                if (strategy.BackboneFrozen)
-                {
-                    // No graph through a frozen backbone: less memory, and the forward is all it costs.
-                    Tensor features;
-                    using (no_grad()) features = model.ForwardHead(model.ForwardFeatures(x), preLogits: true);
-                    logits = model.ForwardClassifier(features);
-                }
-                else logits = model.call(x);
+        var total = Stopwatch.StartNew();
+        strategy.Setup(run);
+        var groups = strategy.ParameterGroups(run);
+        var loop = groups.Count == 0 ? LoopState.Untrained : TrainEpochs(run, strategy, groups);
+        strategy.Finish(run);
+        ct.ThrowIfCancellationRequested();
 
-                var loss = nn.functional.cross_entropy(logits, y);
-                var lossValue = loss.item<float>();
-                if (!float.IsFinite(lossValue))
-                    throw new TrainingDivergedException(
-                        $"The loss became {(float.IsNaN(lossValue) ? "NaN" : "infinite")} at epoch {epoch}, step {s + 1}. " +
-                        $"Lower the learning rate (it is {h.LearningRate:G4}) or check the data for invalid values.");
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-
-                lossSum += lossValue * batch.Count;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-                seen += batch.Count;
-                globalStep++;
-                throughput.Add(batch.Count, stepWatch.Elapsed.TotalSeconds);
-                var rate = throughput.Rate;
-                double? eta = rate > 0 ? (totalSteps - globalStep) * h.BatchSize / rate : null;
-                progress.Step(new StepProgress(epoch, s + 1, stepsPerEpoch, globalStep, totalSteps, lossValue,
-                    groups[0].LearningRate, rate, eta));
-            }
-
-            ct.ThrowIfCancellationRequested();
-            var (valLoss, valAcc, _) = Evaluate(model, pipeline, data.Split.Validation, classes, ct);
-            var metrics = new EpochMetrics(epoch, h.Epochs, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
-                valLoss, valAcc, epochWatch.Elapsed.TotalSeconds);
-            epochs.Add(metrics);
-            progress.Epoch(metrics);
-            if (valAcc > bestVal) { bestVal = valAcc; bestEpoch = epoch; }
-        }
-
-        var (testLoss, testAcc, confusion) = Evaluate(model, pipeline, data.Split.Test, classes, ct);
-        var perClass = Enumerable.Range(0, classes)
-            .Select(c => { var row = confusion[c]; var n = row.Sum(); return n == 0 ? 0.0 : (double)row[c] / n; }).ToList();
-
+        var test = Evaluator.Run(run, strategy, strategy.Evaluation(run, DatasetSplit.Test));
+        var confusion = test.Confusion.Select(r => (IReadOnlyList<int>)r).ToList();
+        var scores = ClassificationMetrics.PerClass(data.Info.ClassNames, confusion);
         var result = new RunResult
         {
-            TestAccuracy = testAcc,
-            TestLoss = testLoss,
-            BestValAccuracy = Math.Max(0, bestVal),
-            BestEpoch = bestEpoch,
-            TestExamples = data.Split.Test.Length,
+            TestAccuracy = test.Accuracy,
+            TestLoss = test.Loss,
+            BestValAccuracy = Math.Max(0, loop.BestValidationAccuracy),
+            BestEpoch = loop.BestEpoch,
+            TestExamples = test.Examples,
             TrainExamples = trainIdx.Length,
-            ValExamples = data.Split.Validation.Length,
+            ValExamples = strategy.Evaluation(run, DatasetSplit.Validation).Indices.Length,
             ClassNames = data.Info.ClassNames,
-            PerClassAccuracy = perClass,
-            ConfusionMatrix = confusion.Select(r => (IReadOnlyList<int>)r).ToList(),
-            TrainSeconds = total.Elapsed.TotalSeconds,
+            PerClassAccuracy = scores.Select(s => s.Recall).ToList(),
+            ConfusionMatrix = confusion,
+            PerClass = scores,
+            MacroF1 = ClassificationMetrics.MacroF1(scores),
+            Calibration = test.Calibration,
+            TrainSeconds = loop.ElapsedSeconds + total.Elapsed.TotalSeconds,
             TotalParameters = model.ParameterCount(),
-            TrainableParameters = trainable.Sum(p => p.numel()),
+            TrainableParameters = loop.TrainedParameters,
             TrainedArchitecture = architecture.Name,
             WeightsNotes = weightsNotes,
+            Selection = groups.Count == 0 ? ModelSelection.NoTraining : strategy.Selection,
+            StoppedAtEpoch = loop.Stopped ? loop.Epoch : null,
+            TrainExamplesPerClass = perClass,
+            StrategyFacts = strategy.Facts(run).ToList(),
+            ExamplesPerSecond = loop.StepSeconds > 0 ? loop.ExamplesTrained / loop.StepSeconds : 0,
+            ResumedAfterEpochs = loop.ResumedAfterEpochs,
         };
         // Saved last, after the test evaluation: a cancelled or diverged run has thrown by now and leaves no file.
         if (job.WeightsFileName is not null)
@@ -165,41 +129,223 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
     }
 
-    static (double Loss, double Accuracy, int[][] Confusion) Evaluate(
-        ZooModel model, IBatchSource pipeline, int[] indices, int classes, CancellationToken ct)
+    /// <summary>What the epochs leave for the result (and what a checkpoint carries between processes).</summary>
+    sealed record LoopState
     {
-        var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
-        if (indices.Length == 0) return (double.NaN, 0, confusion);
-        model.eval();
-        using var _ = no_grad();
-        double lossSum = 0; long correct = 0;
-        using var batches = pipeline.Eval(indices, EvalBatchSize, ct);
-        for (int b = 0; b < batches.Count; b++)
+        public static readonly LoopState Untrained = new();
+        public int Epoch { get; init; }
+        public int GlobalStep { get; init; }
+        public double BestValidationAccuracy { get; init; } = -1;
+        public int BestEpoch { get; init; }
+        public int EpochsWithoutImprovement { get; init; }
+        public bool Stopped { get; init; }
+        public double ElapsedSeconds { get; init; }
+        public double StepSeconds { get; init; }
+        public long ExamplesTrained { get; init; }
+        public long TrainedParameters { get; init; }
+        public IReadOnlyList<int> ResumedAfterEpochs { get; init; } = [];
+
+        public CheckpointState ToCheckpoint(TrainingJob job, long seq) => new()
         {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            using var batch = batches.Next();
-            var (x, y) = (batch.X, batch.Y);
-            var logits = model.call(x);
-            lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
-            var pred = logits.argmax(1).cpu().data<long>().ToArray();
-            var truth = y.cpu().data<long>().ToArray();
-            for (int i = 0; i < pred.Length; i++)
-            {
-                confusion[truth[i]][pred[i]]++;
-                if (pred[i] == truth[i]) correct++;
-            }
-        }
-        return (lossSum / indices.Length, (double)correct / indices.Length, confusion);
+            RunId = job.RunId, Strategy = job.Request.Strategy, Epoch = Epoch, GlobalStep = GlobalStep, EventSeq = seq,
+            BestValidationAccuracy = BestValidationAccuracy, BestEpoch = BestEpoch, EpochsWithoutImprovement = EpochsWithoutImprovement,
+            Stopped = Stopped, ElapsedSeconds = ElapsedSeconds, StepSeconds = StepSeconds, ExamplesTrained = ExamplesTrained,
+            ResumedAfterEpochs = ResumedAfterEpochs,
+        };
+
+        public static LoopState From(CheckpointState c) => new()
+        {
+            Epoch = c.Epoch, GlobalStep = c.GlobalStep, BestValidationAccuracy = c.BestValidationAccuracy, BestEpoch = c.BestEpoch,
+            EpochsWithoutImprovement = c.EpochsWithoutImprovement, Stopped = c.Stopped, ElapsedSeconds = c.ElapsedSeconds,
+            StepSeconds = c.StepSeconds, ExamplesTrained = c.ExamplesTrained, ResumedAfterEpochs = [.. c.ResumedAfterEpochs, c.Epoch],
+        };
     }
 
-    static int[] Subsample(int[] indices, int count, int seed)
+    LoopState TrainEpochs(RunContext run, TrainingStrategy strategy, IReadOnlyList<ParameterGroupSpec> groups)
     {
-        var copy = (int[])indices.Clone();
-        new Random(seed ^ 0x5EED).Shuffle(copy);
-        var pick = copy[..count];
-        Array.Sort(pick);
-        return pick;
+        var job = run.Job;
+        var h = run.Training;
+        var ct = run.Cancellation;
+        var progress = run.Progress;
+        using var optimization = Optimization.Create(h, groups);
+        var modules = new List<(string, nn.Module)> { ("model", run.Model) };
+        modules.AddRange(strategy.ExtraModules.Select(m => ($"extra.{m.Name}", m.Module)));
+        var trainedParameters = optimization.Parameters.Distinct().Sum(p => p.numel());
+
+        var streams = strategy.Streams(run);
+        if (streams.Count == 0) throw new InvalidOperationException("A training strategy needs at least one batch stream.");
+        var primary = streams[0];
+        if (primary.Indices.Length == 0) throw new InvalidOperationException("The run has no training examples to learn from.");
+        var primaryLabels = run.Job.Data.Images?.Labels ?? run.Job.Data.Texts!.Labels;
+        int stepsPerEpoch = (primary.Indices.Length + h.BatchSize - 1) / h.BatchSize;
+        int totalSteps = stepsPerEpoch * h.Epochs;
+        var best = new BestWeights(job.Checkpoint ? Path.Combine(job.OutputDir, CheckpointFiles.Best) : null);
+
+        LoopState state;
+        if (job.Resume)
+        {
+            state = LoopState.From(Checkpoints.Load(job.OutputDir, modules, optimization.Optimizer));
+            run.Report($"Resumed from the checkpoint after epoch {state.Epoch} (step {state.GlobalStep} of {totalSteps}).");
+        }
+        else
+        {
+            state = new LoopState();
+            if (job.Checkpoint) SaveCheckpoint(state);
+        }
+        state = state with { TrainedParameters = trainedParameters };
+
+        var throughput = new RateWindow(20);
+        var watch = Stopwatch.StartNew();
+        double elapsedAtStart = state.ElapsedSeconds;
+        for (int epoch = state.Epoch + 1; epoch <= h.Epochs && !state.Stopped; epoch++)
+        {
+            var epochWatch = Stopwatch.StartNew();
+            // Dropout and other draws from libtorch's generator: seeded per epoch, so a resumed epoch draws the same.
+            torch.random.manual_seed(TrainingSelection.Seed(h.Seed, epoch, 0xD80));
+            strategy.BeginEpoch(run, epoch);
+            var order = h.ClassBalance == ClassBalance.WeightedSampler
+                ? TrainingSelection.BalancedEpoch(primary.Indices, primaryLabels, h.Seed, epoch)
+                : TrainingSelection.EpochOrder(primary.Indices, h.Seed, epoch);
+            using var batches = primary.Source.Train(order, h.BatchSize, epoch, h.Seed, primary.Augment, ct);
+            var others = streams.Skip(1).Select((s, i) => new CyclingStream(s, h, epoch, i + 1, ct)).ToList();
+            double lossSum = 0; long correct = 0, labelled = 0; int seen = 0;
+            var globalStep = state.GlobalStep;
+            double stepSeconds = 0;
+            try
+            {
+                for (int s = 0; s < stepsPerEpoch; s++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var stepWatch = Stopwatch.StartNew();
+                    using var scope = NewDisposeScope();
+                    using var batch = batches.Next();
+                    var extra = others.ToDictionary(o => o.Stream.Name, o => o.Next());
+                    try
+                    {
+                        var factor = LearningRateSchedules.Factor(h.Schedule, h.WarmupFraction, globalStep, totalSteps);
+                        optimization.SetRate(h.LearningRate, factor);
+                        var input = new StepInput(batch, extra, epoch, globalStep + 1, totalSteps, (double)globalStep / totalSteps);
+                        var step = strategy.Step(run, input);
+                        var lossValue = step.Loss.item<float>();
+                        if (!float.IsFinite(lossValue))
+                            throw new TrainingDivergedException(
+                                $"The loss became {(float.IsNaN(lossValue) ? "NaN" : "infinite")} at epoch {epoch}, step {s + 1}. " +
+                                $"Lower the learning rate (it is {h.LearningRate:G4}) or check the data for invalid values.");
+                        optimization.Optimizer.zero_grad();
+                        step.Loss.backward();
+                        if (h.GradientClipNorm > 0)
+                            nn.utils.clip_grad_norm_(optimization.Parameters.Where(p => p.grad is not null), h.GradientClipNorm);
+                        optimization.Optimizer.step();
+
+                        lossSum += lossValue * batch.Count;
+                        seen += batch.Count;
+                        if (step.Logits is { } logits)
+                        {
+                            var known = batch.Y.ge(0);
+                            correct += logits.argmax(1).eq(batch.Y).logical_and(known).sum().item<long>();
+                            labelled += known.sum().item<long>();
+                        }
+                        globalStep++;
+                        var seconds = stepWatch.Elapsed.TotalSeconds;
+                        stepSeconds += seconds;
+                        throughput.Add(batch.Count, seconds);
+                        var rate = throughput.Rate;
+                        double? eta = rate > 0 ? (totalSteps - globalStep) * (double)h.BatchSize / rate : null;
+                        progress.Step(StepProgress.Of(epoch, s + 1, stepsPerEpoch, globalStep, totalSteps, lossValue, h.LearningRate * factor,
+                            rate, eta, elapsedAtStart + watch.Elapsed.TotalSeconds, step.Values));
+                    }
+                    finally { foreach (var b in extra.Values) b.Dispose(); }
+                }
+            }
+            finally { foreach (var o in others) o.Dispose(); }
+
+            ct.ThrowIfCancellationRequested();
+            var val = Evaluator.Run(run, strategy, strategy.Evaluation(run, DatasetSplit.Validation));
+            progress.Epoch(EpochMetrics.Of(epoch, h.Epochs, lossSum / Math.Max(1, seen), labelled == 0 ? double.NaN : (double)correct / labelled,
+                val.Loss, val.Accuracy, epochWatch.Elapsed.TotalSeconds, strategy.EpochValues(run, epoch)));
+
+            var improved = val.Accuracy > state.BestValidationAccuracy;
+            if (improved && strategy.Selection == ModelSelection.BestValidation) best.Keep(run.Model);
+            var noImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1;
+            state = state with
+            {
+                Epoch = epoch,
+                GlobalStep = globalStep,
+                BestValidationAccuracy = improved ? val.Accuracy : state.BestValidationAccuracy,
+                BestEpoch = improved ? epoch : state.BestEpoch,
+                EpochsWithoutImprovement = noImprovement,
+                Stopped = h.EarlyStoppingPatience > 0 && noImprovement >= h.EarlyStoppingPatience && epoch < h.Epochs,
+                ElapsedSeconds = elapsedAtStart + watch.Elapsed.TotalSeconds,
+                StepSeconds = state.StepSeconds + stepSeconds,
+                ExamplesTrained = state.ExamplesTrained + seen,
+            };
+            if (job.Checkpoint) SaveCheckpoint(state);
+        }
+
+        // The weights the test split sees: the best validation epoch's (the file a resumed run kept, or the copy in memory).
+        if (strategy.Selection == ModelSelection.BestValidation && state.BestEpoch > 0) best.Restore(run.Model);
+        best.Dispose();
+        return state;
+
+        void SaveCheckpoint(LoopState s)
+        {
+            // Every event so far reaches the database before the checkpoint that a resume would start after.
+            var seq = progress.Flush();
+            Checkpoints.Save(job.OutputDir, s.ToCheckpoint(job, seq), modules, optimization.Optimizer);
+            progress.Checkpoint(new CheckpointInfo(s.Epoch, s.GlobalStep));
+        }
+    }
+
+    /// <summary>A secondary stream's batches: reshuffled and restarted whenever it runs out within an epoch.</summary>
+    sealed class CyclingStream(BatchStream stream, HyperParameters h, int epoch, int index, CancellationToken ct) : IDisposable
+    {
+        Prefetcher<TrainingBatch>? _current;
+        int _cycle;
+        public BatchStream Stream => stream;
+
+        public TrainingBatch Next()
+        {
+            if (stream.Indices.Length == 0) throw new InvalidOperationException($"Stream '{stream.Name}' has no examples.");
+            if (_current is null || _current.Taken >= _current.Count)
+            {
+                _current?.Dispose();
+                var order = TrainingSelection.EpochOrder(stream.Indices, h.Seed, epoch, index * 1000 + _cycle++);
+                _current = stream.Source.Train(order, h.BatchSize, epoch * 1000 + _cycle, h.Seed ^ index, stream.Augment, ct);
+            }
+            return _current.Next();
+        }
+
+        public void Dispose() => _current?.Dispose();
+    }
+
+    /// <summary>The best validation epoch's weights: a file in the run's folder when it checkpoints (a resumed run
+    /// needs it), else a copy in memory.</summary>
+    sealed class BestWeights(string? path) : IDisposable
+    {
+        Dictionary<string, Tensor>? _copy;
+
+        public void Keep(ZooModel model)
+        {
+            if (path is not null) { Checkpoints.SaveModel(path, model); return; }
+            Dispose();
+            using var _ = no_grad();
+            _copy = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        }
+
+        public void Restore(ZooModel model)
+        {
+            if (path is not null) { if (File.Exists(path)) Checkpoints.LoadModel(path, model); return; }
+            if (_copy is null) return;
+            using var _ = no_grad();
+            foreach (var (key, target) in model.state_dict()) target.copy_(_copy[key]);
+        }
+
+        public void Dispose()
+        {
+            if (_copy is null) return;
+            foreach (var t in _copy.Values) t.Dispose();
+            _copy = null;
+        }
     }
 
     /// <summary>Samples per second over the last few steps: steadier than one step, quicker than the run average.</summary>

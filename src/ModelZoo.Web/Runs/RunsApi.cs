@@ -22,8 +22,29 @@ public static class RunsApi
             return TypedResults.Created($"/api/runs/{result.RunId}", view);
         })
         .WithName("LaunchRun").WithSummary("Queue a transfer-learning run").WithDescription(
-            "Validates the request (model and dataset must exist; hyper-parameters in range), stores the run and queues it. " +
+            "Validates the request (model and dataset must exist; the strategy, one of GET /api/strategies, must fit the model; its options " +
+            "and the hyper-parameters must be in range; each error is keyed by field, e.g. Options.frozenStages), stores the run and queues it. " +
             "Training happens in the background worker; follow it on the SignalR hub /hubs/runs or poll GET /api/runs/{id}.");
+
+        g.MapPost("/{id:guid}/baseline", async Task<Results<Created<RunView>, ValidationProblem, NotFound>> (Guid id, RunService runs, CancellationToken ct) =>
+        {
+            if (await runs.GetAsync(id, ct) is null) return TypedResults.NotFound();
+            var result = await runs.LaunchBaselineAsync(id, ct);
+            if (!result.Ok)
+                return TypedResults.ValidationProblem(result.Errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "The baseline cannot be launched.");
+            return TypedResults.Created($"/api/runs/{result.RunId}", await runs.GetAsync(result.RunId!.Value, ct));
+        })
+        .WithName("LaunchScratchBaseline").WithSummary("Queue the scratch baseline of a run")
+        .WithDescription("The same model, data, label budget, training settings and seed, with the scratch strategy (random initialisation). " +
+                         "The new run's baselineFor names the run; the run page compares the two.");
+
+        g.MapGet("/{id:guid}/metrics", async Task<Results<Ok<IReadOnlyList<string>>, NotFound>> (Guid id, RunService runs, CancellationToken ct) =>
+            await runs.GetAsync(id, ct) is null ? TypedResults.NotFound() : TypedResults.Ok(await runs.MetricNamesAsync(id, ct)))
+            .WithName("ListRunMetrics").WithSummary("The names of the values a run has recorded (loss, lr, val_acc, and the strategy's own)");
+
+        g.MapGet("/{id:guid}/metrics/{name}", async Task<Results<Ok<IReadOnlyList<MetricPoint>>, NotFound>> (Guid id, string name, RunService runs, CancellationToken ct) =>
+            await runs.GetAsync(id, ct) is null ? TypedResults.NotFound() : TypedResults.Ok(await runs.MetricAsync(id, name, ct)))
+            .WithName("GetRunMetric").WithSummary("One named value's series: per step (step, epoch, elapsed seconds) or per epoch");
 
         g.MapGet("/", async (RunService runs, CancellationToken ct, int take = 200) => TypedResults.Ok(await runs.ListAsync(Math.Clamp(take, 1, 1000), ct)))
             .WithName("ListRuns").WithSummary("List runs, newest first");

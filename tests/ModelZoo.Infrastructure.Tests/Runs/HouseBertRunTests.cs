@@ -57,7 +57,7 @@ public sealed class HouseBertRunTests
         var runs = host.Services.GetRequiredService<RunService>();
         var launch = await runs.LaunchAsync(new RunRequest
         {
-            ModelId = Entry, DatasetId = "topics", Strategy = StrategyKind.FullFineTune,
+            ModelId = Entry, DatasetId = "topics", Strategy = "full-fine-tune",
             HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 8, LearningRate = 1e-4, Seed = 3, MaxTokens = 32 },
         });
         launch.Ok.ShouldBeTrue(string.Join("; ", launch.Errors.Values));

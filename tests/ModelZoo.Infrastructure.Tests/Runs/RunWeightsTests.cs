@@ -19,7 +19,7 @@ public sealed class RunWeightsTests
         var outputs = host.Services.GetRequiredService<RunOutputs>();
         var launch = await runs.LaunchAsync(new RunRequest
         {
-            ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Strategy = StrategyKind.FullFineTune,
+            ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Strategy = "full-fine-tune",
             HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 16, ImageSize = 16, Seed = 3 },
         });
         var id = launch.RunId!.Value;
@@ -36,7 +36,7 @@ public sealed class RunWeightsTests
         metadata["modelzoo.run"].ShouldBe(id.ToString());
         metadata["modelzoo.entry"].ShouldBe("resnet18.tv_in1k");
         metadata["modelzoo.dataset"].ShouldBe("tiny");
-        metadata["modelzoo.strategy"].ShouldBe("FullFineTune");
+        metadata["modelzoo.strategy"].ShouldBe("full-fine-tune");
         metadata["modelzoo.classes"].ShouldBe("[\"a\",\"b\"]");
         SafeTensors.ReadHeader(file).Single(t => t.Name == "fc.weight").Shape.ShouldBe([2L, 512L]);
 

@@ -27,11 +27,11 @@ public class RunWorkerTests
                 File.WriteAllText(Path.Combine(job.OutputDir, job.WeightsFileName + ".tmp-0123"), "half");
             }
             if (fail?.Invoke(job) is { } e) throw e;
-            progress.Step(new StepProgress(1, 1, 2, 1, 2, 0.7, 1e-3, 100, 1));
+            progress.Step(StepProgress.Of(1, 1, 2, 1, 2, 0.7, 1e-3, 100, 1));
             gate?.Wait(TimeSpan.FromSeconds(20));
             ct.ThrowIfCancellationRequested();
-            progress.Step(new StepProgress(1, 2, 2, 2, 2, 0.5, 1e-3, 100, 0));
-            progress.Epoch(new EpochMetrics(1, 1, 0.6, 0.7, 0.55, 0.75, 0.1));
+            progress.Step(StepProgress.Of(1, 2, 2, 2, 2, 0.5, 1e-3, 100, 0));
+            progress.Epoch(EpochMetrics.Of(1, 1, 0.6, 0.7, 0.55, 0.75, 0.1));
             return new TrainingOutcome(new RunResult { TestAccuracy = 0.8, TestExamples = 6, ClassNames = ["a", "b"], PerClassAccuracy = [0.8, 0.8] }, Device, 1, "test");
         }
     }
@@ -190,8 +190,10 @@ public class RunWorkerTests
             $"Run {id} finished before runs saved their trained weights; start it again to get them.");
     }
 
+    /// <summary>A run the process left "Running" before its first checkpoint had nothing trained yet: it is queued
+    /// again, starts from the beginning, and what the dead process left in its folder is removed first.</summary>
     [Fact]
-    public async Task RunsLeftRunningByADeadProcess_AreFailedAtStartup()
+    public async Task RunsLeftRunningBeforeAnyCheckpoint_StartAgainFromTheBeginning()
     {
         var trainer = new ScriptedTrainer();
         await using var host = new TestHost(trainer, startWorker: false);
@@ -203,15 +205,68 @@ public class RunWorkerTests
             await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
         // The process died while saving the weights: the temp file of the write is all that is left.
         var outDir = Directory.CreateDirectory(host.Services.GetRequiredService<RunOutputs>().DirOf(id)).FullName;
-        File.WriteAllText(Path.Combine(outDir, RunOutputs.WeightsFileNameOf(id) + ".tmp-0123"), "half");
+        var temp = Path.Combine(outDir, RunOutputs.WeightsFileNameOf(id) + ".tmp-0123");
+        File.WriteAllText(temp, "half");
+
+        var worker = ActivatorUtilities.CreateInstance<RunWorker>(host.Services);
+        await worker.StartAsync(CancellationToken.None);
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+        await worker.StopAsync(CancellationToken.None);
+        v.Status.ShouldBe(RunStatus.Succeeded);
+        trainer.Calls.ShouldBe(1);
+        File.Exists(temp).ShouldBeFalse("the interrupted write's temp file went with the old folder");
+    }
+
+    /// <summary>A run whose history says it wrote a checkpoint, but whose checkpoint is gone, cannot resume: it
+    /// fails with that reason and nothing trains.</summary>
+    [Fact]
+    public async Task ARunWhoseRecordedCheckpointIsMissing_FailsWithThatReason()
+    {
+        var trainer = new ScriptedTrainer();
+        await using var host = new TestHost(trainer, startWorker: false);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        await host.Services.GetRequiredService<RunEventRecorder>().RecordAsync(id, RunEventKind.Checkpoint, new CheckpointInfo(1, 10));
+        var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
 
         var worker = ActivatorUtilities.CreateInstance<RunWorker>(host.Services);
         await worker.StartAsync(CancellationToken.None);
         var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
         await worker.StopAsync(CancellationToken.None);
         v.Status.ShouldBe(RunStatus.Failed);
-        v.Error!.ShouldContain("stopped while this run was training");
+        v.Error!.ShouldContain("its checkpoint is missing");
         trainer.Calls.ShouldBe(0);
-        Directory.Exists(outDir).ShouldBeFalse("the interrupted write's temp file is removed with the run's folder");
+    }
+
+    /// <summary>A checkpoint that cannot be read fails its run with the reason when the worker tries to resume it;
+    /// the worker then serves the next run.</summary>
+    [Fact]
+    public async Task AnUnreadableCheckpoint_FailsThatRun_AndTheWorkerGoesOn()
+    {
+        var trainer = new ScriptedTrainer();
+        await using var host = new TestHost(trainer, startWorker: false);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        var checkpoint = Directory.CreateDirectory(Path.Combine(host.Services.GetRequiredService<RunOutputs>().DirOf(id), CheckpointFiles.Directory)).FullName;
+        File.WriteAllText(Path.Combine(checkpoint, CheckpointFiles.State), "{\"epoch\": 2, trunc");
+        var next = (await runs.LaunchAsync(Request("next"))).RunId!.Value;
+
+        var worker = ActivatorUtilities.CreateInstance<RunWorker>(host.Services);
+        await worker.StartAsync(CancellationToken.None);
+        var v = await WaitFor(runs, id, r => r.Status.IsTerminal());
+        var n = await WaitFor(runs, next, r => r.Status.IsTerminal());
+        await worker.StopAsync(CancellationToken.None);
+        v.Status.ShouldBe(RunStatus.Failed);
+        v.Error!.ShouldStartWith("The run could not resume: its checkpoint is unreadable.");
+        v.Error.ShouldContain("state.json is not a checkpoint state");
+        n.Status.ShouldBe(RunStatus.Succeeded);
+        Directory.Exists(checkpoint).ShouldBeFalse("a failed run keeps nothing");
     }
 }

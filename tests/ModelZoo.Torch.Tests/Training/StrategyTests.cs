@@ -1,5 +1,6 @@
+using System.Text.Json.Nodes;
 using ModelZoo.Core.Runs;
-using ModelZoo.Core.Training;
+using ModelZoo.Core.Strategies;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Training;
 using ModelZoo.Torch.Training.Strategies;
@@ -29,48 +30,67 @@ public class StrategyTests
 
     static long RequiresGrad(ZooModel m) => m.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
+    static long Sum(IReadOnlyList<ParameterGroupSpec> groups) => groups.Sum(g => g.Parameters.Sum(p => p.numel()));
+
+    [Fact]
+    public void EveryRegisteredStrategy_HasAnOptionsRecordInCore_AndAClassHere()
+    {
+        var ids = StrategyRegistry.Default.All.Select(s => s.Id).ToList();
+        ids.ShouldContain("scratch");
+        ids.ShouldContain("feature-extraction");
+        ids.ShouldContain("partial-fine-tune");
+        ids.ShouldContain("full-fine-tune");
+        foreach (var d in StrategyRegistry.Default.All)
+        {
+            d.OptionsType.Assembly.GetName().Name.ShouldBe("ModelZoo.Core", $"{d.Id}: its description lives in Core");
+            using var s = StrategyRegistry.Default.Create(d, (StrategyOptions)Activator.CreateInstance(d.OptionsType)!);
+            s.GetType().Assembly.GetName().Name.ShouldBe("ModelZoo.Torch");
+        }
+    }
+
+    [Fact]
+    public void Registry_RefusesAnIdTwice_AndOptionsOfAnotherStrategy()
+    {
+        Should.Throw<InvalidOperationException>(() => new StrategyRegistry().Add<ScratchOptions, ScratchStrategy>().Add<ScratchOptions, ScratchStrategy>());
+        Should.Throw<ArgumentException>(() => StrategyRegistry.Default.Create(StrategyRegistry.Default.Find("scratch")!, new FullFineTuneOptions()));
+    }
+
     [Theory]
     [MemberData(nameof(Architectures))]
     public void FullFineTune_TrainsEveryParameter_InEveryStage(string arch)
     {
         using var m = Build(arch);
-        var s = TransferStrategies.For(StrategyKind.FullFineTune);
-        s.Configure(m);
-        var groups = s.OptimizerGroups(m, 1e-3);
+        var (run, s) = TestRuns.Prepare(m, "full-fine-tune");
+        s.Setup(run);
+        var groups = s.ParameterGroups(run);
+        s.BeginEpoch(run, 1);
         RequiresGrad(m).ShouldBe(m.ParameterCount());
-        groups.Sum(g => g.Parameters.Sum(p => p.numel())).ShouldBe(StageParameters(m, m.StageNames));
-        s.BackboneFrozen.ShouldBeFalse();
-        s.SetTrainingMode(m);
+        Sum(groups).ShouldBe(StageParameters(m, m.StageNames));
         m.modules().ShouldAllBe(x => x.training);
     }
 
     [Theory]
-    [MemberData(nameof(Architectures))]
-    public void PartialFineTune_TrainsTheLaterHalfOfTheBackbone_AndTheHead(string arch)
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void PartialFineTune_FreezesExactlyTheChosenDepth(int depth)
     {
-        using var m = Build(arch);
-        var (frozen, trained) = PartialFineTuneStrategy.Split(m);
-        int backbone = m.StageNames.Count - 1;
-        (frozen.Count + trained.Count).ShouldBe(m.StageNames.Count);
-        trained.Count.ShouldBe(Math.Max(1, (backbone + 1) / 2) + 1);
-        trained[^1].ShouldBe(m.StageNames[^1], "the head always trains");
-        frozen.ShouldNotBeEmpty();
-
-        var s = TransferStrategies.For(StrategyKind.PartialFineTune);
-        s.Configure(m);
+        using var m = Build("resnet18");
+        var (run, s) = TestRuns.Prepare(m, "partial-fine-tune", new JsonObject { ["frozenStages"] = depth });
+        s.Setup(run);
+        var groups = s.ParameterGroups(run);
+        var (frozen, trained) = PartialFineTuneStrategy.Split(m, depth);
+        frozen.ShouldBe(m.StageNames.Take(depth));
         RequiresGrad(m).ShouldBe(StageParameters(m, trained));
-        s.OptimizerGroups(m, 1e-3).Sum(g => g.Parameters.Sum(p => p.numel())).ShouldBe(StageParameters(m, trained));
-        RequiresGrad(m).ShouldBeLessThan(m.ParameterCount());
+        Sum(groups).ShouldBe(StageParameters(m, trained));
+        s.Facts(run).First(f => f.Label == "Frozen stages").Value.ShouldStartWith(depth == 0 ? "none" : string.Join(", ", frozen));
     }
 
     [Fact]
-    public void PartialFineTune_Describe_NamesResNetStages()
+    public void PartialFineTune_RefusesADepthBeyondTheModel()
     {
         using var m = Build("resnet18");
-        var (frozen, trained) = PartialFineTuneStrategy.Split(m);
-        frozen.ShouldBe(["stem", "layer1"]);
-        trained.ShouldBe(["layer2", "layer3", "layer4", "head"]);
-        PartialFineTuneStrategy.Describe(m).ShouldEndWith("Here, layer2, layer3, layer4 and head train; stem and layer1 are frozen.");
+        Should.Throw<ArgumentOutOfRangeException>(() => PartialFineTuneStrategy.Split(m, 6));
     }
 
     [Theory]
@@ -78,9 +98,9 @@ public class StrategyTests
     public void PartialFineTune_KeepsFrozenBatchNormStatistics_WhileTrainedStagesUpdateTheirs(string arch)
     {
         using var m = Build(arch);
-        var s = TransferStrategies.For(StrategyKind.PartialFineTune);
-        s.Configure(m);
-        var (frozen, trained) = PartialFineTuneStrategy.Split(m);
+        var (run, s) = TestRuns.Prepare(m, "partial-fine-tune", new JsonObject { ["frozenStages"] = 2 });
+        s.Setup(run);
+        var (frozen, trained) = PartialFineTuneStrategy.Split(m, 2);
         Dictionary<string, Tensor> RunningMeans(IEnumerable<string> stages) => stages
             .SelectMany(st => m.StageModules(st).SelectMany((mod, i) => mod.named_buffers().Select(b => (Key: $"{st}/{i}/{b.name}", b.buffer))))
             .Where(b => b.Key.EndsWith("running_mean", StringComparison.Ordinal))
@@ -90,16 +110,15 @@ public class StrategyTests
         frozenBefore.ShouldNotBeEmpty();
         trainedBefore.ShouldNotBeEmpty();
 
-        var groups = s.OptimizerGroups(m, 1e-3);
-        using var opt = optim.AdamW(groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = g.LearningRate })));
-        s.SetTrainingMode(m);
+        using var optimization = Optimization.Create(new HyperParameters(), s.ParameterGroups(run));
+        s.BeginEpoch(run, 1);
         using (var scope = NewDisposeScope())
         {
             var x = randn(4, 3, 32, 32);
             var loss = nn.functional.cross_entropy(m.call(x), tensor(new long[] { 0, 1, 2, 0 }));
-            opt.zero_grad();
+            optimization.Optimizer.zero_grad();
             loss.backward();
-            opt.step();
+            optimization.Optimizer.step();
         }
 
         var frozenAfter = RunningMeans(frozen);
@@ -111,39 +130,113 @@ public class StrategyTests
     }
 
     [Theory]
-    [InlineData(StrategyKind.FullFineTune)]
-    [InlineData(StrategyKind.PartialFineTune)]
-    public void LearningRates_DecayPerStage_FromTheHead(StrategyKind kind)
+    [InlineData("full-fine-tune", 6)]
+    [InlineData("partial-fine-tune", 4)]
+    public void LearningRates_DecayPerStage_FromTheHead(string strategy, int groupCount)
     {
         using var m = Build("resnet18");
-        var s = TransferStrategies.For(kind);
-        s.Configure(m);
-        var groups = s.OptimizerGroups(m, 1e-2);
+        var (run, s) = TestRuns.Prepare(m, strategy, new JsonObject { ["layerwiseDecay"] = 0.5 });
+        s.Setup(run);
+        var groups = s.ParameterGroups(run);
         var stages = m.ParameterGroups();
-        groups[0].LearningRate.ShouldBe(1e-2, "the head, first, gets the base rate");
-        foreach (var (parameters, lr) in groups)
+        groups[0].LearningRateScale.ShouldBe(1, "the head, first, gets the base rate");
+        foreach (var g in groups)
         {
-            var first = parameters.First();
-            int index = stages.Select((g, i) => (g, i)).Single(t => t.g.Parameters.Any(p => ReferenceEquals(p.Parameter, first))).i;
-            int distance = stages.Count - 1 - index;
-            lr.ShouldBe(1e-2 * Math.Pow(StrategyDescriptions.LayerwiseDecay, distance), 1e-12);
+            var first = g.Parameters[0];
+            int index = stages.Select((st, i) => (st, i)).Single(t => t.st.Parameters.Any(p => ReferenceEquals(p.Parameter, first))).i;
+            g.LearningRateScale.ShouldBe(Math.Pow(0.5, stages.Count - 1 - index), 1e-12);
         }
-        groups.Count.ShouldBe(kind == StrategyKind.FullFineTune ? 6 : 4);
+        groups.Count.ShouldBe(groupCount);
     }
 
-    sealed class NoProgress : IRunProgress
+    [Fact]
+    public void GradualUnfreezing_HeadFirst_FreezesTheBodyForTheHeadOnlyEpochs_ThenTrainsAll()
     {
-        public void Status(StatusChange status) { }
-        public void Step(StepProgress step) { }
-        public void Epoch(EpochMetrics epoch) { }
+        string[] stages = ["stem", "layer1", "layer2", "head"];
+        var o = new FullFineTuneOptions { Unfreezing = UnfreezingMode.HeadFirst, FrozenEpochs = 2 };
+        FullFineTuneStrategy.FrozenDuring(stages, o, 1).ShouldBe(["stem", "layer1", "layer2"]);
+        FullFineTuneStrategy.FrozenDuring(stages, o, 2).ShouldBe(["stem", "layer1", "layer2"]);
+        FullFineTuneStrategy.FrozenDuring(stages, o, 3).ShouldBeEmpty();
+        var ulmfit = o with { Unfreezing = UnfreezingMode.StageByStage, FrozenEpochs = 1 };
+        FullFineTuneStrategy.FrozenDuring(stages, ulmfit, 2).ShouldBe(["stem", "layer1"], "the top stage joins first");
+        FullFineTuneStrategy.FrozenDuring(stages, ulmfit, 3).ShouldBe(["stem"]);
+        FullFineTuneStrategy.FrozenDuring(stages, ulmfit, 9).ShouldBeEmpty();
+        FullFineTuneStrategy.FrozenDuring(stages, new FullFineTuneOptions(), 1).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void GradualUnfreezing_FreezesParametersAndBatchNorm_InTheHeadOnlyEpochs()
+    {
+        using var m = Build("resnet18");
+        var (run, s) = TestRuns.Prepare(m, "full-fine-tune", new JsonObject { ["unfreezing"] = "HeadFirst", ["frozenEpochs"] = 1 });
+        s.Setup(run);
+        s.ParameterGroups(run);
+        s.BeginEpoch(run, 1);
+        RequiresGrad(m).ShouldBe(StageParameters(m, ["head"]));
+        m.StageModules("layer4").ShouldAllBe(x => !x.training);
+        s.BeginEpoch(run, 2);
+        RequiresGrad(m).ShouldBe(m.ParameterCount());
+        m.modules().ShouldAllBe(x => x.training);
+    }
+
+    [Fact]
+    public void Scratch_TrainsEverythingAtOneRate_AndLoadsNoWeights()
+    {
+        using var m = Build("resnet18");
+        var (run, s) = TestRuns.Prepare(m, "scratch");
+        s.LoadsPretrainedWeights.ShouldBeFalse();
+        var groups = s.ParameterGroups(run);
+        groups.ShouldHaveSingleItem().LearningRateScale.ShouldBe(1);
+        Sum(groups).ShouldBe(m.ParameterCount());
+    }
+
+    [Fact]
+    public void Optimization_DecaysWeightsOnly_NeverNormsOrBiases()
+    {
+        using var m = Build("resnet18");
+        var (run, s) = TestRuns.Prepare(m, "full-fine-tune");
+        using var o = Optimization.Create(new HyperParameters { WeightDecay = 0.05 }, s.ParameterGroups(run));
+        var groups = o.Optimizer.ParamGroups.Cast<TorchSharp.Modules.AdamW.ParamGroup>().ToList();
+        groups.Count.ShouldBe(12, "six stages, each split into weights and norms/biases");
+        foreach (var g in groups)
+        {
+            var decay = ((TorchSharp.Modules.AdamW.Options)g.Options).weight_decay;
+            if (g.Parameters.All(p => p.dim() <= 1)) decay.ShouldBe(0);
+            else { decay.ShouldBe(0.05); g.Parameters.ShouldAllBe(p => p.dim() > 1); }
+        }
+    }
+
+    [Theory]
+    [InlineData(LearningRateSchedule.WarmupCosine)]
+    [InlineData(LearningRateSchedule.OneCycle)]
+    [InlineData(LearningRateSchedule.Constant)]
+    public void Schedules_AreFunctionsOfTheStep(LearningRateSchedule schedule)
+    {
+        var f = Enumerable.Range(0, 100).Select(i => LearningRateSchedules.Factor(schedule, 0.1, i, 100)).ToArray();
+        f.ShouldAllBe(v => v > 0 && v <= 1.0000001);
+        switch (schedule)
+        {
+            case LearningRateSchedule.Constant: f.ShouldAllBe(v => v == 1); break;
+            case LearningRateSchedule.WarmupCosine:
+                f[0].ShouldBeLessThan(0.1, "warmup starts low");
+                f[10].ShouldBe(1, 1e-9, "the peak follows the warmup");
+                f[99].ShouldBeLessThan(0.01, "cosine ends near zero");
+                f.Skip(10).ShouldBeInOrder(SortDirection.Descending);
+                break;
+            case LearningRateSchedule.OneCycle:
+                f[0].ShouldBe(1 / 25.0, 1e-9);
+                f.Max().ShouldBe(1, 1e-2);
+                f[99].ShouldBeLessThan(1e-3);
+                break;
+        }
     }
 
     [Fact]
     public void FullFineTune_LearnsASeparableTask_AndTrainsEverything()
     {
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
-            TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, StrategyKind.FullFineTune),
-            new NoProgress(), CancellationToken.None);
+            TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, "full-fine-tune"),
+            new TestRuns.Quiet(), CancellationToken.None);
         outcome.Result.TestAccuracy.ShouldBeGreaterThan(0.9);
         outcome.Result.TrainableParameters.ShouldBe(outcome.Result.TotalParameters);
     }
@@ -152,11 +245,12 @@ public class StrategyTests
     public void PartialFineTune_LearnsASeparableTask_AndTrainsOnlyTheLaterStages()
     {
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
-            TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, StrategyKind.PartialFineTune),
-            new NoProgress(), CancellationToken.None);
+            TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, "partial-fine-tune"),
+            new TestRuns.Quiet(), CancellationToken.None);
         outcome.Result.TestAccuracy.ShouldBeGreaterThan(0.9);
         using var m = Build("resnet18");
         m.ResetClassifier(2);
-        outcome.Result.TrainableParameters.ShouldBe(StageParameters(m, PartialFineTuneStrategy.Split(m).Trained));
+        outcome.Result.TrainableParameters.ShouldBe(StageParameters(m, PartialFineTuneStrategy.Split(m, 2).Trained));
+        outcome.Result.StrategyFacts.ShouldContain(f => f.Label == "Frozen stages" && f.Value.StartsWith("stem, layer1"));
     }
 }

@@ -76,7 +76,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
         return path;
     }
 
-    TrainingJob Job(HyperParameters h, StrategyKind strategy, int maxLength = 64)
+    TrainingJob Job(HyperParameters h, string strategy, int maxLength = 64)
     {
         var texts = SportsOrCooking(perClass: 120, seed: 3);
         var vocab = WriteVocab(_dir, texts);
@@ -109,7 +109,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     public void FullFineTune_OfATinyBert_LearnsToTellSportsFromCooking()
     {
         var progress = new Recorder();
-        var job = Job(new HyperParameters { Epochs = 6, BatchSize = 16, LearningRate = 5e-3, Seed = 7, MaxTokens = 64 }, StrategyKind.FullFineTune);
+        var job = Job(new HyperParameters { Epochs = 6, BatchSize = 16, LearningRate = 5e-3, Seed = 7, MaxTokens = 64 }, "full-fine-tune");
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, progress, CancellationToken.None);
 
         foreach (var e in progress.Epochs) output.WriteLine($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, val accuracy {e.ValAccuracy:F3}");
@@ -125,7 +125,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Trainer_UsesTheConfigFile_ForTheModelItBuilds()
     {
-        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Seed = 1, TrainLimit = 32 }, StrategyKind.FeatureExtraction);
+        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Seed = 1, TrainLimit = 32 }, "feature-extraction");
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None);
         // Feature extraction trains the pooler-free classifier only: 48 features x 2 classes + 2 biases.
         outcome.Result.TrainableParameters.ShouldBe(48 * 2 + 2);
@@ -135,7 +135,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Trainer_RefusesAVocabularyLargerThanTheModelsEmbeddingTable()
     {
-        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 16, Seed = 1 }, StrategyKind.FullFineTune);
+        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 16, Seed = 1 }, "full-fine-tune");
         WriteConfig(_dir, vocabSize: 10);
         var e = Should.Throw<InvalidOperationException>(() => new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None));
         e.Message.ShouldContain("vocab_size 10");
@@ -145,7 +145,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void AMaskedLmEntry_SavesTheClassifierItTrained_WhichLoadsStrictlyFromTheFileAlone_AndGivesTheSameLogits()
     {
-        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Seed = 1, TrainLimit = 64 }, StrategyKind.FullFineTune);
+        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Seed = 1, TrainLimit = 64 }, "full-fine-tune");
         job = job with { Model = job.Model with { Id = "bert_mlm.test", Architecture = "bert_mlm" }, WeightsFileName = "run.safetensors" };
         using var ids = TorchSharp.torch.tensor(new long[,] { { 2, 10, 11, 12, 3 }, { 2, 13, 14, 15, 3 } });
         TorchSharp.torch.Tensor? trained = null;
@@ -183,7 +183,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Trainer_RefusesATextModelOnImages_AndAnImageModelOnTexts()
     {
-        var textJob = Job(new HyperParameters { Epochs = 1 }, StrategyKind.FullFineTune);
+        var textJob = Job(new HyperParameters { Epochs = 1 }, "full-fine-tune");
         var onImages = textJob with { Data = TrainerTests.DarkAndBright() };
         Should.Throw<NotSupportedException>(() => new Trainer(ArchitectureRegistry.Default).Train(onImages, new Recorder(), CancellationToken.None))
             .Message.ShouldContain("reads texts, but dataset 'dark-bright' holds images");

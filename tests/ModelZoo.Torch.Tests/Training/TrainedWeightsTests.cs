@@ -17,7 +17,7 @@ public sealed class TrainedWeightsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    TrainingJob Job(HyperParameters h, StrategyKind strategy = StrategyKind.FeatureExtraction, bool save = true) =>
+    TrainingJob Job(HyperParameters h, string strategy = "feature-extraction", bool save = true) =>
         TrainerTests.Job(h, strategy) with { OutputDir = _dir, WeightsFileName = save ? FileName : null };
 
     sealed class Quiet(Action<StepProgress>? onStep = null) : IRunProgress
@@ -42,9 +42,9 @@ public sealed class TrainedWeightsTests : IDisposable
     }
 
     [Theory]
-    [InlineData(StrategyKind.FeatureExtraction)]
-    [InlineData(StrategyKind.FullFineTune)]
-    public void TheSavedFile_LoadsStrictlyIntoTheArchitecture_WithTheRunsHead_AndGivesTheTrainedModelsLogits(StrategyKind strategy)
+    [InlineData("feature-extraction")]
+    [InlineData("full-fine-tune")]
+    public void TheSavedFile_LoadsStrictlyIntoTheArchitecture_WithTheRunsHead_AndGivesTheTrainedModelsLogits(string strategy)
     {
         var job = Job(new HyperParameters { Epochs = 1, BatchSize = 16, LearningRate = 1e-2, ImageSize = 16, Seed = 5 }, strategy);
         using var input = rand([3, 3, 16, 16], generator: new Generator(11));
@@ -78,7 +78,7 @@ public sealed class TrainedWeightsTests : IDisposable
     [Fact]
     public void TheFileExplainsItself_InItsMetadata()
     {
-        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, ImageSize = 16, Seed = 2, TrainLimit = 32 }, StrategyKind.PartialFineTune);
+        var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, ImageSize = 16, Seed = 2, TrainLimit = 32 }, "partial-fine-tune");
         new Trainer(ArchitectureRegistry.Default).Train(job, new Quiet(), CancellationToken.None);
 
         var metadata = SafeTensors.ReadMetadata(Path.Combine(_dir, FileName));
@@ -87,7 +87,7 @@ public sealed class TrainedWeightsTests : IDisposable
         metadata["modelzoo.entry"].ShouldBe("resnet18.test");
         metadata["modelzoo.architecture"].ShouldBe("resnet18");
         metadata["modelzoo.dataset"].ShouldBe("dark-bright");
-        metadata["modelzoo.strategy"].ShouldBe("PartialFineTune");
+        metadata["modelzoo.strategy"].ShouldBe("partial-fine-tune");
         JsonSerializer.Deserialize<string[]>(metadata["modelzoo.classes"]).ShouldBe(["dark", "bright"]);
         metadata.ContainsKey("modelzoo.config").ShouldBeFalse("an image model is built from its name alone");
     }

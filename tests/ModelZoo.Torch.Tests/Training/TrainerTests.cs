@@ -28,8 +28,8 @@ public class TrainerTests
         return new LoadedDataset(info, images, StratifiedSplitter.Split(labels, 3, 0.2, 0.2));
     }
 
-    internal static TrainingJob Job(HyperParameters h, StrategyKind strategy = StrategyKind.FeatureExtraction) => new(Guid.NewGuid(),
-        new RunRequest { ModelId = "resnet18.test", DatasetId = "dark-bright", HyperParameters = h, Strategy = strategy },
+    internal static TrainingJob Job(HyperParameters h, string strategy = "feature-extraction", System.Text.Json.Nodes.JsonObject? options = null) => new(Guid.NewGuid(),
+        new RunRequest { ModelId = "resnet18.test", DatasetId = "dark-bright", HyperParameters = h, Strategy = strategy, Options = options },
         new ModelManifest { Id = "resnet18.test", Architecture = "resnet18", Head = new HeadInfo { Classifier = "fc", NumClasses = 1000 } },
         DarkAndBright(), null, Path.GetTempPath());
 

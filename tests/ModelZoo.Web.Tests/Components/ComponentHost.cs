@@ -46,6 +46,7 @@ public sealed class ComponentHost : IAsyncDisposable
         var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var s = h.Ctx.Services;
         s.AddSingleton(ArchitectureRegistry.Default);
+        s.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(ModelZoo.Torch.Training.StrategyRegistry.Default);
         s.AddZooInfrastructure(config, AppContext.BaseDirectory);
         s.AddSingleton<IRunTrainer, UnusedTrainer>();
         s.AddSingleton<RunNotifier>();

@@ -43,7 +43,7 @@ public class RunPageTests : IAsyncLifetime
     public async Task ShowsHistory_ThenLiveSteps_ThenResultsAndTheCard()
     {
         await Record(RunEventKind.Status, new StatusChange(RunStatus.Running, "Training", "CPU (2 threads)"));
-        await Record(RunEventKind.Step, new StepProgress(1, 1, 2, 1, 4, 2.25, 1e-3, 120, 30));
+        await Record(RunEventKind.Step, StepProgress.Of(1, 1, 2, 1, 4, 2.25, 1e-3, 120, 30));
 
         var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
         page.Find("[data-testid=device]").TextContent.ShouldBe("CPU (2 threads)");
@@ -52,13 +52,13 @@ public class RunPageTests : IAsyncLifetime
         page.FindAll("[data-testid=cancel]").Count.ShouldBe(1);
 
         // Live: a new step and an epoch arrive through the notifier, with no reload.
-        await Record(RunEventKind.Step, new StepProgress(1, 2, 2, 2, 4, 1.5, 1e-3, 150, 20));
-        await Record(RunEventKind.Epoch, new EpochMetrics(1, 2, 1.8, 0.55, 1.6, 0.62, 4));
+        await Record(RunEventKind.Step, StepProgress.Of(1, 2, 2, 2, 4, 1.5, 1e-3, 150, 20));
+        await Record(RunEventKind.Epoch, EpochMetrics.Of(1, 2, 1.8, 0.55, 1.6, 0.62, 4));
         page.WaitForAssertion(() =>
         {
             page.Find("[data-testid=step] .stat-value").TextContent.ShouldBe("2 / 4");
             page.Find("[data-testid=loss] .stat-value").TextContent.ShouldBe("1.5000");
-            page.Find("[data-testid=throughput] .stat-value").TextContent.ShouldBe("150 img/s");
+            page.Find("[data-testid=throughput] .stat-value").TextContent.ShouldBe("150 examples/s");
             page.Find("[data-testid=eta] .stat-value").TextContent.ShouldBe("20s");
             page.FindAll("[data-testid=acc-chart] polyline").Count.ShouldBe(2);
             page.FindAll("[data-testid=loss-chart] polyline").Count.ShouldBe(2);

@@ -106,11 +106,55 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     b.ToTable("run_events", (string)null);
                 });
 
+            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.RunMetricRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("Elapsed")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Value")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Seq");
+
+                    b.HasIndex("RunId", "Name", "Seq");
+
+                    b.ToTable("run_metrics", (string)null);
+                });
+
             modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.RunRecord", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("BaselineForId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("BestValAccuracy")
+                        .HasColumnType("REAL");
 
                     b.Property<bool>("CancelRequested")
                         .HasColumnType("INTEGER");
@@ -135,6 +179,9 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     b.Property<long?>("FinishedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("LabelsPerClass")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("LastSeq")
                         .HasColumnType("INTEGER");
 
@@ -154,6 +201,9 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     b.Property<string>("ResultJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Resumes")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("StartedAt")
                         .HasColumnType("INTEGER");
 
@@ -164,14 +214,68 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
 
                     b.Property<string>("Strategy")
                         .IsRequired()
-                        .HasMaxLength(32)
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("SweepId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TargetDatasetId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("TestAccuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TestEce")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TestMacroF1")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TrainSeconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<long?>("TrainableParameters")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
+
+                    b.HasIndex("BaselineForId");
+
+                    b.HasIndex("SweepId");
 
                     b.HasIndex("Status", "CreatedAt");
 
                     b.ToTable("runs", (string)null);
+                });
+
+            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.SweepRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("sweeps", (string)null);
                 });
 #pragma warning restore 612, 618
         }

@@ -1,35 +1,29 @@
-using ModelZoo.Core.Runs;
 using ModelZoo.Torch.Models;
-using TorchSharp.Modules;
 
 namespace ModelZoo.Torch.Training.Strategies;
 
 /// <summary>
-/// Layer-wise learning-rate decay over a model's named stages (<see cref="ZooModel.ParameterGroups"/>): the last
-/// stage (the head) gets the base rate and each earlier stage the rate times <see cref="StrategyDescriptions.LayerwiseDecay"/>
-/// per stage of distance from the head. Shared by the fine-tuning strategies so they decay alike.
+/// Discriminative (layer-wise) learning rates over a model's named stages (<see cref="ZooModel.ParameterGroups"/>):
+/// the last stage (the head) gets the base rate and each earlier stage the rate times the decay per stage of distance
+/// from the head (ULMFiT's discriminative fine-tuning, timm/BEiT's layer decay). Shared by the fine-tuning strategies.
 /// </summary>
 public static class LayerwiseLearningRates
 {
-    /// <summary>The learning rate of every stage, stem first, in the model's stage order.</summary>
-    public static IReadOnlyList<(string Stage, double LearningRate)> PerStage(ZooModel model, double baseLearningRate, double decay)
+    /// <summary>Each stage's multiple of the base rate, stem first, in the model's stage order.</summary>
+    public static IReadOnlyList<(string Stage, double Scale)> PerStage(ZooModel model, double decay)
     {
         var names = model.StageNames;
-        return names.Select((n, i) => (n, baseLearningRate * Math.Pow(decay, names.Count - 1 - i))).ToList();
+        return names.Select((n, i) => (n, Math.Pow(decay, names.Count - 1 - i))).ToList();
     }
 
-    /// <summary>
-    /// One optimiser group per stage in <paramref name="trainedStages"/>, head first (the trainer reports the first
-    /// group's rate, which is then the base rate). Stages without parameters are left out: AdamW refuses empty groups.
-    /// </summary>
-    public static IReadOnlyList<(IEnumerable<Parameter> Parameters, double LearningRate)> Groups(
-        ZooModel model, double baseLearningRate, IReadOnlyCollection<string> trainedStages, double decay = StrategyDescriptions.LayerwiseDecay)
+    /// <summary>One group per stage in <paramref name="stages"/>, head first. Stages without parameters are left out.</summary>
+    public static IReadOnlyList<ParameterGroupSpec> Groups(ZooModel model, IReadOnlyCollection<string> stages, double decay)
     {
-        var rates = PerStage(model, baseLearningRate, decay).ToDictionary(r => r.Stage, r => r.LearningRate);
+        var scales = PerStage(model, decay).ToDictionary(r => r.Stage, r => r.Scale);
         return model.ParameterGroups()
-            .Where(g => trainedStages.Contains(g.Name) && g.Parameters.Count > 0)
+            .Where(g => stages.Contains(g.Name) && g.Parameters.Count > 0)
             .Reverse()
-            .Select(g => ((IEnumerable<Parameter>)g.Parameters.Select(p => p.Parameter).ToList(), rates[g.Name]))
+            .Select(g => new ParameterGroupSpec(g.Name, g.Parameters.Select(p => p.Parameter).ToList(), scales[g.Name]))
             .ToList();
     }
 }

@@ -1,53 +1,50 @@
 using ModelZoo.Core.Runs;
-using ModelZoo.Torch.Models;
-using TorchSharp.Modules;
+using ModelZoo.Core.Strategies;
 
 namespace ModelZoo.Torch.Training.Strategies;
 
 /// <summary>
-/// Partial fine-tune: the earlier half of the backbone stages (stem first) is frozen and kept in eval mode, so its
-/// weights and BatchNorm statistics stay the pretrained ones; the later half of the backbone stages (rounded up, at
-/// least one) and the head train in train mode with layer-wise learning-rate decay. The split comes from the model's
-/// named stages alone: the last stage is the head, every stage before it is backbone.
+/// Partial fine-tune at a chosen depth: the first <see cref="PartialFineTuneOptions.FrozenStages"/> backbone stages
+/// (stem first) keep their weights and stay in eval mode; the later stages and the head train with layer-wise rates.
+/// The split comes from the model's named stages alone: the last stage is the head, every stage before it is backbone.
 /// </summary>
-public sealed class PartialFineTuneStrategy : ITransferStrategy
+public sealed class PartialFineTuneStrategy : TrainingStrategy<PartialFineTuneOptions>
 {
-    public StrategyKind Kind => StrategyKind.PartialFineTune;
-    public bool BackboneFrozen => false;
+    IReadOnlyList<string> _frozen = [];
 
-    /// <summary>Which stages of <paramref name="model"/> this strategy freezes and which it trains, stem first.</summary>
-    public static (IReadOnlyList<string> Frozen, IReadOnlyList<string> Trained) Split(ZooModel model)
+    /// <summary>Which stages a depth freezes and which train, stem first.</summary>
+    public static (IReadOnlyList<string> Frozen, IReadOnlyList<string> Trained) Split(Models.ZooModel model, int frozenStages)
     {
         var stages = model.StageNames;
-        int backbone = stages.Count - 1;
-        int trainedBackbone = Math.Max(1, (backbone + 1) / 2);
-        int frozen = Math.Max(0, backbone - trainedBackbone);
-        return (stages.Take(frozen).ToList(), stages.Skip(frozen).ToList());
+        var backbone = stages.Count - 1;
+        if (frozenStages < 0 || frozenStages > backbone)
+            throw new ArgumentOutOfRangeException(nameof(frozenStages), frozenStages, $"{model.Architecture} has {backbone} backbone stages.");
+        return (stages.Take(frozenStages).ToList(), stages.Skip(frozenStages).ToList());
     }
 
-    /// <summary>The strategy's description naming this model's frozen and trained stages.</summary>
-    public static string Describe(ZooModel model)
+    public override void Setup(RunContext run)
     {
-        var (frozen, trained) = Split(model);
-        return StrategyDescriptions.Describe(StrategyKind.PartialFineTune, frozen, trained);
+        _frozen = Split(run.Model, Options.FrozenStages).Frozen;
+        Supervised.Freeze(run, _frozen.ToHashSet());
     }
 
-    public void Configure(ZooModel model)
+    public override IReadOnlyList<ParameterGroupSpec> ParameterGroups(RunContext run) =>
+        LayerwiseLearningRates.Groups(run.Model, Split(run.Model, Options.FrozenStages).Trained, Options.LayerwiseDecay);
+
+    public override void BeginEpoch(RunContext run, int epoch) => Supervised.TrainExcept(run, _frozen);
+
+    public override StepResult Step(RunContext run, StepInput input) => Supervised.Step(run, input);
+
+    public override IEnumerable<StrategyFact> Facts(RunContext run)
     {
-        var trained = Split(model).Trained.ToHashSet();
-        foreach (var g in model.ParameterGroups())
-            foreach (var (_, p) in g.Parameters) p.requires_grad = trained.Contains(g.Name);
+        var trained = Split(run.Model, Options.FrozenStages).Trained;
+        yield return new("Frozen stages", _frozen.Count == 0 ? "none (depth 0)" : $"{string.Join(", ", _frozen)} (depth {_frozen.Count} of {run.Model.StageNames.Count - 1}; BatchNorm in inference mode)");
+        yield return new("Trained stages", string.Join(", ", trained));
+        yield return new("Learning rates", Rates(run.Model, trained, Options.LayerwiseDecay, run.Training.LearningRate));
     }
 
-    // train() on the whole model, then eval() on the frozen stages: their BatchNorm keeps the pretrained statistics
-    // (a frozen layer that still updated its statistics would drift away from the weights it was trained with).
-    public void SetTrainingMode(ZooModel model)
-    {
-        model.train();
-        foreach (var stage in Split(model).Frozen)
-            foreach (var m in model.StageModules(stage)) m.eval();
-    }
-
-    public IReadOnlyList<(IEnumerable<Parameter> Parameters, double LearningRate)> OptimizerGroups(ZooModel model, double baseLearningRate) =>
-        LayerwiseLearningRates.Groups(model, baseLearningRate, Split(model).Trained);
+    /// <summary>"head 1e-3, layer4 7e-4, …": each trained stage's peak rate.</summary>
+    internal static string Rates(Models.ZooModel model, IReadOnlyList<string> trained, double decay, double baseRate) =>
+        string.Join(", ", LayerwiseLearningRates.PerStage(model, decay).Where(s => trained.Contains(s.Stage)).Reverse()
+            .Select(s => $"{s.Stage} {(baseRate * s.Scale).ToString("G3", System.Globalization.CultureInfo.InvariantCulture)}"));
 }

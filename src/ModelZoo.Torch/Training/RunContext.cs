@@ -1,0 +1,50 @@
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
+using ModelZoo.Torch.Pipeline;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Training;
+
+/// <summary>What a strategy sees of its run: the job, the model on its device, the labelled data's batches and
+/// splits (after the label budget), the target domain's batches when the run has one, and the progress sink.</summary>
+public sealed class RunContext
+{
+    public required TrainingJob Job { get; init; }
+    public required ZooModel Model { get; init; }
+    public required ArchitectureInfo Architecture { get; init; }
+    public required Device Device { get; init; }
+    public required IRunProgress Progress { get; init; }
+    public required CancellationToken Cancellation { get; init; }
+    public required PipelineOptions PipelineOptions { get; init; }
+
+    /// <summary>Batches of the labelled dataset (images or texts).</summary>
+    public required IBatchSource Data { get; init; }
+    /// <summary>The training examples the run may learn from: the stored training split after the training limit
+    /// and the label budget.</summary>
+    public required int[] TrainIndices { get; init; }
+    public required int[] ValidationIndices { get; init; }
+    public required int[] TestIndices { get; init; }
+    public required IReadOnlyList<string> ClassNames { get; init; }
+    /// <summary>The target domain's batches, for strategies that adapt to one; its training labels are hidden (-1).</summary>
+    public TargetData? Target { get; init; }
+
+    /// <summary>Per-class loss weights (inverse frequency, mean 1) when the run balances its loss; else null.</summary>
+    public Tensor? ClassWeights { get; init; }
+
+    public HyperParameters Training => Job.Request.HyperParameters;
+    public int Classes => ClassNames.Count;
+    public Modality Modality => Architecture.Modality;
+
+    /// <summary>The run's classification loss: cross-entropy with its label smoothing and class weights.</summary>
+    public Tensor CrossEntropy(Tensor logits, Tensor labels) =>
+        nn.functional.cross_entropy(logits, labels, weight: ClassWeights, label_smoothing: Training.LabelSmoothing);
+
+    /// <summary>A progress line on the run page while the run is busy with something other than steps.</summary>
+    public void Report(string message) => Progress.Status(new StatusChange(RunStatus.Running, message, TorchRuntime.DeviceDescription));
+}
+
+/// <summary>A target domain's batches: its training split without labels, and its labelled validation and test
+/// splits, which serve evaluation only.</summary>
+public sealed record TargetData(IBatchSource Source, int[] Unlabelled, int[] Validation, int[] Test);

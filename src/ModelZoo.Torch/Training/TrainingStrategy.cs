@@ -1,0 +1,99 @@
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Pipeline;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Training;
+
+/// <summary>
+/// One transfer strategy's behaviour on the shared <see cref="TrainingLoop"/>. The loop owns epochs, schedules,
+/// checkpoints and resume, cancellation, evaluation and events; a strategy supplies what learns (parameter groups,
+/// BatchNorm modes), its step over one or several named batch streams, extra modules and losses, and what it
+/// evaluates. Strategies never ask which architecture they hold: only the uniform <see cref="ZooModel"/> API.
+/// <para>Its description and options live in Core (<see cref="StrategyInfo"/>, the options record); registration
+/// (<see cref="StrategyRegistry"/>) ties the two. A new instance serves one run.</para>
+/// </summary>
+public abstract class TrainingStrategy : IDisposable
+{
+    /// <summary>The run's options (its options record), set before <see cref="Setup"/>.</summary>
+    public StrategyOptions Options { get; internal set; } = default!;
+
+    /// <summary>False for the scratch baseline: the model keeps its random initialisation.</summary>
+    public virtual bool LoadsPretrainedWeights => true;
+
+    /// <summary>Which weights the test split sees; domain adaptation must not choose with the target's labels.</summary>
+    public virtual ModelSelection Selection => ModelSelection.BestValidation;
+
+    /// <summary>Once, after the model is built, its weights loaded and its head reset to the dataset's classes:
+    /// freeze what must not learn, build extra modules, run passes over the data (a feature cache).</summary>
+    public virtual void Setup(RunContext run) { }
+
+    /// <summary>What the optimiser updates, each group with a multiplier of the base learning rate. Empty: the
+    /// strategy trains nothing by gradient steps, and the loop goes straight to <see cref="Finish"/>.</summary>
+    public abstract IReadOnlyList<ParameterGroupSpec> ParameterGroups(RunContext run);
+
+    /// <summary>Before each epoch: train/eval modes (frozen BatchNorm stays in eval), unfreezing.</summary>
+    public virtual void BeginEpoch(RunContext run, int epoch) => run.Model.train();
+
+    /// <summary>The batch streams of an epoch; the first one is labelled and sets the epoch's length, the others
+    /// cycle alongside it.</summary>
+    public virtual IReadOnlyList<BatchStream> Streams(RunContext run) => [BatchStream.Labelled(run)];
+
+    /// <summary>One training step's forward pass and loss; the loop does backward, clipping and the optimiser step.</summary>
+    public abstract StepResult Step(RunContext run, StepInput input);
+
+    /// <summary>Logits for an evaluation batch (called in eval mode under no_grad).</summary>
+    public virtual Tensor Predict(RunContext run, TrainingBatch batch) => run.Model.call(batch.X);
+
+    /// <summary>Where the validation and test batches come from; default: the labelled dataset's stored splits.</summary>
+    public virtual EvaluationSet Evaluation(RunContext run, Core.Datasets.DatasetSplit split) =>
+        new(run.Data, split == Core.Datasets.DatasetSplit.Validation ? run.ValidationIndices : run.TestIndices);
+
+    /// <summary>Values the strategy adds to each epoch's event (a target domain's accuracy, say).</summary>
+    public virtual IReadOnlyDictionary<string, double> EpochValues(RunContext run, int epoch) => EmptyValues;
+
+    /// <summary>After training (and after the best epoch's weights are back), before the test evaluation.</summary>
+    public virtual void Finish(RunContext run) { }
+
+    /// <summary>Lines for the run's record and card (frozen stages, support set, cache reuse).</summary>
+    public virtual IEnumerable<StrategyFact> Facts(RunContext run) => [];
+
+    /// <summary>Modules besides the model that train and belong in checkpoints (a domain classifier).</summary>
+    public virtual IEnumerable<(string Name, nn.Module Module)> ExtraModules => [];
+
+    public virtual void Dispose() { GC.SuppressFinalize(this); }
+
+    protected static readonly IReadOnlyDictionary<string, double> EmptyValues = new Dictionary<string, double>();
+}
+
+/// <summary>A strategy with its typed options record.</summary>
+public abstract class TrainingStrategy<TOptions> : TrainingStrategy where TOptions : StrategyOptions
+{
+    public new TOptions Options => (TOptions)base.Options;
+}
+
+/// <summary>A parameter group: its name (a stage), parameters, and learning rate as a multiple of the base rate.</summary>
+public sealed record ParameterGroupSpec(string Name, IReadOnlyList<Parameter> Parameters, double LearningRateScale = 1.0);
+
+/// <summary>A stream of training batches: a batch source and the examples it draws from.</summary>
+/// <param name="Augment">Apply the run's augmentations (image sources only).</param>
+public sealed record BatchStream(string Name, IBatchSource Source, int[] Indices, bool Augment)
+{
+    public const string LabelledName = "labelled";
+
+    /// <summary>The labelled dataset's training examples (after the label budget), augmented as the run says.</summary>
+    public static BatchStream Labelled(RunContext run) => new(LabelledName, run.Data, run.TrainIndices, run.Training.Augment);
+}
+
+/// <summary>Batches of one step: the first stream's, and the others' by name.</summary>
+/// <param name="Progress">Share of all training steps done before this one, 0 to 1 (schedules such as DANN's λ).</param>
+public sealed record StepInput(TrainingBatch Batch, IReadOnlyDictionary<string, TrainingBatch> Others, int Epoch, int GlobalStep, int TotalSteps, double Progress);
+
+/// <summary>A step's loss (a scalar with a graph) and, when there are any, the labelled batch's logits for the
+/// training accuracy and the strategy's own values by name.</summary>
+public sealed record StepResult(Tensor Loss, Tensor? Logits, IReadOnlyDictionary<string, double>? Values = null);
+
+/// <summary>Evaluation batches: a source and the examples to evaluate, with their labels.</summary>
+public sealed record EvaluationSet(IBatchSource Source, int[] Indices);

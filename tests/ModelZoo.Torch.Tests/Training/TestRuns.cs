@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Pipeline;
+using ModelZoo.Torch.Training;
+using static TorchSharp.torch;
+
+namespace ModelZoo.Torch.Tests.Training;
+
+/// <summary>A strategy with its run context around a model, for unit tests of what a strategy freezes and trains.</summary>
+internal static class TestRuns
+{
+    public static (RunContext Run, TrainingStrategy Strategy) Prepare(ZooModel model, string strategyId, JsonObject? options = null, HyperParameters? h = null)
+    {
+        var description = StrategyRegistry.Default.Find(strategyId) ?? throw new ArgumentException(strategyId);
+        var (read, problems) = StrategyOptionsReader.Read(description, options);
+        if (read is null) throw new ArgumentException(string.Join(" ", problems.Select(p => p.Message)));
+        var strategy = StrategyRegistry.Default.Create(description, read);
+        var job = TrainerTests.Job(h ?? new HyperParameters(), strategyId, options);
+        var run = new RunContext
+        {
+            Job = job, Model = model, Architecture = ArchitectureRegistry.Default.Get(model.Architecture), Device = CPU,
+            Progress = new Quiet(), Cancellation = CancellationToken.None, PipelineOptions = new PipelineOptions(),
+            Data = new NoData(), TrainIndices = [], ValidationIndices = [], TestIndices = [], ClassNames = ["a", "b", "c"],
+        };
+        return (run, strategy);
+    }
+
+    public sealed class Quiet(Action<StepProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null) : IRunProgress
+    {
+        public List<StatusChange> Statuses { get; } = [];
+        public void Status(StatusChange status) => Statuses.Add(status);
+        public void Step(StepProgress step) => onStep?.Invoke(step);
+        public void Epoch(EpochMetrics epoch) => onEpoch?.Invoke(epoch);
+    }
+
+    sealed class NoData : IBatchSource
+    {
+        public string Fingerprint => "none";
+        public Prefetcher<TrainingBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) => throw new NotSupportedException();
+        public Prefetcher<TrainingBatch> Eval(int[] indices, int batchSize, CancellationToken ct) => throw new NotSupportedException();
+        public void Dispose() { }
+    }
+}
