@@ -4,6 +4,7 @@ using ModelZoo.Cli;
 using ModelZoo.Cli.Benchmarks;
 using ModelZoo.Cli.Datasets;
 using ModelZoo.Cli.Pretraining;
+using ModelZoo.Cli.Studies;
 using ModelZoo.Cli.Weights;
 
 return Program.Run(args);
@@ -16,6 +17,7 @@ public partial class Program
         BenchCommands.Create(),     // bench models | loader | text
         DatasetCommands.Create(),   // datasets fetch | lengths
         PretrainCommands.Create(MlmPretrainCommand.Create()),  // pretrain glyphs | mlm
+        StudyCommands.Create(),     // study run | table | list
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

