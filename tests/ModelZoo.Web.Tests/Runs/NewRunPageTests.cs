@@ -42,7 +42,7 @@ public class NewRunPageTests : IAsyncLifetime
         page.Find("button[data-testid=launch]").Click();
 
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
-        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         var run = (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem();
         run.DatasetId.ShouldBe("tiny");
         run.Request.HyperParameters.Epochs.ShouldBe(1);
@@ -62,7 +62,7 @@ public class NewRunPageTests : IAsyncLifetime
         page.Find("input[data-testid=max-tokens]").Change("64");
         page.Find("button[data-testid=launch]").Click();
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
-        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.MaxTokens.ShouldBe(64);
     }
 
@@ -86,7 +86,7 @@ public class NewRunPageTests : IAsyncLifetime
         page.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 text dataset this model reads; 1 image dataset is hidden.");
         page.FindAll("[data-testid=no-fitting-dataset]").ShouldBeEmpty();
         page.Find("button[data-testid=launch]").Click();
-        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes", "the text dataset was preselected");
 
         var image = RenderFor("resnet18.tv_in1k");
@@ -110,7 +110,7 @@ public class NewRunPageTests : IAsyncLifetime
         var page = _host.Ctx.Render<NewRunPage>();
         page.Find("[data-testid=model-input]").TextContent.ShouldContain("tokens", Case.Insensitive, "a text model was chosen for the text dataset");
         page.Find("button[data-testid=launch]").Click();
-        page.WaitForAssertion(() => nav.Uri.ShouldContain("/runs/"));
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes");
 
         nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&dataset=notes");
@@ -119,6 +119,101 @@ public class NewRunPageTests : IAsyncLifetime
         mismatch.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
+
+    /// <summary>The strategy's options come from its description: partial fine-tuning shows its frozen depth with the
+    /// model's own stage names and its layer-wise decay, with help; the launched run records every option.</summary>
+    [Fact]
+    public async Task TheStrategysOptions_AreGeneratedFromItsDescription_AndGoWithTheRequest()
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&strategy=partial-fine-tune");
+        var page = _host.Ctx.Render<NewRunPage>();
+        page.Find("[data-testid=strategy-summary]").TextContent.ShouldBe(ModelZoo.Core.Strategies.PartialFineTuneOptions.Info.Summary);
+        page.Find("[data-testid=strategy-explanation]").TextContent.ShouldContain("BatchNorm layers stay in inference mode");
+        page.Find("[data-testid=option-frozenStages]").TextContent.ShouldContain("Frozen stages");
+        page.Find("[data-testid=option-frozenStages] input").GetAttribute("value").ShouldBe("2: stem, layer1 frozen");
+        page.Find("[data-testid=option-layerwiseDecay] input").Change("0.5");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
+        var run = (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem();
+        run.Strategy.ShouldBe("partial-fine-tune");
+        run.Request.Options!["frozenStages"]!.GetValue<int>().ShouldBe(2);
+        run.Request.Options["layerwiseDecay"]!.GetValue<double>().ShouldBe(0.5);
+        run.Request.HyperParameters.ImageSize.ShouldBe(224, "the form's input size starts at the model's own");
+    }
+
+    [Fact]
+    public async Task AnOptionOutOfItsLimits_IsExplainedUnderTheOption_AndNothingIsLaunched()
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&strategy=full-fine-tune");
+        var page = _host.Ctx.Render<NewRunPage>();
+        page.Find("[data-testid=option-layerwiseDecay] input").Change("3");
+        page.Find("input[data-testid=label-budget]").Change("0");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() =>
+        {
+            page.Find("[data-testid=option-layerwiseDecay]").TextContent.ShouldContain("Layer-wise decay must be between 0.05 and 1; it is 3.");
+            page.Find("[data-testid=form-errors]").TextContent.ShouldContain("Label budget must be at least 1 example per class");
+        });
+        (await _host.Get<RunService>().ListAsync()).ShouldBeEmpty();
+    }
+
+    /// <summary>Classes that differ in size by more than 3x make the form suggest balancing; one click sets it.</summary>
+    [Fact]
+    public async Task AnImbalancedDataset_MakesTheFormSuggestClassBalance()
+    {
+        var labels = Enumerable.Range(0, 50).Select(i => i < 44 ? 0 : 1).ToArray();
+        _host.Get<DatasetStore>().Write(
+            new DatasetInfo { Id = "skewed", Title = "Skewed", ClassNames = ["many", "few"], Examples = 50, Width = 2, Height = 2, Channels = 1, Origin = DatasetOrigin.Upload },
+            new ImageSet { Width = 2, Height = 2, Channels = 1, Pixels = new byte[200], Labels = labels, ClassNames = ["many", "few"] },
+            StratifiedSplitter.Split(labels, 1));
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo("/runs/new?dataset=skewed");
+        var page = _host.Ctx.Render<NewRunPage>();
+        page.Find("[data-testid=imbalance]").TextContent.ShouldContain("differ in size by 7.3x");
+        page.Find("[data-testid=use-balance]").Click();
+        page.FindAll("[data-testid=imbalance]").ShouldBeEmpty();
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
+        (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.ClassBalance.ShouldBe(ModelZoo.Core.Runs.ClassBalance.WeightedLoss);
+    }
+
+    /// <summary>One click queues the whole transferability sweep and opens its page.</summary>
+    [Fact]
+    public async Task TheSweepButton_QueuesEveryDepth_FeatureExtraction_FullAndScratch()
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo("/runs/new?model=resnet18.tv_in1k");
+        var page = _host.Ctx.Render<NewRunPage>();
+        page.Find("button[data-testid=sweep]").TextContent.ShouldContain("(9 runs)");
+        page.Find("button[data-testid=sweep]").Click();
+        page.WaitForAssertion(() => nav.Uri.ShouldContain("/sweeps/"));
+        var runs = await _host.Get<RunService>().ListAsync();
+        runs.Count.ShouldBe(9, "feature extraction, depths 0-5, full fine-tune and scratch");
+        runs.Select(r => r.Strategy).Distinct().Order().ShouldBe(["feature-extraction", "full-fine-tune", "partial-fine-tune", "scratch"]);
+        runs.Where(r => r.Strategy == "partial-fine-tune").Select(r => r.Request.Options!["frozenStages"]!.GetValue<int>()).Order().ShouldBe([0, 1, 2, 3, 4, 5]);
+        runs.Select(r => r.SweepId).Distinct().ShouldHaveSingleItem().ShouldNotBeNull();
+    }
+
+    /// <summary>A domain-adaptation strategy asks for a target and offers the listed pairs; others do not.</summary>
+    [Fact]
+    public void OnlyStrategiesThatAdaptToATarget_AskForOne()
+    {
+        var page = RenderFor("resnet18.tv_in1k");
+        page.FindAll("[data-testid=target]").ShouldBeEmpty();
+        var needsTarget = _host.Get<ModelZoo.Core.Strategies.IStrategyCatalog>().All.FirstOrDefault(s => s.Info.NeedsTarget);
+        if (needsTarget is null) return; // no domain-adaptation strategy is registered in this build
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo($"/runs/new?model=resnet18.tv_in1k&strategy={needsTarget.Id}");
+        var da = _host.Ctx.Render<NewRunPage>();
+        da.FindAll("[data-testid=target]").ShouldNotBeEmpty();
+        da.Find("[data-testid=pair-glyphs-digits-to-mnist]").TextContent.ShouldContain("fetch both datasets first");
+    }
+
+    /// <summary>A run's page, not the new-run page (whose address contains "/runs/" too): waiting for this, not for
+    /// "/runs/", is what makes a test wait for the launch to finish before it navigates elsewhere.</summary>
+    const string RunPageUri = "/runs/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
     /// <summary>The page as opened from a model's "new run" link.</summary>
     IRenderedComponent<NewRunPage> RenderFor(string model)
