@@ -93,11 +93,7 @@ public static class RunRequestValidator
         if (!Enum.IsDefined(h.Schedule)) errors["HyperParameters.Schedule"] = "Schedule must be WarmupCosine, OneCycle or Constant.";
         if (!Enum.IsDefined(h.ClassBalance)) errors["HyperParameters.ClassBalance"] = "Class balance must be None, WeightedLoss or WeightedSampler.";
         if (h.Augmentation is { } a)
-        {
-            if (double.IsNaN(a.MinCropScale) || a.MinCropScale is <= 0 or > 1) errors["HyperParameters.Augmentation.MinCropScale"] = "The smallest crop must be above 0 and at most 1 of the image's area.";
-            if (double.IsNaN(a.MaxRotationDegrees) || a.MaxRotationDegrees is < 0 or > 180) errors["HyperParameters.Augmentation.MaxRotationDegrees"] = "Rotation must be between 0 and 180 degrees.";
-            if (double.IsNaN(a.ColorJitter) || a.ColorJitter is < 0 or > 1) errors["HyperParameters.Augmentation.ColorJitter"] = "Colour jitter must be between 0 and 1.";
-        }
+            foreach (var (field, message) in a.Validate()) errors[$"HyperParameters.Augmentation.{field}"] = message;
     }
 
     /// <summary>A strategy that adapts to a target needs one with the labelled dataset's classes (matched by name);

@@ -21,6 +21,9 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
     /// <summary>Loaded datasets, kept while their pixels (or texts) fit the memory budget together: each one under the
     /// budget fits alone, but a portal that has trained on or shown many would otherwise hold all of them.</summary>
     readonly LoadedCache _loaded = new((pipeline ?? new PipelineOptions()).MemoryBudgetBytes);
+    /// <summary>Held while a dataset folder is renamed into place or away, and while its facts are rewritten, so an
+    /// edit of the facts never writes old facts into a folder that was replaced meanwhile.</summary>
+    readonly object _folderGate = new();
 
     public string FolderOf(string id) => Path.Combine(paths.DatasetsDir, id);
 
@@ -125,8 +128,12 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
         if (!IsSafeId(id) || !Directory.Exists(FolderOf(id))) return false;
         // Rename first so readers never see a half-deleted folder.
         var doomed = Path.Combine(paths.DatasetsDir, $".tmp-delete-{id}-{Guid.NewGuid():N}");
-        Directory.Move(FolderOf(id), doomed);
-        _loaded.Remove(id);
+        lock (_folderGate)
+        {
+            if (!Directory.Exists(FolderOf(id))) return false;
+            Directory.Move(FolderOf(id), doomed);
+            _loaded.Remove(id);
+        }
         Directory.Delete(doomed, recursive: true);
         return true;
     }
@@ -197,28 +204,68 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
             File.WriteAllBytes(Path.Combine(tmp.FullName, "labels.u8"), labels.Select(l => checked((byte)l)).ToArray());
             File.WriteAllText(Path.Combine(tmp.FullName, "splits.json"), JsonSerializer.Serialize(split, Json));
             File.WriteAllText(Path.Combine(tmp.FullName, "dataset.json"), JsonSerializer.Serialize(info, Json));
-            var final = FolderOf(info.Id);
-            if (!replaceExisting)
+            string? old = null;
+            lock (_folderGate)
             {
-                // rename(2) refuses a non-empty target, so of two concurrent writers exactly one wins.
-                try { Directory.Move(tmp.FullName, final); }
-                catch (IOException) when (Directory.Exists(final)) { throw new DatasetExistsException(info.Id); }
+                var final = FolderOf(info.Id);
+                if (!replaceExisting)
+                {
+                    // rename(2) refuses a non-empty target, so of two concurrent writers exactly one wins.
+                    try { Directory.Move(tmp.FullName, final); }
+                    catch (IOException) when (Directory.Exists(final)) { throw new DatasetExistsException(info.Id); }
+                }
+                else if (Directory.Exists(final))
+                {
+                    old = Path.Combine(paths.DatasetsDir, $".tmp-replaced-{info.Id}-{Guid.NewGuid():N}");
+                    Directory.Move(final, old);
+                    Directory.Move(tmp.FullName, final);
+                }
+                else Directory.Move(tmp.FullName, final);
+                _loaded.Remove(info.Id);
             }
-            else if (Directory.Exists(final))
-            {
-                var old = Path.Combine(paths.DatasetsDir, $".tmp-replaced-{info.Id}-{Guid.NewGuid():N}");
-                Directory.Move(final, old);
-                Directory.Move(tmp.FullName, final);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(tmp.FullName, final);
-            _loaded.Remove(info.Id);
+            // Outside the gate: deleting a large images file takes a while and no longer concerns readers.
+            if (old is not null) Directory.Delete(old, recursive: true);
             return info;
         }
         catch
         {
             if (tmp.Exists) tmp.Delete(recursive: true);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Replaces an image dataset's augmentation profile (built-ins too: which augmentations suit the data is a fact
+    /// of the dataset, not of the code that fetched it) and returns the new facts. Only <c>dataset.json</c> changes,
+    /// written to a temp file and renamed over the old one, so a reader sees the old facts or the new, never a part;
+    /// the pixels, and with them the image pipeline's resize caches, stay valid. Runs already training keep the
+    /// facts they loaded.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No dataset has this id.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds texts, which have no image augmentations.</exception>
+    /// <exception cref="AugmentationRejectedException">The profile is outside <see cref="AugmentationProfile.Validate"/>'s
+    /// limits; nothing was written.</exception>
+    public DatasetInfo UpdateAugmentation(string id, AugmentationProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        if (profile.Validate() is { Count: > 0 } errors) throw new AugmentationRejectedException(errors);
+        lock (_folderGate)
+        {
+            var info = Find(id) ?? throw new KeyNotFoundException($"Dataset '{id}' does not exist.");
+            if (info.Modality != DatasetModality.Image)
+                throw new InvalidOperationException($"Dataset '{id}' holds texts: image augmentations do not apply to it.");
+            info = info with { Augmentation = profile };
+            // In the datasets folder, not the dataset's: a crash's leftover is then removed at start-up with the others.
+            var tmp = TempPath($"facts-{id}");
+            try
+            {
+                File.WriteAllText(tmp, JsonSerializer.Serialize(info, Json));
+                File.Move(tmp, Path.Combine(FolderOf(id), "dataset.json"), overwrite: true);
+            }
+            finally { File.Delete(tmp); }
+            // The next load reads the new facts; pixels are read again too, a small price for an edit.
+            _loaded.Remove(id);
+            return info;
         }
     }
 

@@ -12,7 +12,10 @@ public enum ImportStage { Receiving, Checking, Decoding, Saving }
 public sealed record ImportProgress(ImportStage Stage, double Fraction, string? Detail = null);
 
 /// <summary>What the user says about an upload besides the file.</summary>
-public sealed record UploadDetails(string Name, string? License = null, string? Description = null);
+/// <param name="MirrorInvariant">Image uploads: a mirrored image keeps its class, so training may flip images
+/// (<see cref="AugmentationProfile.ForNewUpload"/>). Off unless the user says so: the portal cannot see it in the
+/// data, and a wrong yes teaches wrong labels. Text uploads ignore it.</param>
+public sealed record UploadDetails(string Name, string? License = null, string? Description = null, bool MirrorInvariant = false);
 
 /// <summary>
 /// Imports a user's ImageFolder zip as a dataset, or refuses it with every problem found (file and reason) and
@@ -156,7 +159,7 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
                 + $"{o.StoredSize}x{o.StoredSize} {(channels == 1 ? "grey" : "RGB")} ({(o.Fit == UploadFit.CenterCrop ? "centre-cropped" : "stretched")})"
                 + (layout.Skipped > 0 ? $"; {layout.Skipped} hidden or system files skipped" : ""),
             Origin = DatasetOrigin.Upload,
-            Augmentation = AugmentationProfile.Photos,
+            Augmentation = AugmentationProfile.ForNewUpload(details.MirrorInvariant),
             Source = new DatasetSource("upload", fileName, "", fileName, zipSha, DateTimeOffset.UtcNow),
             SourceImages = stats,
             Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),

@@ -53,7 +53,12 @@ public static class DatasetsApi
             .WithName("CancelDatasetFetch").WithSummary("Cancels a running fetch of a built-in dataset; nothing of it is kept (409 when none runs)");
         g.MapPost("/upload", UploadAsync)
             .WithName("UploadDataset")
-            .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip); 400 lists each file and reason");
+            .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip; ?name=&license=&fileName=&mirrorInvariant=true "
+                + "when a mirrored image keeps its class, which allows flips); 400 lists each file and reason");
+        g.MapPut("/{id}/augmentation", UpdateAugmentation)
+            .WithName("UpdateDatasetAugmentation")
+            .WithSummary("Replaces an image dataset's augmentation profile (the body: horizontalFlip, minCropScale, maxRotationDegrees, colorJitter); "
+                + "400 names each invalid field, 404 an unknown dataset, 409 a text dataset");
         g.MapPost("/text/inspect", InspectTextAsync)
             .WithName("InspectTextTable")
             .WithSummary("First step of a text upload: the CSV/TSV as the body (?fileName=reviews.csv); returns its columns, the first rows and suggested text and label columns; 400 lists each problem");
@@ -99,16 +104,30 @@ public static class DatasetsApi
         }
     }
 
+    static Results<Ok<DatasetInfo>, ValidationProblem, NotFound, Conflict<string>> UpdateAugmentation(
+        string id, AugmentationProfile profile, DatasetStore store)
+    {
+        try { return TypedResults.Ok(store.UpdateAugmentation(id, profile)); }
+        catch (AugmentationRejectedException e)
+        {
+            return TypedResults.ValidationProblem(e.Errors.ToDictionary(x => x.Key, x => new[] { x.Value }),
+                title: "The augmentation profile is invalid; the dataset keeps its profile.");
+        }
+        catch (KeyNotFoundException) { return TypedResults.NotFound(); }
+        catch (InvalidOperationException e) { return TypedResults.Conflict(e.Message); }
+    }
+
     static BuiltInView View(BuiltInDataset b, DatasetFetchService fetch) =>
         new(b.Id, b.Title, b.Description, b.Registry, b.Package, b.License, b.DownloadSize, fetch.StateOf(b.Id));
 
     static async Task<Results<Created<DatasetInfo>, BadRequest<UploadRejection>>> UploadAsync(
-        HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, CancellationToken ct)
+        HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, bool? mirrorInvariant, CancellationToken ct)
     {
         LiftBodyLimit(http, importer.Options.MaxUploadBytes);
         try
         {
-            var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.zip", new UploadDetails(name, license), null, ct,
+            var details = new UploadDetails(name, license, MirrorInvariant: mirrorInvariant ?? false);
+            var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.zip", details, null, ct,
                 http.Request.ContentLength);
             return TypedResults.Created($"/api/datasets/{info.Id}", info);
         }

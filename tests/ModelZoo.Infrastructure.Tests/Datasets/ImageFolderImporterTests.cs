@@ -26,8 +26,9 @@ public class ImageFolderImporterTests : IDisposable
         return new ImageFolderImporter(_store, Options.Create(o), BuiltInDatasets.All, NullLogger<ImageFolderImporter>.Instance);
     }
 
-    Task<DatasetInfo> Import(byte[] zip, string name = "My pets", Action<ImageUploadOptions>? configure = null, long? declared = null) =>
-        Importer(configure).ImportAsync(new MemoryStream(zip), "pets.zip", new UploadDetails(name), null, CancellationToken.None, declared);
+    Task<DatasetInfo> Import(byte[] zip, string name = "My pets", Action<ImageUploadOptions>? configure = null, long? declared = null,
+        bool mirrorInvariant = false) =>
+        Importer(configure).ImportAsync(new MemoryStream(zip), "pets.zip", new UploadDetails(name, MirrorInvariant: mirrorInvariant), null, CancellationToken.None, declared);
 
     /// <summary>Nothing of a refused upload may remain: no dataset, no temp file or folder.</summary>
     void DataFolderIsClean() => Directory.EnumerateFileSystemEntries(_paths.DatasetsDir).ShouldBeEmpty();
@@ -41,7 +42,8 @@ public class ImageFolderImporterTests : IDisposable
         info.Id.ShouldBe("my-pets");
         info.Title.ShouldBe("My pets");
         info.Origin.ShouldBe(DatasetOrigin.Upload);
-        info.Augmentation!.HorizontalFlip.ShouldBeTrue("uploads allow flips unless their owner says otherwise");
+        info.Augmentation.ShouldBe(AugmentationProfile.Unknown, "no flips unless the uploader says a mirrored image keeps its class; mild crops");
+        _store.Find("my-pets")!.Augmentation.ShouldBe(AugmentationProfile.Unknown, "the profile is in the stored facts");
         info.ClassNames.ShouldBe(["bird", "cat", "dog"], "classes sort by folder name, as torchvision's ImageFolder does");
         info.ClassCounts.ShouldBe([8, 10, 12]);
         (info.Width, info.Height, info.Channels).ShouldBe((16, 16, 3));
@@ -62,6 +64,18 @@ public class ImageFolderImporterTests : IDisposable
         loaded.Split.Train.Length.ShouldBe(info.Splits.Train);
         loaded.Split.Test.Count(i => loaded.Images.Labels[i] == 2).ShouldBe((int)Math.Round(12 * 0.15), "each class keeps its share of the test split");
         Directory.EnumerateFileSystemEntries(_paths.DatasetsDir).Select(Path.GetFileName).ShouldBe(["my-pets"], "the temp upload is gone");
+    }
+
+    [Fact]
+    public async Task Import_OfMirrorInvariantClasses_RecordsTheSafeProfileWithFlips()
+    {
+        var zip = UploadCorpus.Zip().Class("left-shoe", 3).Class("boot", 3).Bytes();
+        var info = await Import(zip, "Shoes", mirrorInvariant: true);
+
+        var expected = AugmentationProfile.Unknown with { HorizontalFlip = true };
+        info.Augmentation.ShouldBe(expected);
+        _store.Find("shoes")!.Augmentation.ShouldBe(expected, "the profile is in the stored facts");
+        AugmentationProfile.For(_store.Find("shoes")!).ShouldBe(expected, "and it is what runs train with");
     }
 
     [Fact]

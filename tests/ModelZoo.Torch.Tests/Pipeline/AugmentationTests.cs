@@ -52,16 +52,6 @@ public class AugmentationTests
     }
 
     [Fact]
-    public void FactsWithoutAProfile_AllowFlipsForUploadsOnly()
-    {
-        AugmentationProfile.For(new DatasetInfo { Origin = DatasetOrigin.Upload }).HorizontalFlip.ShouldBeTrue();
-        AugmentationProfile.For(new DatasetInfo { Origin = DatasetOrigin.BuiltIn }).HorizontalFlip.ShouldBeFalse(
-            "built-ins stored before the field existed were digits and glyphs");
-        AugmentationProfile.For(new DatasetInfo { Origin = DatasetOrigin.BuiltIn, Augmentation = AugmentationProfile.Garments })
-            .ShouldBe(AugmentationProfile.Garments);
-    }
-
-    [Fact]
     public void Crops_StayInsideTheImage_AndAboveTheProfilesMinimumArea()
     {
         foreach (var p in Augmentation.Draw(AugmentationProfile.Digits, 2000, 31, 31, 1, new Random(2)))

@@ -92,6 +92,70 @@ public class DatasetPageTests : IAsyncLifetime
         _host.Ctx.Services.GetRequiredService<BunitNavigationManager>().Uri.ShouldEndWith("/datasets");
     }
 
+    /// <summary>The input of a numeric field and the error under it (null when the line under it is no error), which
+    /// MudBlazor renders in the same control.</summary>
+    static (AngleSharp.Dom.IElement Input, string? Error) Field(IRenderedComponent<DatasetPage> page, string testId)
+    {
+        var input = page.Find($"input[data-testid={testId}]");
+        var under = input.Closest(".mud-input-control")!.QuerySelector(".mud-input-helper-text");
+        return (input, under is not null && under.ClassList.Contains("mud-input-error") ? under.TextContent.Trim() : null);
+    }
+
+    [Fact]
+    public void ThePage_ShowsTheAugmentationProfileInWords_AndSavesAnEdit()
+    {
+        WriteThreeClasses(DatasetOrigin.BuiltIn);
+        var page = _host.Ctx.Render<DatasetPage>(p => p.Add(x => x.Id, "three"));
+        // Facts written without a profile: a built-in then trains as digits did, and the page says it is a fallback.
+        page.Find("[data-testid=augmentation-profile]").TextContent.ShouldBe(
+            "crops keeping 70-100 % of the area, no flips, rotation within ±10°, colour jitter ±20 %");
+        page.Find("[data-testid=augmentation-fallback]").TextContent.ShouldContain("Not recorded in this dataset's facts");
+
+        page.Find("button[data-testid=aug-edit]").Click();
+        Field(page, "aug-min-crop").Input.GetAttribute("value").ShouldBe("0.7", "the editor starts from the profile in use");
+        page.Find("input[data-testid=aug-flip]").Change(true);
+        Field(page, "aug-min-crop").Input.Change("0.5");
+        Field(page, "aug-rotation").Input.Change("0");
+        Field(page, "aug-jitter").Input.Change("0.25");
+        page.Find("button[data-testid=aug-save]").Click();
+
+        _host.Get<DatasetStore>().Find("three")!.Augmentation.ShouldBe(new AugmentationProfile(true, 0.5, 0, 0.25));
+        page.Find("[data-testid=augmentation-profile]").TextContent.ShouldBe(
+            "crops keeping 50-100 % of the area, horizontal flips, no rotation, colour jitter ±25 %");
+        page.FindAll("[data-testid=augmentation-fallback]").ShouldBeEmpty("the profile is recorded now");
+        page.Find("[data-testid=augmentation-saved]").TextContent.ShouldContain("Saved.");
+        page.FindAll("button[data-testid=aug-save]").ShouldBeEmpty("the editor closes after a save");
+    }
+
+    [Fact]
+    public void ABadValue_IsExplainedUnderItsField_AndNothingIsSaved()
+    {
+        WriteThreeClasses(DatasetOrigin.Upload);
+        _host.Get<DatasetStore>().UpdateAugmentation("three", AugmentationProfile.Unknown);
+        var facts = Path.Combine(_host.Get<DatasetStore>().FolderOf("three"), "dataset.json");
+        var before = File.ReadAllBytes(facts);
+        var page = _host.Ctx.Render<DatasetPage>(p => p.Add(x => x.Id, "three"));
+
+        page.Find("button[data-testid=aug-edit]").Click();
+        Field(page, "aug-rotation").Input.Change("200");
+        Field(page, "aug-jitter").Input.Change("-1");
+        page.Find("button[data-testid=aug-save]").Click();
+
+        Field(page, "aug-rotation").Error.ShouldBe("Rotation must be between 0 and 180 degrees.");
+        Field(page, "aug-jitter").Error.ShouldBe("Colour jitter must be between 0 and 1.");
+        Field(page, "aug-min-crop").Error.ShouldBeNull("a good value gets no message");
+        File.ReadAllBytes(facts).ShouldBe(before, "nothing was written");
+        page.Find("[data-testid=augmentation-profile]").TextContent.ShouldBe(
+            "crops keeping 80-100 % of the area, no flips, no rotation, colour jitter ±10 %");
+        page.FindAll("[data-testid=augmentation-saved]").ShouldBeEmpty();
+
+        // Mending the value saves it, and the messages go.
+        Field(page, "aug-rotation").Input.Change("180");
+        Field(page, "aug-jitter").Input.Change("0");
+        page.Find("button[data-testid=aug-save]").Click();
+        _host.Get<DatasetStore>().Find("three")!.Augmentation.ShouldBe(AugmentationProfile.Unknown with { MaxRotationDegrees = 180, ColorJitter = 0 });
+    }
+
     [Fact]
     public void AnUnknownId_SaysSo()
     {

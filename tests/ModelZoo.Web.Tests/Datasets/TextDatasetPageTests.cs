@@ -40,6 +40,7 @@ public class TextDatasetPageTests : IAsyncLifetime
         rows.Take(3).ShouldAllBe(r => r.TextContent.Contains("neg") && r.TextContent.Contains("bad"));
         rows.Skip(3).ShouldAllBe(r => r.TextContent.Contains("pos") && r.TextContent.Contains("good"));
         page.FindAll("[data-testid=samples] img").ShouldBeEmpty("a text dataset has no thumbnails");
+        page.FindAll("[data-testid=augmentation]").ShouldBeEmpty("texts have no image augmentations to show or edit");
         page.Find("[data-testid=splits]").TextContent.ShouldBe("train 29 · validation 6 · test 6");
 
         var words = page.Find("[data-testid=words-histogram]").TextContent;

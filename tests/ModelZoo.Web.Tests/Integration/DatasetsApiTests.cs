@@ -55,6 +55,50 @@ public class DatasetsApiTests : IAsyncLifetime
         (await _http.GetAsync("/api/datasets/shapes-api")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
+    /// <summary>The mirror-invariant choice at upload, then the profile edited through the API: a bad value is refused
+    /// by field and changes nothing, a good one is stored and served.</summary>
+    [Fact]
+    public async Task Augmentation_IsChosenAtUpload_AndReplacedByPut_WithEachBadFieldNamed()
+    {
+        var zip = UploadCorpus.Zip().Class("boot", 3).Class("sandal", 3).Bytes();
+        var created = await _http.PostAsync("/api/datasets/upload?name=Shoes&mirrorInvariant=true", Zip(zip));
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        (await created.Content.ReadFromJsonAsync<DatasetInfo>(Json))!.Augmentation.ShouldBe(AugmentationProfile.Unknown with { HorizontalFlip = true });
+        var plain = await _http.PostAsync("/api/datasets/upload?name=Arrows", Zip(UploadCorpus.Zip().Class("left", 3).Class("right", 3).Bytes()));
+        (await plain.Content.ReadFromJsonAsync<DatasetInfo>(Json))!.Augmentation.ShouldBe(AugmentationProfile.Unknown, "no flips unless asked");
+
+        var bad = await _http.PutAsJsonAsync("/api/datasets/shoes/augmentation",
+            new { horizontalFlip = true, minCropScale = 1.5, maxRotationDegrees = 10, colorJitter = -0.2 });
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var problem = (await bad.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Http.HttpValidationProblemDetails>(Json))!;
+        problem.Errors.Keys.Order().ShouldBe(["ColorJitter", "MinCropScale"]);
+        problem.Errors["MinCropScale"].ShouldBe(["The smallest crop must be above 0 and at most 1 of the image's area."]);
+        (await _http.GetFromJsonAsync<DatasetInfo>("/api/datasets/shoes", Json))!.Augmentation.ShouldBe(AugmentationProfile.Unknown with { HorizontalFlip = true },
+            "a refused edit changes nothing");
+
+        var edited = new AugmentationProfile(HorizontalFlip: false, MinCropScale: 0.6, MaxRotationDegrees: 12.5, ColorJitter: 0.15);
+        var ok = await _http.PutAsJsonAsync("/api/datasets/shoes/augmentation", edited, Json);
+        ok.StatusCode.ShouldBe(HttpStatusCode.OK, await ok.Content.ReadAsStringAsync());
+        (await ok.Content.ReadFromJsonAsync<DatasetInfo>(Json))!.Augmentation.ShouldBe(edited);
+        (await _http.GetFromJsonAsync<DatasetInfo>("/api/datasets/shoes", Json))!.Augmentation.ShouldBe(edited);
+        WebUtility.HtmlDecode(await _http.GetStringAsync("/datasets/shoes")).ShouldContain("crops keeping 60-100 % of the area, no flips, rotation within ±12.5°, colour jitter ±15 %");
+
+        (await _http.PutAsJsonAsync("/api/datasets/nope/augmentation", edited, Json)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task PutAugmentation_OfATextDataset_Answers409_AndChangesNothing()
+    {
+        var csv = "review,label\n" + string.Concat(Enumerable.Range(0, 8).Select(i => $"review {i},{(i % 2 == 0 ? "pos" : "neg")}\n"));
+        (await _http.PostAsync("/api/datasets/text/upload?name=Notes&textColumn=review&labelColumn=label", Csv(csv))).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var response = await _http.PutAsJsonAsync("/api/datasets/notes/augmentation", AugmentationProfile.Unknown, Json);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await response.Content.ReadAsStringAsync()).ShouldContain("holds texts");
+        (await _http.GetFromJsonAsync<DatasetInfo>("/api/datasets/notes", Json))!.Augmentation.ShouldBeNull();
+    }
+
     [Fact]
     public async Task Upload_OfABadZip_Answers400_WithEachFileAndReason()
     {

@@ -1,0 +1,48 @@
+using Bunit;
+using Bunit.TestDoubles;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.DependencyInjection;
+using ModelZoo.Core.Datasets;
+using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Infrastructure.Tests.Datasets;
+using ModelZoo.Web.Datasets;
+using ModelZoo.Web.Tests.Components;
+
+namespace ModelZoo.Web.Tests.Datasets;
+
+public class UploadFormTests : IAsyncLifetime
+{
+    ComponentHost _host = default!;
+    public async Task InitializeAsync() => _host = await ComponentHost.CreateAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    /// <summary>Chooses a small ImageFolder zip named <paramref name="fileName"/>, ticking "mirror-invariant" when asked,
+    /// imports it and returns the stored facts of the dataset the form opened.</summary>
+    DatasetInfo Upload(string fileName, bool tickMirrorInvariant)
+    {
+        var form = _host.Ctx.Render<UploadForm>();
+        form.Find("[data-testid=upload-caption]").TextContent.ShouldContain("no flips", customMessage: "the caption shows the profile a new upload gets");
+        if (tickMirrorInvariant)
+        {
+            var box = form.Find("[data-testid=upload-mirror-invariant]");
+            (box.TagName == "INPUT" ? box : box.QuerySelector("input")!).Change(true);
+            form.Find("[data-testid=upload-caption]").TextContent.ShouldContain("horizontal flips");
+        }
+        var zip = UploadCorpus.Zip().Class("left", 3).Class("right", 3).Bytes();
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(zip, fileName));
+        form.Find("button[data-testid=upload-import]").Click();
+
+        var id = ImageFolderImporter.IdFor(Path.GetFileNameWithoutExtension(fileName));
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        form.WaitForAssertion(() => nav.Uri.ShouldEndWith($"/datasets/{id}"), TimeSpan.FromSeconds(20));
+        return _host.Get<DatasetStore>().Find(id)!;
+    }
+
+    [Fact]
+    public void AnUpload_GetsTheSafeProfile_WithoutFlips_UnlessTheUserSaysOtherwise() =>
+        Upload("arrows.zip", tickMirrorInvariant: false).Augmentation.ShouldBe(AugmentationProfile.Unknown);
+
+    [Fact]
+    public void TickingMirrorInvariant_SendsTheChoice_AndTheUploadIsStoredWithFlips() =>
+        Upload("shoes.zip", tickMirrorInvariant: true).Augmentation.ShouldBe(AugmentationProfile.Unknown with { HorizontalFlip = true });
+}
