@@ -165,7 +165,7 @@ public static class ModelCardBuilder
                 : $"resized with {Esc(pre.Interpolation)} interpolation";
             sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; grey repeated to 3 channels, normalised with mean [{string.Join(", ", pre.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", pre.Std.Select(v => F(v, 3)))}].");
             sb.AppendLine(h.Augment
-                ? $"- Training augmentations (seeded, {(h.Augmentation is null ? "the dataset's profile" : "the run's own profile")}): {Augmentations(h.Augmentation ?? AugmentationProfile.For(c.Dataset))}; none for validation and test."
+                ? $"- Training augmentations (seeded, as recorded with the run at launch): {Augmentations(h.Augmentation ?? AugmentationProfile.For(c.Dataset))}; none for validation and test."
                 : "- Training augmentations: off.");
         }
         sb.AppendLine($"- Hardware: {Esc(c.Device)}, {c.Threads} intra-op thread(s). Software: {Esc(c.SoftwareVersions)}.");

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Strategies;
 using ModelZoo.Infrastructure.Catalog;
@@ -42,11 +43,17 @@ public sealed class RunService(
     {
         var check = Check(request);
         if (!check.Ok) return new LaunchResult(null, check.Errors);
+        // The run records exactly what it trains with: every option, and the augmentations it would take from the
+        // dataset now (the dataset's profile can be edited before the worker gets to the run, or before a resume).
+        var h = request.HyperParameters;
+        if (h.Augment && h.Augmentation is null && datasets.Find(request.DatasetId) is { Modality: DatasetModality.Image } data)
+            h = h with { Augmentation = AugmentationProfile.For(data) };
         request = request with
         {
             Strategy = check.Strategy!.Id,
             Options = StrategyOptionsReader.ToJson(check.Options!),
             TargetDatasetId = string.IsNullOrWhiteSpace(request.TargetDatasetId) ? null : request.TargetDatasetId,
+            HyperParameters = h,
         };
         if (request.BaselineFor is { } of && await GetAsync(of, ct) is null)
             return new LaunchResult(null, new Dictionary<string, string> { ["BaselineFor"] = $"Run {of} does not exist." });

@@ -59,7 +59,7 @@ public sealed class NewRunForm
     /// <summary>Starts the augmentation override at the dataset's own profile, so the user edits from there.</summary>
     public void ResetAugmentation(DatasetInfo? dataset)
     {
-        var p = dataset is null ? AugmentationProfile.Photos : AugmentationProfile.For(dataset);
+        var p = dataset is null ? AugmentationProfile.Unknown : AugmentationProfile.For(dataset);
         Flip = p.HorizontalFlip; MinCropScale = p.MinCropScale; MaxRotation = p.MaxRotationDegrees; ColorJitter = p.ColorJitter;
     }
 

@@ -269,4 +269,21 @@ public class RunWorkerTests
         n.Status.ShouldBe(RunStatus.Succeeded);
         Directory.Exists(checkpoint).ShouldBeFalse("a failed run keeps nothing");
     }
+
+    /// <summary>A run records the augmentations it will train with when it is launched, so an edit of the dataset's
+    /// profile before the worker gets to it (or before a resume) does not change what the run is.</summary>
+    [Fact]
+    public async Task Launch_RecordsTheDatasetsAugmentationProfile_SoALaterEditDoesNotChangeTheRun()
+    {
+        await using var host = new TestHost(new ScriptedTrainer(), startWorker: false);
+        await host.StartAsync();
+        var runs = host.Services.GetRequiredService<RunService>();
+        var store = host.Services.GetRequiredService<ModelZoo.Infrastructure.Datasets.DatasetStore>();
+        var before = ModelZoo.Core.Datasets.AugmentationProfile.For(store.Find("tiny")!);
+        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        store.UpdateAugmentation("tiny", before with { MaxRotationDegrees = 30 });
+        (await runs.GetAsync(id))!.Request.HyperParameters.Augmentation.ShouldBe(before);
+        var off = (await runs.LaunchAsync(Request() with { HyperParameters = new HyperParameters { Augment = false } })).RunId!.Value;
+        (await runs.GetAsync(off))!.Request.HyperParameters.Augmentation.ShouldBeNull("no augmentation, no profile");
+    }
 }
