@@ -14,7 +14,7 @@ public partial class Program
     public static RootCommand CreateRootCommand() => new("ModelZoo: headless commands for the model zoo.")
     {
         WeightsCommands.Create(),   // weights parity | inspect
-        BenchCommands.Create(),     // bench models | loader | text
+        BenchCommands.Create(),     // bench models | layers | loader | text | fewshot
         DatasetCommands.Create(),   // datasets fetch | lengths
         PretrainCommands.Create(MlmPretrainCommand.Create()),  // pretrain glyphs | mlm
         StudyCommands.Create(),     // study run | table | list

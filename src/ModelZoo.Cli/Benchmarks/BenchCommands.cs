@@ -64,7 +64,7 @@ public static class BenchCommands
                 r.GetValue(batch), r.GetValue(size), int.Parse(r.GetValue(threads)!.Split(',')[0], CultureInfo.InvariantCulture),
                 r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
         });
-        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create() };
+        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create(), FewShotBenchCommand.Create() };
     }
 
     static string Script => Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");

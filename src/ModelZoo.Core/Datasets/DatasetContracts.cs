@@ -26,6 +26,10 @@ public sealed record DatasetInfo
     public string SplitMethod { get; init; } = "";
     /// <summary>Examples per class, in <see cref="ClassNames"/> order; the store fills it from the labels it writes.</summary>
     public IReadOnlyList<int> ClassCounts { get; init; } = [];
+    /// <summary>Training-split examples per class, in <see cref="ClassNames"/> order; the store fills it from the
+    /// split it writes. Empty in facts written before it was recorded: <see cref="TrainingClassCounts"/> then
+    /// estimates it.</summary>
+    public IReadOnlyList<int> TrainClassCounts { get; init; } = [];
     public DatasetOrigin Origin { get; init; } = DatasetOrigin.BuiltIn;
     /// <summary>The downloaded or uploaded file the dataset was built from; null for data written by code.</summary>
     public DatasetSource? Source { get; init; }
@@ -35,6 +39,19 @@ public sealed record DatasetInfo
     /// <summary>Training augmentations that suit this data (no flips for digits and glyphs); null in facts written
     /// before it existed, resolved by <see cref="AugmentationProfile.For"/>.</summary>
     public AugmentationProfile? Augmentation { get; init; }
+
+    /// <summary>
+    /// Training-split examples per class: the recorded counts, or for facts written before they were recorded, each
+    /// class's count times the training split's share of the dataset, rounded (<c>Estimated</c>). A stratified split
+    /// differs from that by at most one per class; a split by source (official test sets, font families) may differ
+    /// more, so whatever relies on an estimate checks again against the real split when the run starts.
+    /// </summary>
+    public (IReadOnlyList<int> Counts, bool Estimated) TrainingClassCounts()
+    {
+        if (TrainClassCounts.Count == ClassCounts.Count && TrainClassCounts.Count > 0) return (TrainClassCounts, false);
+        var share = Examples > 0 ? (double)Splits.Train / Examples : 0;
+        return (ClassCounts.Select(n => (int)Math.Round(n * share)).ToList(), true);
+    }
 }
 
 public sealed record SplitSizes(int Train, int Validation, int Test);

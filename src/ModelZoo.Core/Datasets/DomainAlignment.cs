@@ -26,7 +26,11 @@ public static class DomainAlignment
         var alignedSource = Relabel(source, sourceLabels, shared) with { Split = split };
         alignedSource = alignedSource with
         {
-            Info = source.Info with { ClassNames = shared, ClassCounts = counts, Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length) },
+            Info = source.Info with
+            {
+                ClassNames = shared, ClassCounts = counts, TrainClassCounts = Training.TrainingSelection.PerClass(split.Train, sourceLabels, shared.Count),
+                Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
+            },
         };
 
         var targetLabels = (int[])Labels(target).Clone();

@@ -196,7 +196,11 @@ public sealed class DatasetStore(ZooPaths paths, PipelineOptions? pipeline = nul
         }
         if (split.Train.Concat(split.Validation).Concat(split.Test).Any(i => (uint)i >= labels.Length))
             throw new ArgumentException($"The split names an example outside 0..{labels.Length - 1}.");
-        info = info with { ClassCounts = counts, Examples = labels.Length, Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length) };
+        info = info with
+        {
+            ClassCounts = counts, TrainClassCounts = Core.Training.TrainingSelection.PerClass(split.Train, labels, classCount), Examples = labels.Length,
+            Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
+        };
         var tmp = Directory.CreateDirectory(Path.Combine(paths.DatasetsDir, $".tmp-{info.Id}-{Guid.NewGuid():N}"));
         try
         {

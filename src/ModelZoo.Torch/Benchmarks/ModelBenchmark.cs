@@ -115,7 +115,7 @@ public static class ModelBenchmark
         });
 
     /// <summary>libtorch's thread count is process-wide: set for the measurement, then put back.</summary>
-    static T WithThreads<T>(int threads, Func<T> body)
+    internal static T WithThreads<T>(int threads, Func<T> body)
     {
         var previous = torch.get_num_threads();
         torch.set_num_threads(threads);

@@ -20,7 +20,19 @@ public sealed class FeatureTable(Tensor features, IReadOnlyDictionary<int, int> 
 
 /// <summary>How a run got its features: how many came from the cache and how many the backbone computed.</summary>
 /// <param name="BackboneExamplesPerSecond">The backbone's throughput while computing (0 when nothing was computed).</param>
-public sealed record FeatureCacheReport(string Key, int Reused, int Computed, double BackboneExamplesPerSecond, bool Persisted);
+public sealed record FeatureCacheReport(string Key, int Reused, int Computed, double BackboneExamplesPerSecond, bool Persisted)
+{
+    /// <summary>The run's record of it: reused or computed, how fast, and where the cache lives.</summary>
+    public string Describe()
+    {
+        var where = Persisted ? $"cache {Key}" : "computed in memory (no cache folder)";
+        return Computed == 0
+            ? $"all {Reused:N0} examples' features reused from an earlier run ({where}); the backbone did not run"
+            : Reused > 0
+                ? $"{Reused:N0} examples' features reused from an earlier run, {Computed:N0} computed ({BackboneExamplesPerSecond:N0} examples/s; {where})"
+                : $"{Computed:N0} examples' features computed once ({BackboneExamplesPerSecond:N0} examples/s; {where})";
+    }
+}
 
 /// <summary>
 /// A frozen backbone's pooled features (the classifier's input), per example, cached on disk so the backbone runs

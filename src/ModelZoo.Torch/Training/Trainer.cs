@@ -91,6 +91,10 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var loop = groups.Count == 0 ? LoopState.Untrained : TrainEpochs(run, strategy, groups);
         strategy.Finish(run);
         ct.ThrowIfCancellationRequested();
+        // A strategy without gradient steps has no epochs to validate in; it is validated once, as it stands, so its
+        // run reports a validation accuracy like any other.
+        if (groups.Count == 0)
+            loop = loop with { BestValidationAccuracy = Evaluator.Run(run, strategy, strategy.Evaluation(run, DatasetSplit.Validation)).Accuracy };
 
         var test = Evaluator.Run(run, strategy, strategy.Evaluation(run, DatasetSplit.Test));
         var confusion = test.Confusion.Select(r => (IReadOnlyList<int>)r).ToList();

@@ -21,6 +21,7 @@ public class DomainAlignmentTests
         s.Split.Train.ShouldBe([1, 2], "the class 'a' example left the split");
         s.Split.Validation.ShouldBe([4]);
         s.Info.ClassCounts.ShouldBe([2, 2]);
+        s.Info.TrainClassCounts.ShouldBe([1, 1], "the aligned training split's count per class");
         t.Images!.Labels.ShouldBe([-1, -1, -1, -1, 0, 1], "training labels are gone; validation and test keep theirs");
         target.Images!.Labels.ShouldBe([0, 1, 0, 1, 0, 1], "the loaded dataset itself is untouched");
         ReferenceEquals(s.Images.Pixels, source.Images!.Pixels).ShouldBeTrue("no pixels are copied");

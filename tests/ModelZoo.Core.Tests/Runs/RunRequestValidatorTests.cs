@@ -94,7 +94,7 @@ public class RunRequestValidatorTests
     public void Validate_NamesTheKnownStrategies_ForAnUnknownOne()
     {
         var e = Validate(Valid with { Strategy = "magic" });
-        e["Strategy"].ShouldStartWith("Unknown strategy 'magic'. Known: feature-extraction, partial-fine-tune");
+        e["Strategy"].ShouldStartWith("Unknown strategy 'magic'. Known: feature-extraction, few-shot-prototypes, partial-fine-tune");
     }
 
     [Fact]

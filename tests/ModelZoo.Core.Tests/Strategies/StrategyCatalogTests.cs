@@ -8,7 +8,7 @@ public class StrategyCatalogTests
     public void Catalog_ListsStrategiesInTheirOrder_AndFindsThemByIdOrOldName()
     {
         var c = TestStrategies.Catalog;
-        c.All.Select(s => s.Id).ShouldBe(["feature-extraction", "partial-fine-tune", "full-fine-tune", "scratch", "bn-stand-in"]);
+        c.All.Select(s => s.Id).ShouldBe(["feature-extraction", "few-shot-prototypes", "partial-fine-tune", "full-fine-tune", "text-fine-tune", "scratch", "bn-stand-in"]);
         c.Find("FeatureExtraction")!.Id.ShouldBe("feature-extraction");
         c.Find("nothing").ShouldBeNull();
     }

@@ -12,6 +12,8 @@ public static class TestStrategies
         StrategyDescription.Of<FeatureExtractionOptions>(),
         StrategyDescription.Of<PartialFineTuneOptions>(),
         StrategyDescription.Of<FullFineTuneOptions>(),
+        StrategyDescription.Of<FewShotPrototypesOptions>(),
+        StrategyDescription.Of<TextFineTuneOptions>(),
         StrategyDescription.Of<AdaBnStandIn>(),
     ]);
 

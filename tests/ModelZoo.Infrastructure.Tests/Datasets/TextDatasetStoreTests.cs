@@ -29,6 +29,9 @@ public class TextDatasetStoreTests : IDisposable
         info.Modality.ShouldBe(DatasetModality.Text);
         info.ClassCounts.ShouldBe([35, 35]);
         info.Splits.ShouldBe(new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length), "the store fills the split sizes from the split it writes");
+        info.TrainClassCounts.ShouldBe([split.Train.Count(i => labels[i] == 0), split.Train.Count(i => labels[i] == 1)], "and the training split's count per class");
+        info.TrainClassCounts.Sum().ShouldBe(split.Train.Length);
+        _store.Find("txt")!.TrainingClassCounts().Estimated.ShouldBeFalse("the stored facts carry them");
         info.Width.ShouldBe(0, "a text dataset has no image size");
         var loaded = _store.Load("txt");
         loaded.Images.ShouldBeNull();

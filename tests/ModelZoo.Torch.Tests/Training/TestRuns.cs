@@ -27,6 +27,15 @@ internal static class TestRuns
         return (run, strategy);
     }
 
+    /// <summary>Same shape and every element equal (TorchSharp's <c>equal</c> is element-wise).</summary>
+    public static bool Same(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape)) return false;
+        using var eq = a.eq(b);
+        using var all = eq.all();
+        return all.item<bool>();
+    }
+
     public sealed class Quiet(Action<StepProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null) : IRunProgress
     {
         public List<StatusChange> Statuses { get; } = [];

@@ -61,12 +61,7 @@ public sealed class FeatureExtractionStrategy : TrainingStrategy<FeatureExtracti
     public override IEnumerable<StrategyFact> Facts(RunContext run)
     {
         if (_report is not { } r) yield break;
-        var where = r.Persisted ? $"cache {r.Key}" : "computed in memory (no cache folder)";
-        yield return new("Features", r.Computed == 0
-            ? $"all {r.Reused:N0} examples' features reused from an earlier run ({where}); the backbone did not run"
-            : r.Reused > 0
-                ? $"{r.Reused:N0} examples' features reused from an earlier run, {r.Computed:N0} computed ({r.BackboneExamplesPerSecond:N0} examples/s; {where})"
-                : $"{r.Computed:N0} examples' features computed once ({r.BackboneExamplesPerSecond:N0} examples/s; {where})");
+        yield return new("Features", r.Describe());
         yield return new("Feature width", $"{_table!.Width} (the classifier's input)");
         if (_perStep) yield return new("Training features", "computed at every step from the augmented images (augmentation is on)");
     }
