@@ -40,6 +40,8 @@ public class StrategyTests
         ids.ShouldContain("feature-extraction");
         ids.ShouldContain("partial-fine-tune");
         ids.ShouldContain("full-fine-tune");
+        ids.ShouldContain("dann");
+        ids.ShouldContain("adabn");
         foreach (var d in StrategyRegistry.Default.All)
         {
             d.OptionsType.Assembly.GetName().Name.ShouldBe("ModelZoo.Core", $"{d.Id}: its description lives in Core");

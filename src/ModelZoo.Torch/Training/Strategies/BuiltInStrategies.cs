@@ -10,5 +10,7 @@ public static class BuiltInStrategies
         .Add<ScratchOptions, ScratchStrategy>()
         .Add<FeatureExtractionOptions, FeatureExtractionStrategy>()
         .Add<PartialFineTuneOptions, PartialFineTuneStrategy>()
-        .Add<FullFineTuneOptions, FullFineTuneStrategy>();
+        .Add<FullFineTuneOptions, FullFineTuneStrategy>()
+        .Add<DannOptions, DannStrategy>()
+        .Add<AdaBnOptions, AdaBnStrategy>();
 }
