@@ -137,7 +137,8 @@ public static class ModelCardBuilder
         sb.AppendLine($"- Split (stratified, seed {c.Dataset.SplitSeed}): {r.TrainExamples} used for training" +
                       (h.LabelsPerClass is { } budget ? $" (label budget: at most {budget} per class, drawn stratified with seed {h.Seed})" : "") +
                       (h.TrainLimit > 0 ? $" (limited to {h.TrainLimit})" : "") +
-                      $", {r.ValExamples} validation, {r.TestExamples} test.");
+                      // A domain-adaptation run tests on the target's test split, not on this dataset's.
+                      (c.Target is null ? $", {r.ValExamples} validation, {r.TestExamples} test." : $", {r.ValExamples} validation; its test split was not used."));
         if (r.TrainExamplesPerClass.Count == c.Dataset.ClassNames.Count && r.TrainExamplesPerClass.Count > 0)
             sb.AppendLine($"- Training examples per class: {string.Join(", ", c.Dataset.ClassNames.Select((n, i) => $"{Esc(n)} {r.TrainExamplesPerClass[i]}"))}.");
         if (c.Target is { } target)
@@ -190,7 +191,7 @@ public static class ModelCardBuilder
 
         sb.AppendLine("## Limitations");
         sb.AppendLine();
-        sb.AppendLine($"- Evaluated only on the test split of `{c.Dataset.Id}`; accuracy on other data ({(isText ? "other sources, topics, writing styles" : "other writers, scanners, colours")}) is unknown.");
+        sb.AppendLine($"- Evaluated only on the test split of `{(c.Target ?? c.Dataset).Id}`; accuracy on other data ({(isText ? "other sources, topics, writing styles" : "other writers, scanners, colours")}) is unknown.");
         if (!c.Weights.HasWeights())
             sb.AppendLine("- The backbone is untrained: do not read these numbers as the architecture's transfer-learning quality.");
         sb.AppendLine("- Not for decisions about people, and not validated for any safety-relevant use.");

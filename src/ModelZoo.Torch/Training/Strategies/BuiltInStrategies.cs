@@ -11,6 +11,8 @@ public static class BuiltInStrategies
         .Add<FeatureExtractionOptions, FeatureExtractionStrategy>()
         .Add<PartialFineTuneOptions, PartialFineTuneStrategy>()
         .Add<FullFineTuneOptions, FullFineTuneStrategy>()
+        .Add<DannOptions, DannStrategy>()
+        .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
         .Add<TextFineTuneOptions, TextFineTuneStrategy>();
 }
