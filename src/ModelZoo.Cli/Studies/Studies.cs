@@ -13,7 +13,7 @@ public static class Studies
 {
     public const string ResNet = "resnet18.glyphs_house", MobileNet = "mobilenet_v2.glyphs_house", HouseBert = "bert_mlm.mini_house";
 
-    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Text()];
+    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Domain(), FewShotStudy.Create(), Text()];
 
     public static Study? Find(string name) => All.FirstOrDefault(s => s.Name == name);
 
@@ -46,6 +46,34 @@ public static class Studies
         return new Study("images-small", "Images, small target: MNIST from glyph-pretrained backbones",
             "Does glyph pretraining help handwritten digits at 10, 100 and every label per class, and which strategy uses it best?",
             [MnistNpmDataset.Id], arms);
+    }
+
+    /// <summary>
+    /// Domain adaptation on the listed pairs: glyph digits (printed, labelled) to MNIST (handwritten, unlabelled), and
+    /// MNIST to UCI optdigits (8x8 scans resampled), both from the glyph-pretrained ResNet-18 at 28 px. AdaBN trains on
+    /// the source and re-estimates BatchNorm on the target; the same run's target accuracy before re-estimation is the
+    /// source-only model. DANN trains on the source with a domain classifier on both. Accuracy on the target's test split.
+    /// </summary>
+    static Study Domain()
+    {
+        var arms = new List<StudyArm>();
+        foreach (var (group, source, target) in new[] { ("glyphs → MNIST", GlyphsDataset.Id, MnistNpmDataset.Id), ("MNIST → optdigits", MnistNpmDataset.Id, OptDigitsDataset.Id) })
+        {
+            RunRequest Request(int seed, string strategy) => new()
+            {
+                ModelId = ResNet, DatasetId = source, TargetDatasetId = target, Strategy = strategy,
+                HyperParameters = new HyperParameters { Epochs = 10, BatchSize = 64, LearningRate = 1e-3, Seed = seed, ImageSize = 28, Augment = true },
+            };
+            arms.Add(new StudyArm(group, "AdaBN", "", seed => Request(seed, "adabn"))
+            {
+                Derived = r => r.StrategyFacts.Where(f => f.Label == "Target test accuracy before re-estimation")
+                    .Select(f => ("source only", double.Parse(f.Value.Split(' ')[0], CultureInfo.InvariantCulture) / 100)),
+            });
+            arms.Add(new StudyArm(group, "DANN", "", seed => Request(seed, "dann")));
+        }
+        return new Study("domain", "Domain adaptation: source-only, AdaBN and DANN on the listed pairs",
+            "Do AdaBN and DANN raise target accuracy over the source-only model, with the target's labels used for evaluation only?",
+            [GlyphsDataset.Id, MnistNpmDataset.Id, OptDigitsDataset.Id], arms);
     }
 
     /// <summary>

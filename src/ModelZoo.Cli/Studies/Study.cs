@@ -7,7 +7,12 @@ namespace ModelZoo.Cli.Studies;
 /// an arm is tried at several settings, the setting (<see cref="Variant"/>); the table then shows, per row and column,
 /// the variant with the best mean validation accuracy (never the test's).
 /// </summary>
-public sealed record StudyArm(string Group, string Arm, string Variant, Func<int, RunRequest> Request);
+public sealed record StudyArm(string Group, string Arm, string Variant, Func<int, RunRequest> Request)
+{
+    /// <summary>Further columns one run measures besides its own test accuracy (AdaBN's target accuracy before
+    /// re-estimation is the source-only model's): their arm names and test accuracies.</summary>
+    public Func<RunResult, IEnumerable<(string Arm, double TestAccuracy)>>? Derived { get; init; }
+}
 
 /// <summary>A study: what it compares, the datasets it needs (fetched with the registries' clients), and its runs.</summary>
 public sealed record Study(string Name, string Title, string Question, IReadOnlyList<string> Datasets, IReadOnlyList<StudyArm> Arms)

@@ -95,6 +95,12 @@ public static class StudyRunner
                     };
                     Append(resultsPath, result);
                     done.Add(result);
+                    foreach (var (derivedArm, accuracy) in arm.Derived?.Invoke(r) ?? [])
+                    {
+                        var derived = result with { Arm = derivedArm, TestAccuracy = accuracy, MacroF1 = double.NaN, Ece = null, Facts = [] };
+                        Append(resultsPath, derived);
+                        done.Add(derived);
+                    }
                     output.WriteLine($"{arm.Group} | {arm.Arm} {arm.Variant} | seed {seed}: test {r.TestAccuracy:P2}, val {r.BestValAccuracy:P2}, " +
                                      $"{r.TrainExamples} training examples, {r.TrainSeconds:0} s");
                 }
