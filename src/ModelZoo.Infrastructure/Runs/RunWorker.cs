@@ -3,14 +3,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Cards;
 using ModelZoo.Core.Catalog;
-using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
-using ModelZoo.Core.Strategies;
 using ModelZoo.Core.Training;
-using ModelZoo.Infrastructure.Catalog;
-using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Persistence;
-using ModelZoo.Infrastructure.Storage;
 
 namespace ModelZoo.Infrastructure.Runs;
 

@@ -88,7 +88,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var total = Stopwatch.StartNew();
         strategy.Setup(run);
         var groups = strategy.ParameterGroups(run);
-        var loop = groups.Count == 0 ? LoopState.Untrained : TrainEpochs(run, strategy, groups);
+        var outcome = groups.Count == 0 ? LoopOutcome.Untrained : TrainEpochs(run, strategy, groups);
+        var loop = outcome.State;
         strategy.Finish(run);
         ct.ThrowIfCancellationRequested();
         // A strategy without gradient steps has no epochs to validate in; it is validated once, as it stands, so its
@@ -115,9 +116,9 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             MacroF1 = ClassificationMetrics.MacroF1(scores),
             Calibration = test.Calibration,
             // This process's whole time (set-up, epochs, test) plus what earlier processes spent before a resume.
-            TrainSeconds = loop.SecondsBeforeResume + total.Elapsed.TotalSeconds,
+            TrainSeconds = outcome.SecondsBeforeResume + total.Elapsed.TotalSeconds,
             TotalParameters = model.ParameterCount(),
-            TrainableParameters = loop.TrainedParameters,
+            TrainableParameters = outcome.TrainedParameters,
             TrainedArchitecture = architecture.Name,
             WeightsNotes = weightsNotes,
             Selection = groups.Count == 0 ? ModelSelection.NoTraining : strategy.Selection,
@@ -134,42 +135,14 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
     }
 
-    /// <summary>What the epochs leave for the result (and what a checkpoint carries between processes).</summary>
-    sealed record LoopState
+    /// <summary>What the epochs leave for the result: the loop's state as a checkpoint carries it between processes,
+    /// the parameters the optimiser updated, and the training time recorded before this process resumed.</summary>
+    sealed record LoopOutcome(CheckpointState State, long TrainedParameters, double SecondsBeforeResume)
     {
-        public static readonly LoopState Untrained = new();
-        public int Epoch { get; init; }
-        public int GlobalStep { get; init; }
-        public double BestValidationAccuracy { get; init; } = -1;
-        public int BestEpoch { get; init; }
-        public int EpochsWithoutImprovement { get; init; }
-        public bool Stopped { get; init; }
-        public double ElapsedSeconds { get; init; }
-        public double StepSeconds { get; init; }
-        public long ExamplesTrained { get; init; }
-        public long TrainedParameters { get; init; }
-        public IReadOnlyList<int> ResumedAfterEpochs { get; init; } = [];
-        /// <summary>Training seconds the checkpoint this process resumed from had recorded (0 without a resume).</summary>
-        public double SecondsBeforeResume { get; init; }
-
-        public CheckpointState ToCheckpoint(TrainingJob job, long seq) => new()
-        {
-            RunId = job.RunId, Strategy = job.Request.Strategy, Epoch = Epoch, GlobalStep = GlobalStep, EventSeq = seq,
-            BestValidationAccuracy = BestValidationAccuracy, BestEpoch = BestEpoch, EpochsWithoutImprovement = EpochsWithoutImprovement,
-            Stopped = Stopped, ElapsedSeconds = ElapsedSeconds, StepSeconds = StepSeconds, ExamplesTrained = ExamplesTrained,
-            ResumedAfterEpochs = ResumedAfterEpochs,
-        };
-
-        public static LoopState From(CheckpointState c) => new()
-        {
-            Epoch = c.Epoch, GlobalStep = c.GlobalStep, BestValidationAccuracy = c.BestValidationAccuracy, BestEpoch = c.BestEpoch,
-            EpochsWithoutImprovement = c.EpochsWithoutImprovement, Stopped = c.Stopped, ElapsedSeconds = c.ElapsedSeconds,
-            StepSeconds = c.StepSeconds, ExamplesTrained = c.ExamplesTrained, ResumedAfterEpochs = [.. c.ResumedAfterEpochs, c.Epoch],
-            SecondsBeforeResume = c.ElapsedSeconds,
-        };
+        public static readonly LoopOutcome Untrained = new(new CheckpointState(), 0, 0);
     }
 
-    LoopState TrainEpochs(RunContext run, TrainingStrategy strategy, IReadOnlyList<ParameterGroupSpec> groups)
+    LoopOutcome TrainEpochs(RunContext run, TrainingStrategy strategy, IReadOnlyList<ParameterGroupSpec> groups)
     {
         var job = run.Job;
         var h = run.Training;
@@ -189,18 +162,20 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         int totalSteps = stepsPerEpoch * h.Epochs;
         var best = new BestWeights(job.Checkpoint ? Path.Combine(job.OutputDir, CheckpointFiles.Best) : null);
 
-        LoopState state;
+        CheckpointState state;
+        double secondsBeforeResume = 0;
         if (job.Resume)
         {
-            state = LoopState.From(Checkpoints.Load(job.OutputDir, modules, optimization.Optimizer));
+            var loaded = Checkpoints.Load(job.OutputDir, modules, optimization.Optimizer);
+            secondsBeforeResume = loaded.ElapsedSeconds;
+            state = loaded with { ResumedAfterEpochs = [.. loaded.ResumedAfterEpochs, loaded.Epoch] };
             run.Report($"Resumed from the checkpoint after epoch {state.Epoch} (step {state.GlobalStep} of {totalSteps}).");
         }
         else
         {
-            state = new LoopState();
+            state = new CheckpointState { RunId = job.RunId, Strategy = job.Request.Strategy };
             if (job.Checkpoint) SaveCheckpoint(state);
         }
-        state = state with { TrainedParameters = trainedParameters };
 
         var throughput = new RateWindow(20);
         var watch = Stopwatch.StartNew();
@@ -293,13 +268,13 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         // The weights the test split sees: the best validation epoch's (the file a resumed run kept, or the copy in memory).
         if (strategy.Selection == ModelSelection.BestValidation && state.BestEpoch > 0) best.Restore(run.Model);
         best.Dispose();
-        return state;
+        return new LoopOutcome(state, trainedParameters, secondsBeforeResume);
 
-        void SaveCheckpoint(LoopState s)
+        void SaveCheckpoint(CheckpointState s)
         {
             // Every event so far reaches the database before the checkpoint that a resume would start after.
             var seq = progress.Flush();
-            Checkpoints.Save(job.OutputDir, s.ToCheckpoint(job, seq), modules, optimization.Optimizer);
+            Checkpoints.Save(job.OutputDir, s with { EventSeq = seq }, modules, optimization.Optimizer);
             progress.Checkpoint(new CheckpointInfo(s.Epoch, s.GlobalStep));
         }
     }

@@ -162,26 +162,27 @@ public partial class NewRunPage : ComponentBase, IDisposable
     bool Has(string key) => _errors.ContainsKey(key);
     string Err(string key) => _errors.TryGetValue(key, out var e) ? e : "";
 
-    async Task LaunchAsync()
+    Task LaunchAsync() => SubmitAsync(async request =>
     {
-        _busy = true;
-        try
-        {
-            var result = await Runs.LaunchAsync(_form.ToRequest(SelectedStrategy));
-            _errors = result.Errors;
-            if (result.Ok) Nav.NavigateTo($"/runs/{result.RunId}");
-        }
-        finally { _busy = false; }
-    }
+        var result = await Runs.LaunchAsync(request);
+        return (result.Errors, result.Ok ? $"/runs/{result.RunId}" : null);
+    });
 
-    async Task SweepAsync()
+    Task SweepAsync() => SubmitAsync(async request =>
+    {
+        var result = await Sweeps.LaunchAsync(request);
+        return (result.Errors, result.Ok ? $"/sweeps/{result.SweepId}" : null);
+    });
+
+    /// <summary>Sends the form's request; shows the errors under their fields, or opens the page of what was queued.</summary>
+    async Task SubmitAsync(Func<RunRequest, Task<(IReadOnlyDictionary<string, string> Errors, string? Page)>> submit)
     {
         _busy = true;
         try
         {
-            var result = await Sweeps.LaunchAsync(_form.ToRequest(SelectedStrategy));
-            _errors = result.Errors;
-            if (result.Ok) Nav.NavigateTo($"/sweeps/{result.SweepId}");
+            var (errors, page) = await submit(_form.ToRequest(SelectedStrategy));
+            _errors = errors;
+            if (page is not null) Nav.NavigateTo(page);
         }
         finally { _busy = false; }
     }

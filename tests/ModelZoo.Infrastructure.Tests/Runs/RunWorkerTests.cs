@@ -190,6 +190,15 @@ public class RunWorkerTests
             $"Run {id} finished before runs saved their trained weights; start it again to get them.");
     }
 
+    /// <summary>A launched run marked "Running", as a process that died while training it leaves it.</summary>
+    static async Task<Guid> LeftRunningAsync(TestHost host)
+    {
+        var id = (await host.Services.GetRequiredService<RunService>().LaunchAsync(Request())).RunId!.Value;
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>().CreateDbContextAsync();
+        await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        return id;
+    }
+
     /// <summary>A run the process left "Running" before its first checkpoint had nothing trained yet: it is queued
     /// again, starts from the beginning, and what the dead process left in its folder is removed first.</summary>
     [Fact]
@@ -199,10 +208,7 @@ public class RunWorkerTests
         await using var host = new TestHost(trainer, startWorker: false);
         await host.StartAsync();
         var runs = host.Services.GetRequiredService<RunService>();
-        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
-        var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
-        await using (var db = await dbs.CreateDbContextAsync())
-            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        var id = await LeftRunningAsync(host);
         // The process died while saving the weights: the temp file of the write is all that is left.
         var outDir = Directory.CreateDirectory(host.Services.GetRequiredService<RunOutputs>().DirOf(id)).FullName;
         var temp = Path.Combine(outDir, RunOutputs.WeightsFileNameOf(id) + ".tmp-0123");
@@ -226,11 +232,8 @@ public class RunWorkerTests
         await using var host = new TestHost(trainer, startWorker: false);
         await host.StartAsync();
         var runs = host.Services.GetRequiredService<RunService>();
-        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
+        var id = await LeftRunningAsync(host);
         await host.Services.GetRequiredService<RunEventRecorder>().RecordAsync(id, RunEventKind.Checkpoint, new CheckpointInfo(1, 10));
-        var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
-        await using (var db = await dbs.CreateDbContextAsync())
-            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
 
         var worker = ActivatorUtilities.CreateInstance<RunWorker>(host.Services);
         await worker.StartAsync(CancellationToken.None);
@@ -250,10 +253,7 @@ public class RunWorkerTests
         await using var host = new TestHost(trainer, startWorker: false);
         await host.StartAsync();
         var runs = host.Services.GetRequiredService<RunService>();
-        var id = (await runs.LaunchAsync(Request())).RunId!.Value;
-        var dbs = host.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
-        await using (var db = await dbs.CreateDbContextAsync())
-            await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        var id = await LeftRunningAsync(host);
         var checkpoint = Directory.CreateDirectory(Path.Combine(host.Services.GetRequiredService<RunOutputs>().DirOf(id), CheckpointFiles.Directory)).FullName;
         File.WriteAllText(Path.Combine(checkpoint, CheckpointFiles.State), "{\"epoch\": 2, trunc");
         var next = (await runs.LaunchAsync(Request("next"))).RunId!.Value;

@@ -109,7 +109,7 @@ public sealed class AdaBnTests
     public void AdaBn_TrainsOnTheSource_ThenReportsTheTargetAccuracyBeforeAndAfter()
     {
         var domains = TwoDomains.Make();
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(domains.Job(Small(), "adabn"), new TestRuns.Quiet(), CancellationToken.None);
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(domains.Job(Small(), "adabn"), new TestRuns.Recorder(), CancellationToken.None);
         var r = outcome.Result;
         var facts = r.StrategyFacts.ToDictionary(f => f.Label, f => f.Value);
 

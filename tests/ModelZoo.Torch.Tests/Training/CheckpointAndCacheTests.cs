@@ -25,18 +25,18 @@ public sealed class CheckpointAndCacheTests : IDisposable
     {
         var whole = new List<StepProgress>();
         var a = new Trainer(ArchitectureRegistry.Default).Train(Job("full-fine-tune", Directory.CreateDirectory(Path.Combine(_dir, "a")).FullName),
-            new TestRuns.Quiet(onStep: whole.Add), CancellationToken.None);
+            new TestRuns.Recorder(onStep: whole.Add), CancellationToken.None);
 
         var dir = Directory.CreateDirectory(Path.Combine(_dir, "b")).FullName;
         using var stop = new CancellationTokenSource();
         var first = new List<StepProgress>();
         Should.Throw<OperationCanceledException>(() => new Trainer(ArchitectureRegistry.Default).Train(Job("full-fine-tune", dir),
-            new TestRuns.Quiet(onStep: s => { first.Add(s); if (s.Epoch == 3 && s.Step == 2) stop.Cancel(); }), stop.Token));
+            new TestRuns.Recorder(onStep: s => { first.Add(s); if (s.Epoch == 3 && s.Step == 2) stop.Cancel(); }), stop.Token));
         CheckpointState.Read(Path.Combine(dir, CheckpointFiles.Directory)).Epoch.ShouldBe(2);
 
         var rest = new List<StepProgress>();
         var b = new Trainer(ArchitectureRegistry.Default).Train(Job("full-fine-tune", dir) with { Resume = true },
-            new TestRuns.Quiet(onStep: rest.Add), CancellationToken.None);
+            new TestRuns.Recorder(onStep: rest.Add), CancellationToken.None);
         rest.First().GlobalStep.ShouldBe(whole.First(s => s.Epoch == 3).GlobalStep, "the resume starts at epoch 3's first step");
         rest.Select(s => s.Loss).ShouldBe(whole.Where(s => s.Epoch == 3).Select(s => s.Loss), tolerance: 1e-5);
         b.Result.TestAccuracy.ShouldBe(a.Result.TestAccuracy);
@@ -50,7 +50,7 @@ public sealed class CheckpointAndCacheTests : IDisposable
     public void AnUnreadableCheckpoint_IsRefusedWithTheFileAndTheReason(string damage)
     {
         var dir = Directory.CreateDirectory(Path.Combine(_dir, damage)).FullName;
-        new Trainer(ArchitectureRegistry.Default).Train(Job("full-fine-tune", dir), new TestRuns.Quiet(), CancellationToken.None);
+        new Trainer(ArchitectureRegistry.Default).Train(Job("full-fine-tune", dir), new TestRuns.Recorder(), CancellationToken.None);
         var checkpoint = Path.Combine(dir, CheckpointFiles.Directory);
         var job = Job("full-fine-tune", dir) with { Resume = true };
         switch (damage)
@@ -66,7 +66,7 @@ public sealed class CheckpointAndCacheTests : IDisposable
                 job = Job("feature-extraction", dir) with { Resume = true, Request = job.Request with { Strategy = "feature-extraction", HyperParameters = Small with { Augment = true } } };
                 break;
         }
-        var e = Should.Throw<CheckpointUnreadableException>(() => new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Quiet(), CancellationToken.None));
+        var e = Should.Throw<CheckpointUnreadableException>(() => new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None));
         e.Message.ShouldContain(damage switch { "truncated" => "modules.safetensors", "missing-optimizer" => "optimizer.bin is missing", _ => "" });
     }
 
@@ -80,12 +80,12 @@ public sealed class CheckpointAndCacheTests : IDisposable
         var h = Small with { Augment = false };
         TrainingJob J(int seed) => TrainerTests.Job(h with { Seed = seed }, "feature-extraction") with { OutputDir = _dir, FeatureCacheDir = cache };
 
-        var first = new Trainer(ArchitectureRegistry.Default).Train(J(1), new TestRuns.Quiet(), CancellationToken.None);
+        var first = new Trainer(ArchitectureRegistry.Default).Train(J(1), new TestRuns.Recorder(), CancellationToken.None);
         Features(first).Value.ShouldStartWith("120 examples' features computed once");
-        var second = new Trainer(ArchitectureRegistry.Default).Train(J(1), new TestRuns.Quiet(), CancellationToken.None);
+        var second = new Trainer(ArchitectureRegistry.Default).Train(J(1), new TestRuns.Recorder(), CancellationToken.None);
         Features(second).Value.ShouldStartWith("all 120 examples' features reused from an earlier run");
         second.Result.TestAccuracy.ShouldBe(first.Result.TestAccuracy, "the same features and seed give the same head");
-        var other = new Trainer(ArchitectureRegistry.Default).Train(J(2), new TestRuns.Quiet(), CancellationToken.None);
+        var other = new Trainer(ArchitectureRegistry.Default).Train(J(2), new TestRuns.Recorder(), CancellationToken.None);
         Features(other).Value.ShouldStartWith("120 examples' features computed once");
         Directory.GetDirectories(cache).Length.ShouldBe(2);
     }
@@ -98,7 +98,7 @@ public sealed class CheckpointAndCacheTests : IDisposable
         var epochs = new List<EpochMetrics>();
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
             TrainerTests.Job(new HyperParameters { Epochs = 30, BatchSize = 16, LearningRate = 1e-2, ImageSize = 16, Seed = 4, EarlyStoppingPatience = 2 }),
-            new TestRuns.Quiet(onEpoch: epochs.Add), CancellationToken.None);
+            new TestRuns.Recorder(onEpoch: epochs.Add), CancellationToken.None);
         outcome.Result.StoppedAtEpoch.ShouldNotBeNull();
         epochs.Count.ShouldBe(outcome.Result.StoppedAtEpoch!.Value);
         epochs.Count.ShouldBeLessThan(30);

@@ -124,7 +124,7 @@ public sealed class DannTests : IDisposable
         var steps = new List<StepProgress>();
         var epochs = new List<EpochMetrics>();
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(domains.Job(Small(), "dann"),
-            new TestRuns.Quiet(steps.Add, epochs.Add), CancellationToken.None);
+            new TestRuns.Recorder(steps.Add, epochs.Add), CancellationToken.None);
         var r = outcome.Result;
 
         steps.Count.ShouldBe(2 * ((domains.Source.Split.Train.Length + 15) / 16));
@@ -159,14 +159,14 @@ public sealed class DannTests : IDisposable
         var straight = new List<StepProgress>();
         var straightDir = Directory.CreateDirectory(Path.Combine(_dir, "straight")).FullName;
         new Trainer(ArchitectureRegistry.Default).Train(domains.Job(h, "dann") with { OutputDir = straightDir, Checkpoint = true },
-            new TestRuns.Quiet(straight.Add), CancellationToken.None);
+            new TestRuns.Recorder(straight.Add), CancellationToken.None);
 
         // The same run, stopped in its second epoch: the checkpoint after epoch 1 is what a resume starts from.
         var resumedDir = Directory.CreateDirectory(Path.Combine(_dir, "resumed")).FullName;
         var job = domains.Job(h, "dann") with { OutputDir = resumedDir, Checkpoint = true };
         using (var cts = new CancellationTokenSource())
         {
-            var progress = new TestRuns.Quiet(s => { if (s.GlobalStep == stepsPerEpoch + 1) cts.Cancel(); });
+            var progress = new TestRuns.Recorder(s => { if (s.GlobalStep == stepsPerEpoch + 1) cts.Cancel(); });
             Should.Throw<OperationCanceledException>(() => new Trainer(ArchitectureRegistry.Default).Train(job, progress, cts.Token));
         }
         var saved = ModelZoo.Torch.Weights.SafeTensors.Load(Path.Combine(resumedDir, CheckpointFiles.Directory, CheckpointFiles.Tensors));
@@ -178,7 +178,7 @@ public sealed class DannTests : IDisposable
         finally { foreach (var t in saved.Values) t.Dispose(); }
 
         var resumed = new List<StepProgress>();
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job with { Resume = true }, new TestRuns.Quiet(resumed.Add), CancellationToken.None);
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job with { Resume = true }, new TestRuns.Recorder(resumed.Add), CancellationToken.None);
         outcome.Result.ResumedAfterEpochs.ShouldBe([1]);
         resumed.Select(s => s.GlobalStep).ShouldBe(Enumerable.Range(stepsPerEpoch + 1, stepsPerEpoch));
         // The domain loss of the replayed epoch depends on the domain classifier's weights: a fresh one would differ.

@@ -19,14 +19,6 @@ public class FewShotPrototypesTests
     static TrainingJob Job(HyperParameters h, int shots = 5) =>
         TrainerTests.Job(h, "few-shot-prototypes", new JsonObject { ["shots"] = shots });
 
-    sealed class Recorder : IRunProgress
-    {
-        public List<StepProgress> Steps { get; } = [];
-        public List<EpochMetrics> Epochs { get; } = [];
-        public void Status(StatusChange status) { }
-        public void Step(StepProgress step) => Steps.Add(step);
-        public void Epoch(EpochMetrics epoch) => Epochs.Add(epoch);
-    }
 
     [Fact]
     public void Prototypes_AreTheRenormalisedMeansOfUnitEmbeddings_NotOfRawOnes()
@@ -96,7 +88,7 @@ public class FewShotPrototypesTests
     [Fact]
     public void FewShotPrototypes_ClassifyASeparableSetWithFiveShots_WithNoStepNoOptimiserAndNoChangedWeight()
     {
-        var progress = new Recorder();
+        var progress = new TestRuns.Recorder();
         Dictionary<string, Tensor>? after = null;
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(Job(Settings), progress, CancellationToken.None,
             m => after = m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()));
@@ -132,7 +124,7 @@ public class FewShotPrototypesTests
     public void FewShotPrototypes_RecordTheSupportSetTheSeedDraws_FromTheRunsTrainingExamples()
     {
         var job = Job(Settings with { LabelsPerClass = 8 }, shots: 3);
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None);
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None);
 
         // The label budget keeps 8 per class; the support set is drawn from those, as the strategy's own draw says.
         var labels = job.Data.Images!.Labels;
@@ -151,7 +143,7 @@ public class FewShotPrototypesTests
         try
         {
             var job = TinyBert.Job(dir, new HyperParameters { Seed = 3, MaxTokens = 64 }, "few-shot-prototypes", new JsonObject { ["shots"] = 4 });
-            var r = new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None).Result;
+            var r = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None).Result;
             r.TrainableParameters.ShouldBe(0);
             r.TestExamples.ShouldBe(48);
             r.StrategyFacts.Single(f => f.Label == "Support set").Value.ShouldStartWith("4 per class (8 in all), drawn with seed 3 from the run's 144 training examples");
@@ -165,7 +157,7 @@ public class FewShotPrototypesTests
     public void FewShotPrototypes_FailTheRun_WhenTheLabelBudgetLeavesFewerExamplesThanShots()
     {
         var e = Should.Throw<InvalidOperationException>(() => new Trainer(ArchitectureRegistry.Default)
-            .Train(Job(Settings with { LabelsPerClass = 3 }, shots: 5), new Recorder(), CancellationToken.None));
+            .Train(Job(Settings with { LabelsPerClass = 3 }, shots: 5), new TestRuns.Recorder(), CancellationToken.None));
         e.Message.ShouldStartWith("Shots must be at most 3: class 'dark' has only 3 training examples");
     }
 }

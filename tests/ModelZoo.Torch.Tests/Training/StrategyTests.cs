@@ -240,7 +240,7 @@ public class StrategyTests
     {
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
             TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, "full-fine-tune"),
-            new TestRuns.Quiet(), CancellationToken.None);
+            new TestRuns.Recorder(), CancellationToken.None);
         outcome.Result.TestAccuracy.ShouldBeGreaterThan(0.9);
         outcome.Result.TrainableParameters.ShouldBe(outcome.Result.TotalParameters);
     }
@@ -250,7 +250,7 @@ public class StrategyTests
     {
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
             TrainerTests.Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 5 }, "partial-fine-tune"),
-            new TestRuns.Quiet(), CancellationToken.None);
+            new TestRuns.Recorder(), CancellationToken.None);
         outcome.Result.TestAccuracy.ShouldBeGreaterThan(0.9);
         using var m = Build("resnet18");
         m.ResetClassifier(2);

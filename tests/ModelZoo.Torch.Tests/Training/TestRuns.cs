@@ -21,7 +21,7 @@ internal static class TestRuns
         var run = new RunContext
         {
             Job = job, Model = model, Architecture = ArchitectureRegistry.Default.Get(model.Architecture), Device = CPU,
-            Progress = new Quiet(), Cancellation = CancellationToken.None, PipelineOptions = new PipelineOptions(),
+            Progress = new Recorder(), Cancellation = CancellationToken.None, PipelineOptions = new PipelineOptions(),
             Data = new NoData(), TrainIndices = [], ValidationIndices = [], TestIndices = [], ClassNames = ["a", "b", "c"],
         };
         return (run, strategy);
@@ -36,12 +36,15 @@ internal static class TestRuns
         return all.item<bool>();
     }
 
-    public sealed class Quiet(Action<StepProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null) : IRunProgress
+    /// <summary>Keeps every event a run reports, and lets a test act on a step or an epoch as it happens.</summary>
+    public sealed class Recorder(Action<StepProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null) : IRunProgress
     {
         public List<StatusChange> Statuses { get; } = [];
+        public List<StepProgress> Steps { get; } = [];
+        public List<EpochMetrics> Epochs { get; } = [];
         public void Status(StatusChange status) => Statuses.Add(status);
-        public void Step(StepProgress step) => onStep?.Invoke(step);
-        public void Epoch(EpochMetrics epoch) => onEpoch?.Invoke(epoch);
+        public void Step(StepProgress step) { Steps.Add(step); onStep?.Invoke(step); }
+        public void Epoch(EpochMetrics epoch) { Epochs.Add(epoch); onEpoch?.Invoke(epoch); }
     }
 
     sealed class NoData : IBatchSource

@@ -104,7 +104,7 @@ public sealed class TextFineTuneTests(ITestOutputHelper output) : IDisposable
         var h = new HyperParameters { Epochs = 3, BatchSize = 16, LearningRate = 1e-2, Seed = 7, MaxTokens = 64 };
         var job = TinyBert.Job(_dir, h, "text-fine-tune", new JsonObject { ["frozenLayers"] = 1 });
         Dictionary<string, Tensor>? after = null;
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Quiet(), CancellationToken.None,
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None,
             model => after = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()));
         var r = outcome.Result;
         output.WriteLine($"test accuracy {r.TestAccuracy:F3}; trainable {r.TrainableParameters:N0} of {r.TotalParameters:N0}");

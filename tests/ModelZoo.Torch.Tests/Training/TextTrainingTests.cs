@@ -16,19 +16,11 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
 
     TrainingJob Job(HyperParameters h, string strategy, int maxLength = 64) => TinyBert.Job(_dir, h, strategy, maxLength: maxLength);
 
-    sealed class Recorder : IRunProgress
-    {
-        public List<StepProgress> Steps { get; } = [];
-        public List<EpochMetrics> Epochs { get; } = [];
-        public void Status(StatusChange status) { }
-        public void Step(StepProgress step) => Steps.Add(step);
-        public void Epoch(EpochMetrics epoch) => Epochs.Add(epoch);
-    }
 
     [Fact]
     public void FullFineTune_OfATinyBert_LearnsToTellSportsFromCooking()
     {
-        var progress = new Recorder();
+        var progress = new TestRuns.Recorder();
         var job = Job(new HyperParameters { Epochs = 6, BatchSize = 16, LearningRate = 5e-3, Seed = 7, MaxTokens = 64 }, "full-fine-tune");
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, progress, CancellationToken.None);
 
@@ -46,7 +38,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     public void Trainer_UsesTheConfigFile_ForTheModelItBuilds()
     {
         var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, LearningRate = 1e-3, Seed = 1, TrainLimit = 32 }, "feature-extraction");
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None);
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None);
         // Feature extraction trains the pooler-free classifier only: 48 features x 2 classes + 2 biases.
         outcome.Result.TrainableParameters.ShouldBe(48 * 2 + 2);
         outcome.Result.TotalParameters.ShouldBeLessThan(200_000, "a 3 x 48 BERT, not bert-base's 110 M");
@@ -57,7 +49,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     {
         var job = Job(new HyperParameters { Epochs = 1, BatchSize = 16, Seed = 1 }, "full-fine-tune");
         TinyBert.WriteConfig(_dir, vocabSize: 10);
-        var e = Should.Throw<InvalidOperationException>(() => new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None));
+        var e = Should.Throw<InvalidOperationException>(() => new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None));
         e.Message.ShouldContain("vocab_size 10");
         e.Message.ShouldContain("vocab.txt");
     }
@@ -69,7 +61,7 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
         job = job with { Model = job.Model with { Id = "bert_mlm.test", Architecture = "bert_mlm" }, WeightsFileName = "run.safetensors" };
         using var ids = TorchSharp.torch.tensor(new long[,] { { 2, 10, 11, 12, 3 }, { 2, 13, 14, 15, 3 } });
         TorchSharp.torch.Tensor? trained = null;
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new Recorder(), CancellationToken.None, model =>
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None, model =>
         {
             using var _ = TorchSharp.torch.no_grad();
             trained = model.call(ids.to(ModelZoo.Torch.Native.TorchRuntime.Device)).cpu().detach().clone();
@@ -105,11 +97,11 @@ public sealed class TextTrainingTests(ITestOutputHelper output) : IDisposable
     {
         var textJob = Job(new HyperParameters { Epochs = 1 }, "full-fine-tune");
         var onImages = textJob with { Data = TrainerTests.DarkAndBright() };
-        Should.Throw<NotSupportedException>(() => new Trainer(ArchitectureRegistry.Default).Train(onImages, new Recorder(), CancellationToken.None))
+        Should.Throw<NotSupportedException>(() => new Trainer(ArchitectureRegistry.Default).Train(onImages, new TestRuns.Recorder(), CancellationToken.None))
             .Message.ShouldContain("reads texts, but dataset 'dark-bright' holds images");
 
         var imageJob = TrainerTests.Job(new HyperParameters { Epochs = 1, ImageSize = 16 }) with { Data = textJob.Data };
-        Should.Throw<NotSupportedException>(() => new Trainer(ArchitectureRegistry.Default).Train(imageJob, new Recorder(), CancellationToken.None))
+        Should.Throw<NotSupportedException>(() => new Trainer(ArchitectureRegistry.Default).Train(imageJob, new TestRuns.Recorder(), CancellationToken.None))
             .Message.ShouldContain("reads images, but dataset 'sports-cooking' holds texts");
     }
 }

@@ -20,12 +20,6 @@ public sealed class TrainedWeightsTests : IDisposable
     TrainingJob Job(HyperParameters h, string strategy = "feature-extraction", bool save = true) =>
         TrainerTests.Job(h, strategy) with { OutputDir = _dir, WeightsFileName = save ? FileName : null };
 
-    sealed class Quiet(Action<StepProgress>? onStep = null) : IRunProgress
-    {
-        public void Status(StatusChange status) { }
-        public void Step(StepProgress step) => onStep?.Invoke(step);
-        public void Epoch(EpochMetrics epoch) { }
-    }
 
     /// <summary>The trained model's state_dict shapes and its logits on <paramref name="input"/>, read before it is disposed.</summary>
     static Action<ZooModel> Observe(Tensor input, Dictionary<string, long[]> shapes, Tensor[] logits) => model =>
@@ -51,7 +45,7 @@ public sealed class TrainedWeightsTests : IDisposable
         var shapes = new Dictionary<string, long[]>();
         var trainedLogits = new Tensor[1];
 
-        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new Quiet(), CancellationToken.None, Observe(input, shapes, trainedLogits));
+        var outcome = new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None, Observe(input, shapes, trainedLogits));
 
         var path = Path.Combine(_dir, FileName);
         Directory.GetFiles(_dir).ShouldBe([path], "one file, no temp left beside it");
@@ -79,7 +73,7 @@ public sealed class TrainedWeightsTests : IDisposable
     public void TheFileExplainsItself_InItsMetadata()
     {
         var job = Job(new HyperParameters { Epochs = 1, BatchSize = 32, ImageSize = 16, Seed = 2, TrainLimit = 32 }, "partial-fine-tune");
-        new Trainer(ArchitectureRegistry.Default).Train(job, new Quiet(), CancellationToken.None);
+        new Trainer(ArchitectureRegistry.Default).Train(job, new TestRuns.Recorder(), CancellationToken.None);
 
         var metadata = SafeTensors.ReadMetadata(Path.Combine(_dir, FileName));
         metadata["format"].ShouldBe("pt");
@@ -96,7 +90,7 @@ public sealed class TrainedWeightsTests : IDisposable
     public void AJobThatNamesNoWeightsFile_SavesNothing()
     {
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
-            Job(new HyperParameters { Epochs = 1, BatchSize = 32, ImageSize = 16, TrainLimit = 32 }, save: false), new Quiet(), CancellationToken.None);
+            Job(new HyperParameters { Epochs = 1, BatchSize = 32, ImageSize = 16, TrainLimit = 32 }, save: false), new TestRuns.Recorder(), CancellationToken.None);
         outcome.Result.TrainedWeights.ShouldBeNull();
         Directory.GetFileSystemEntries(_dir).ShouldBeEmpty();
     }
@@ -106,7 +100,7 @@ public sealed class TrainedWeightsTests : IDisposable
     {
         using var cts = new CancellationTokenSource();
         Should.Throw<OperationCanceledException>(() => new Trainer(ArchitectureRegistry.Default).Train(
-            Job(new HyperParameters { Epochs = 3, BatchSize = 8, ImageSize = 16 }), new Quiet(s => { if (s.GlobalStep == 2) cts.Cancel(); }), cts.Token));
+            Job(new HyperParameters { Epochs = 3, BatchSize = 8, ImageSize = 16 }), new TestRuns.Recorder(s => { if (s.GlobalStep == 2) cts.Cancel(); }), cts.Token));
         Directory.GetFileSystemEntries(_dir).ShouldBeEmpty();
     }
 }

@@ -33,19 +33,11 @@ public class TrainerTests
         new ModelManifest { Id = "resnet18.test", Architecture = "resnet18", Head = new HeadInfo { Classifier = "fc", NumClasses = 1000 } },
         DarkAndBright(), null, Path.GetTempPath());
 
-    sealed class Recorder(Action<StepProgress>? onStep = null) : IRunProgress
-    {
-        public List<StepProgress> Steps { get; } = [];
-        public List<EpochMetrics> Epochs { get; } = [];
-        public void Status(StatusChange status) { }
-        public void Step(StepProgress step) { Steps.Add(step); onStep?.Invoke(step); }
-        public void Epoch(EpochMetrics epoch) => Epochs.Add(epoch);
-    }
 
     [Fact]
     public void FeatureExtraction_LearnsASeparableTask_AndTrainsOnlyTheHead()
     {
-        var progress = new Recorder();
+        var progress = new TestRuns.Recorder();
         var outcome = new Trainer(ArchitectureRegistry.Default).Train(
             Job(new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-2, ImageSize = 16, Seed = 5 }), progress, CancellationToken.None);
 
@@ -62,7 +54,7 @@ public class TrainerTests
     public void SameSeed_GivesTheSameLosses()
     {
         var h = new HyperParameters { Epochs = 1, BatchSize = 16, LearningRate = 1e-2, ImageSize = 16, Seed = 9 };
-        var a = new Recorder(); var b = new Recorder();
+        var a = new TestRuns.Recorder(); var b = new TestRuns.Recorder();
         new Trainer(ArchitectureRegistry.Default).Train(Job(h), a, CancellationToken.None);
         new Trainer(ArchitectureRegistry.Default).Train(Job(h), b, CancellationToken.None);
         a.Steps.Select(s => s.Loss).ShouldBe(b.Steps.Select(s => s.Loss));
@@ -82,7 +74,7 @@ public class TrainerTests
     [Fact]
     public void NaNLoss_FailsTheRun_WithAnExplanation()
     {
-        var progress = new Recorder();
+        var progress = new TestRuns.Recorder();
         var ex = Should.Throw<TrainingDivergedException>(() => new Trainer(ArchitectureRegistry.Default, new PoisonedWeights()).Train(
             Job(new HyperParameters { Epochs = 3, BatchSize = 16, ImageSize = 16 }), progress, CancellationToken.None));
         progress.Steps.ShouldBeEmpty("the first step's loss is already NaN");
@@ -94,7 +86,7 @@ public class TrainerTests
     public void Cancel_StopsWithinOneStep()
     {
         using var cts = new CancellationTokenSource();
-        var progress = new Recorder(s => { if (s.GlobalStep == 2) cts.Cancel(); });
+        var progress = new TestRuns.Recorder(s => { if (s.GlobalStep == 2) cts.Cancel(); });
         Should.Throw<OperationCanceledException>(() => new Trainer(ArchitectureRegistry.Default).Train(
             Job(new HyperParameters { Epochs = 5, BatchSize = 8, ImageSize = 16 }), progress, cts.Token));
         progress.Steps.Count.ShouldBe(2);
@@ -115,7 +107,7 @@ public class TrainerTests
             var job = Job(new HyperParameters { Epochs = 6, BatchSize = 16, LearningRate = 1e-3, ImageSize = 16, Seed = 2, Augment = augment }, strategy)
                 with { OutputDir = dir, Checkpoint = true };
             new Trainer(ArchitectureRegistry.Default).Train(job,
-                new TestRuns.Quiet(onEpoch: _ => counts.Add(TorchSharp.torch.Tensor.TotalCount)), CancellationToken.None);
+                new TestRuns.Recorder(onEpoch: _ => counts.Add(TorchSharp.torch.Tensor.TotalCount)), CancellationToken.None);
         }
         finally { Directory.Delete(dir, recursive: true); }
         counts.Count.ShouldBe(6);

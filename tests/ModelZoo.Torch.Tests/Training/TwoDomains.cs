@@ -63,7 +63,7 @@ internal sealed class TwoDomains
         var run = new RunContext
         {
             Job = job, Model = model, Architecture = ArchitectureRegistry.Default.Get(model.Architecture), Device = TorchRuntime.Device,
-            Progress = new TestRuns.Quiet(), Cancellation = CancellationToken.None, PipelineOptions = new PipelineOptions(),
+            Progress = new TestRuns.Recorder(), Cancellation = CancellationToken.None, PipelineOptions = new PipelineOptions(),
             Data = data, TrainIndices = Source.Split.Train, ValidationIndices = Source.Split.Validation, TestIndices = Source.Split.Test,
             ClassNames = Source.Info.ClassNames,
             Target = new TargetData(target, Target.Split.Train, Target.Split.Validation, Target.Split.Test),
