@@ -57,7 +57,7 @@ public static class ModelCardBuilder
         {
             ModelSelection.BestValidation => $"| best validation accuracy | {Pct(r.BestValAccuracy)} (epoch {r.BestEpoch}; its weights are the ones tested) |",
             ModelSelection.LastEpoch => $"| validation accuracy, best epoch | {Pct(r.BestValAccuracy)} (epoch {r.BestEpoch}; not used to choose: the last epoch's weights are tested) |",
-            _ => "| model selection | none: nothing was trained by gradient steps |",
+            _ => $"| validation accuracy | {Pct(r.BestValAccuracy)} (nothing was trained by gradient steps, so nothing was selected) |",
         });
         sb.AppendLine($"| training time | {F(r.TrainSeconds, 1)} s on {Esc(c.Device)} |");
         sb.AppendLine();
