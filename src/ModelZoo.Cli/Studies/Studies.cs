@@ -26,22 +26,34 @@ public static class Studies
     static Study ImagesSmall()
     {
         var arms = new List<StudyArm>();
-        foreach (var (group, budget, epochs) in new[] { ("10 labels/class", (int?)10, 30), ("100 labels/class", 100, 30), ("all labels (~700/class)", null, 10) })
+        // Epochs shrink as labels grow, so the arms of a group take a similar number of steps: 100 epochs of 100
+        // images are 400 steps, 30 of 1,000 are 960, 10 of ~7,000 are ~2,200. Measured at 10 labels/class (seed 1):
+        // full fine-tuning head first reached 89.9 % after 30 epochs and 92.6 % after 100.
+        foreach (var (group, budget, epochs) in new[] { ("10 labels/class", (int?)10, 100), ("100 labels/class", 100, 30), ("all labels (~700/class)", null, 10) })
             foreach (var model in new[] { ResNet, MobileNet })
-                foreach (var (strategy, label, options) in new (string, string, JsonObject?)[]
+                foreach (var (strategy, label, options, headFirstEpochs) in new (string, string, JsonObject?, int)[]
                 {
-                    ("feature-extraction", "feature extraction", null),
-                    ("partial-fine-tune", "partial (2 frozen)", new JsonObject { ["frozenStages"] = 2 }),
-                    ("full-fine-tune", "full, head first", new JsonObject { ["unfreezing"] = "HeadFirst", ["frozenEpochs"] = 1 }),
-                    ("scratch", "scratch", null),
+                    ("feature-extraction", "feature extraction", null, 0),
+                    ("partial-fine-tune", "partial (2 frozen)", new JsonObject { ["frozenStages"] = 2 }, 0),
+                    ("full-fine-tune", "full, head first", new JsonObject { ["unfreezing"] = "HeadFirst" }, 1),
+                    ("scratch", "scratch", null, 0),
                 })
-                    arms.Add(new StudyArm(group, $"{Short(model)} {label}", "", seed => new RunRequest
+                    arms.Add(new StudyArm(group, $"{Short(model)} {label}", "", seed =>
                     {
-                        ModelId = model, DatasetId = MnistNpmDataset.Id, Strategy = strategy, Options = options?.DeepClone().AsObject(),
-                        HyperParameters = new HyperParameters
+                        var o = options?.DeepClone().AsObject();
+                        // Head-only epochs: a tenth of the run (the head of a 100-epoch run needs more than one).
+                        if (headFirstEpochs > 0) o!["frozenEpochs"] = Math.Max(1, epochs / 10);
+                        return new RunRequest
                         {
-                            Epochs = epochs, BatchSize = 32, LearningRate = 1e-3, Seed = seed, ImageSize = 32, LabelsPerClass = budget, Augment = true,
-                        },
+                            ModelId = model, DatasetId = MnistNpmDataset.Id, Strategy = strategy, Options = o,
+                            HyperParameters = new HyperParameters
+                            {
+                                Epochs = epochs, BatchSize = 32, LearningRate = 1e-3, Seed = seed, ImageSize = 32, LabelsPerClass = budget,
+                                // A linear probe trains on cached features without augmentation, as linear probes are
+                                // usually measured; the others augment with the digits' profile.
+                                Augment = strategy != "feature-extraction",
+                            },
+                        };
                     }));
         return new Study("images-small", "Images, small target: MNIST from glyph-pretrained backbones",
             "Does glyph pretraining help handwritten digits at 10, 100 and every label per class, and which strategy uses it best?",
