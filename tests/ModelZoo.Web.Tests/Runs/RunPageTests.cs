@@ -137,4 +137,47 @@ public class RunPageTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    /// <summary>A strategy without training has no curves to wait for; its page says why instead.</summary>
+    [Fact]
+    public async Task ARunWithoutTraining_ShowsNoEmptyCurves()
+    {
+        var id = (await _runs.LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Strategy = "few-shot-prototypes",
+            Options = new System.Text.Json.Nodes.JsonObject { ["shots"] = 1 } })).RunId!.Value;
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, id));
+        page.Find("[data-testid=no-training]").TextContent.ShouldContain("takes no gradient steps");
+        page.FindAll("[data-testid=loss-chart]").ShouldBeEmpty();
+        page.FindAll("[data-testid=step]").ShouldBeEmpty();
+        var trained = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
+        trained.FindAll("[data-testid=loss-chart]").ShouldNotBeEmpty();
+        trained.FindAll("[data-testid=lr-chart]").ShouldNotBeEmpty();
+    }
+
+    /// <summary>A strategy's own values (declared in its description) get charts of their own, labelled from the
+    /// description, with no code for them in the page.</summary>
+    [Fact]
+    public async Task AStrategysOwnValues_GetChartsFromItsDescription()
+    {
+        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
+        _host.Get<DatasetStore>().Write(
+            new DatasetInfo { Id = "tiny-target", Title = "Tiny target", ClassNames = ["a", "b"], Examples = 20, Width = 2, Height = 2, Channels = 1 },
+            new ImageSet { Width = 2, Height = 2, Channels = 1, Pixels = new byte[80], Labels = labels, ClassNames = ["a", "b"] },
+            StratifiedSplitter.Split(labels, 1));
+        var launch = await _runs.LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny", TargetDatasetId = "tiny-target", Strategy = "dann" });
+        launch.Errors.ShouldBeEmpty();
+        var id = launch.RunId!.Value;
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, id));
+        page.FindAll("[data-testid=metric-domain_loss]").ShouldBeEmpty("nothing reported yet");
+        await _recorder.RecordAsync(id, RunEventKind.Step, StepProgress.Of(1, 1, 2, 1, 2, 0.9, 1e-3, 50, 1, 0.1,
+            new Dictionary<string, double> { ["domain_loss"] = 0.69, ["lambda"] = 0.05 }));
+        await _recorder.RecordAsync(id, RunEventKind.Step, StepProgress.Of(1, 2, 2, 2, 2, 0.8, 1e-3, 50, 0, 0.2,
+            new Dictionary<string, double> { ["domain_loss"] = 0.65, ["lambda"] = 0.1 }));
+        page.WaitForAssertion(() =>
+        {
+            page.Find("[data-testid=metric-domain_loss] figcaption").TextContent.ShouldBe(
+                ModelZoo.Core.Strategies.DannOptions.Info.Metrics.Single(m => m.Name == "domain_loss").Label);
+            page.FindAll("[data-testid=metric-lambda] polyline").Count.ShouldBe(1);
+        });
+        page.Find("[data-testid=strategy]").TextContent.ShouldBe(ModelZoo.Core.Strategies.DannOptions.Info.Title);
+    }
 }
