@@ -100,13 +100,15 @@ public static class Checkpoints
     public static void SaveModel(string path, nn.Module model) => SafeTensors.Save(path, model.state_dict(), ScalarType.Float32);
 
     /// <summary>Loads a state written by <see cref="SaveModel"/> into the same module.</summary>
+    /// <exception cref="IOException">The file cannot be read back or does not fit the module. Not a
+    /// <see cref="CheckpointUnreadableException"/>: this is the end of a run, not a resume.</exception>
     public static void LoadModel(string path, nn.Module model)
     {
         Dictionary<string, Tensor> tensors;
         try { tensors = SafeTensors.Load(path); }
-        catch (Exception e) when (e is WeightsFormatException or IOException or FileNotFoundException)
+        catch (WeightsFormatException e)
         {
-            throw new CheckpointUnreadableException($"{path} cannot be read: {e.Message}", e);
+            throw new IOException($"The best epoch's weights could not be read back: {e.Message}", e);
         }
         try
         {
@@ -114,7 +116,7 @@ public static class Checkpoints
             foreach (var (key, target) in model.state_dict())
             {
                 if (!tensors.TryGetValue(key, out var source) || !source.shape.SequenceEqual(target.shape))
-                    throw new CheckpointUnreadableException($"{path} does not hold the run's {key}.");
+                    throw new IOException($"The best epoch's weights {path} do not hold the run's {key}.");
                 target.copy_(source);
             }
         }

@@ -161,7 +161,7 @@ public static class PthReader
 
     static Tensor ReadStorage(ZipArchiveEntry entry, StorageRef s, string path)
     {
-        var t = empty([s.Numel], dtype: s.Dtype);
+        var t = empty([s.Numel], dtype: s.Dtype, device: CPU);
         try
         {
             if (s.Numel == 0) return t;

@@ -51,7 +51,7 @@ public static class SafeTensors
             foreach (var i in Enumerable.Range(0, header.Tensors.Count).OrderBy(i => header.Tensors[i].Begin))
             {
                 var info = header.Tensors[i];
-                var raw = empty(info.Shape, dtype: Readable[info.Dtype]);
+                var raw = empty(info.Shape, dtype: Readable[info.Dtype], device: CPU);
                 try
                 {
                     fs.Position = header.DataStart + info.Begin;

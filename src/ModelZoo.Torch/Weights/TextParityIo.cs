@@ -65,8 +65,8 @@ public static class TextParityIo
         try
         {
             if (dtype == ScalarType.Int64)
-                return tensor(rows.SelectMany(r => r.Select(v => v.GetInt64())).ToArray(), [rows.Count, width]);
-            return tensor(rows.SelectMany(r => r.Select(v => v.GetSingle())).ToArray(), [rows.Count, width]);
+                return tensor(rows.SelectMany(r => r.Select(v => v.GetInt64())).ToArray(), [rows.Count, width], device: CPU);
+            return tensor(rows.SelectMany(r => r.Select(v => v.GetSingle())).ToArray(), [rows.Count, width], device: CPU);
         }
         catch (Exception ex) when (ex is FormatException or InvalidOperationException)
         {

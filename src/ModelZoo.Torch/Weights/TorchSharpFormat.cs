@@ -106,7 +106,7 @@ public static class TorchSharpFormat
         long bytes = numel.Value * itemSize;
         if (bytes > fs.Length - fs.Position)
             throw Bad(path, $"tensor '{key}' needs {bytes} bytes but only {fs.Length - fs.Position} are left: truncated");
-        var raw = empty(shape, dtype: dtype);
+        var raw = empty(shape, dtype: dtype, device: CPU);
         try
         {
             if (bytes > 0) fs.ReadExactly(raw.bytes);
