@@ -64,7 +64,10 @@ public static class BenchCommands
                 r.GetValue(batch), r.GetValue(size), int.Parse(r.GetValue(threads)!.Split(',')[0], CultureInfo.InvariantCulture),
                 r.GetValue(repeats), r.GetValue(reference)!, r.GetValue(referenceLayout) == "channels-last", r.InvocationConfiguration.Output));
         });
-        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") { models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create(), FewShotBenchCommand.Create() };
+        return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") {
+            models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create(), FewShotBenchCommand.Create(),
+            StrategyBenchCommand.Create(), FeatureBenchCommand.Create(), MemoryBenchCommand.Create(),
+        };
     }
 
     static string Script => Path.Combine(AppContext.BaseDirectory, "Benchmarks", "pytorch_reference.py");
@@ -167,7 +170,7 @@ public static class BenchCommands
         return ExitCodes.Ok;
     }
 
-    static (double[] Ms, string Version, IReadOnlyDictionary<string, double>? ByModule) RunReference(string python, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
+    internal static (double[] Ms, string Version, IReadOnlyDictionary<string, double>? ByModule) RunReference(string python, string arch, BenchMode mode, int batch, int size, int threads, int repeats,
         bool channelsLast, bool byModule = false)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -209,5 +212,5 @@ public static class BenchCommands
         "The CPU reference is Debian's PyTorch: apt-get install python3-torch python3-torchvision libopenblas0-pthread; " +
         "or pass --reference none to time TorchSharp alone.";
 
-    sealed class ReferenceFailedException(string message) : Exception(message);
+    internal sealed class ReferenceFailedException(string message) : Exception(message);
 }

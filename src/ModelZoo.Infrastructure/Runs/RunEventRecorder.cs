@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Persistence;
@@ -25,6 +26,13 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
     const int MaxBatch = 2_000;
     const int RelayCapacity = 10_000;
 
+    /// <summary>How long the writer gathers events before storing them, unless someone waits for them (a flush, a
+    /// status) or a batch is full. A fast run (a linear head on cached features) steps thousands of times a second;
+    /// stored as they came, each step cost a transaction and two thread wake-ups, taken from the training step's
+    /// cores: on 2 cores recording made such a run 1.5x slower (docs/benchmarks.md, issue 11). Live charts redraw
+    /// at 4 Hz, so a tenth of a second is not seen.</summary>
+    public static readonly TimeSpan GatherTime = TimeSpan.FromMilliseconds(100);
+
     readonly IDbContextFactory<ZooDbContext> _dbs;
     readonly IEnumerable<IRunEventBroadcaster> _broadcasters;
     readonly TimeProvider _clock;
@@ -33,6 +41,8 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
     readonly Channel<RunEvent> _relay = Channel.CreateBounded<RunEvent>(new BoundedChannelOptions(RelayCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
     readonly ConcurrentDictionary<Guid, RunSeq> _runs = new();
     readonly Task _writer, _relayer;
+    /// <summary>Completed when someone waits for stored events: the writer stops gathering and stores at once.</summary>
+    TaskCompletionSource _hurry = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RunEventRecorder(IDbContextFactory<ZooDbContext> dbs, IEnumerable<IRunEventBroadcaster> broadcasters, TimeProvider clock, ILogger<RunEventRecorder> log)
     {
@@ -49,10 +59,16 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
     {
         var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var e = Add(runId, kind, payload, stored);
+        Hurry();
         // Not the caller's token: an event of a run being cancelled (its final status) must still be stored.
         await stored.Task.WaitAsync(CancellationToken.None);
         return e;
     }
+
+    /// <summary>The trainer's progress sink for one run (the worker's own): events are queued, not waited for, and
+    /// <see cref="IRunProgress.Flush"/> waits until they are stored. For code that trains a run outside the worker
+    /// (benchmarks of the real event path); the run must exist in the database.</summary>
+    public IRunProgress ProgressFor(Guid runId) => new RecordingProgress(this, runId);
 
     /// <summary>Blocks until every event of the run queued so far is stored; returns the last one's number.</summary>
     public long Flush(Guid runId)
@@ -61,6 +77,7 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
         TaskCompletionSource? last;
         long seq;
         lock (state) { last = state.LastWaiter; seq = state.Next - 1; }
+        if (last is { Task.IsCompleted: false }) Hurry();
         last?.Task.GetAwaiter().GetResult();
         return seq;
     }
@@ -107,11 +124,18 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
         return new RunSeq { Next = last + 1 };
     });
 
+    void Hurry() => Volatile.Read(ref _hurry).TrySetResult();
+
     async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
+            // A fresh signal before gathering: a flush that comes after this point completes it, one that came before
+            // completed the old one, which is seen here; either way nobody waits out the gathering time.
+            var hurry = Volatile.Read(ref _hurry);
+            if (hurry.Task.IsCompleted) Interlocked.CompareExchange(ref _hurry, new(TaskCreationOptions.RunContinuationsAsynchronously), hurry);
+            else if (_queue.Reader.Count < MaxBatch) await Task.WhenAny(hurry.Task, Task.Delay(GatherTime));
             batch.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
             try
@@ -133,16 +157,65 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
         await using var db = await _dbs.CreateDbContextAsync(CancellationToken.None);
         // One transaction: the events, their values and the runs' last numbers are stored together or not at all.
         await using var tx = await db.Database.BeginTransactionAsync();
-        foreach (var p in batch)
+        // Prepared inserts rather than tracked entities: EF Core's change tracking cost about 300 µs of CPU per step
+        // event (its row and two value rows), a core's worth at the thousands of steps per second a linear head on
+        // cached features makes, taken from the training step on a small machine (docs/benchmarks.md, issue 11).
+        // Columns and value conversions come from the EF model, so the rows are those SaveChanges would write.
+        using (var events = new RowInserter(db, tx.GetDbTransaction(), typeof(RunEventRecord),
+                   nameof(RunEventRecord.RunId), nameof(RunEventRecord.Seq), nameof(RunEventRecord.Kind), nameof(RunEventRecord.At), nameof(RunEventRecord.PayloadJson)))
+        using (var values = new RowInserter(db, tx.GetDbTransaction(), typeof(RunMetricRecord),
+                   nameof(RunMetricRecord.RunId), nameof(RunMetricRecord.Seq), nameof(RunMetricRecord.Name), nameof(RunMetricRecord.Step),
+                   nameof(RunMetricRecord.Epoch), nameof(RunMetricRecord.Elapsed), nameof(RunMetricRecord.Value)))
         {
-            var e = p.Event;
-            db.RunEvents.Add(new RunEventRecord { RunId = e.RunId, Seq = e.Seq, Kind = e.Kind, At = e.At, PayloadJson = RunJson.Write(p.Payload) });
-            foreach (var m in Metrics(e)) db.RunMetrics.Add(m);
+            foreach (var p in batch)
+            {
+                var e = p.Event;
+                events.Insert(e.RunId, e.Seq, e.Kind, e.At, RunJson.Write(p.Payload));
+                foreach (var m in Metrics(e)) values.Insert(m.RunId, m.Seq, m.Name, m.Step, m.Epoch, m.Elapsed, m.Value);
+            }
         }
-        await db.SaveChangesAsync(CancellationToken.None);
         foreach (var (runId, last) in batch.GroupBy(p => p.Event.RunId).Select(g => (g.Key, g.Max(p => p.Event.Seq))))
             await db.Runs.Where(r => r.Id == runId && r.LastSeq < last).ExecuteUpdateAsync(s => s.SetProperty(r => r.LastSeq, last));
         await tx.CommitAsync();
+    }
+
+    /// <summary>One prepared INSERT of an entity's columns, its parameters typed and its values converted by the EF
+    /// model's own mappings (a Guid as SQLite text, a timestamp as ticks, an enum as its name).</summary>
+    sealed class RowInserter : IDisposable
+    {
+        readonly System.Data.Common.DbCommand _command;
+        readonly (System.Data.Common.DbParameter Parameter, Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter? Converter)[] _columns;
+
+        public RowInserter(ZooDbContext db, System.Data.Common.DbTransaction tx, Type entity, params string[] properties)
+        {
+            var type = db.Model.FindEntityType(entity) ?? throw new InvalidOperationException($"{entity.Name} is not in the model.");
+            var table = Microsoft.EntityFrameworkCore.Metadata.StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
+            _command = db.Database.GetDbConnection().CreateCommand();
+            _command.Transaction = tx;
+            var props = properties.Select(n => type.FindProperty(n) ?? throw new InvalidOperationException($"{entity.Name}.{n} is not mapped.")).ToArray();
+            _command.CommandText = $"INSERT INTO \"{table.Name}\" ({string.Join(", ", props.Select(p => $"\"{p.GetColumnName(table)}\""))}) " +
+                                   $"VALUES ({string.Join(", ", props.Select((_, i) => $"@p{i}"))})";
+            _columns = props.Select((p, i) =>
+            {
+                var mapping = (Microsoft.EntityFrameworkCore.Storage.RelationalTypeMapping)p.GetRelationalTypeMapping();
+                var parameter = mapping.CreateParameter(_command, $"@p{i}", null, p.IsNullable);
+                _command.Parameters.Add(parameter);
+                return (parameter, mapping.Converter);
+            }).ToArray();
+            _command.Prepare();
+        }
+
+        public void Insert(params object?[] values)
+        {
+            for (int i = 0; i < _columns.Length; i++)
+            {
+                var (parameter, converter) = _columns[i];
+                parameter.Value = values[i] is { } v ? converter?.ConvertToProvider(v) ?? v : DBNull.Value;
+            }
+            _command.ExecuteNonQuery();
+        }
+
+        public void Dispose() => _command.Dispose();
     }
 
     /// <summary>A step's or an epoch's named values as rows; values that are not finite stay in the event only.</summary>
@@ -206,6 +279,7 @@ public sealed class RunEventRecorder : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        Hurry();
         await _writer;
         _relay.Writer.TryComplete();
         await _relayer;

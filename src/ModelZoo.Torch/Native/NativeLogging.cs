@@ -29,6 +29,8 @@ public static class NativeLogging
             {
                 if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)))
                     _ = setenv(Variable, DefaultLevel, 0);
+                // Also read once, when libgomp loads with libtorch just below.
+                OpenMpWaitPolicy.Apply();
                 // Load libtorch through TorchSharp first, so libc10 is the one TorchSharp uses.
                 _ = TorchSharp.torch.get_num_threads();
                 initLogging();

@@ -9,6 +9,10 @@ namespace ModelZoo.Torch.Pipeline;
 /// by the <see cref="Next"/> that would have returned its item; cancelling the token stops the producers and makes a
 /// waiting <see cref="Next"/> throw <see cref="OperationCanceledException"/>. Dispose waits for the producers and
 /// disposes what was made but not taken.
+/// <para>With <c>workers: 0</c> nothing is made ahead: <see cref="Next"/> makes each item on the calling thread. For
+/// producers cheaper than a handoff between threads (a gather of cached feature rows takes microseconds; waking a
+/// worker and waiting for it costs more, and on a loaded machine the worker competes with the training step's own
+/// threads for the cores).</para>
 /// </summary>
 public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
 {
@@ -18,6 +22,7 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
     readonly System.Collections.Concurrent.BlockingCollection<(int Index, TaskCompletionSource<T> Result)> _work = new();
     readonly Thread[] _threads;
     readonly int _depth;
+    readonly bool _inline;
     int _started, _taken;
     long _waitTicks;
     bool _disposed;
@@ -29,10 +34,17 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
         _produce = produce;
         _depth = Math.Max(1, depth);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ArgumentOutOfRangeException.ThrowIfNegative(workers);
+        if (workers == 0)
+        {
+            _inline = true;
+            _threads = [];
+            return;
+        }
         // Own threads, not the thread pool: glibc gives each thread that allocates its own malloc arena and keeps
         // freed blocks there, so batches built on ever other pool threads left a batch's worth of memory on each.
         // These threads end with the epoch, and glibc hands their arenas to the next ones.
-        _threads = Enumerable.Range(0, Math.Max(1, workers)).Select(i => new Thread(Work) { IsBackground = true, Name = $"pipeline-{i}" }).ToArray();
+        _threads = Enumerable.Range(0, workers).Select(i => new Thread(Work) { IsBackground = true, Name = $"pipeline-{i}" }).ToArray();
         foreach (var t in _threads) t.Start();
         Fill();
     }
@@ -52,6 +64,14 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_taken >= Count) throw new InvalidOperationException($"All {Count} items have been taken.");
+        if (_inline)
+        {
+            _cts.Token.ThrowIfCancellationRequested();
+            // Making the item is the consumer's wait here.
+            var started = Stopwatch.GetTimestamp();
+            try { return _produce(_taken++, _cts.Token); }
+            finally { _waitTicks += Stopwatch.GetElapsedTime(started).Ticks; }
+        }
         var task = _window.Dequeue().Task;
         _taken++;
         Fill();

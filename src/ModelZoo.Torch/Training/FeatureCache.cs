@@ -189,10 +189,25 @@ public static class FeatureCache
     }
 }
 
-/// <summary>Batches of cached features with their labels, for a head that trains on features (no backbone).</summary>
-public sealed class FeatureBatchSource(FeatureTable table, int[] labels, Device device) : IBatchSource
+/// <summary>
+/// Batches of cached features with their labels, for a head that trains on features (no backbone). A batch is a
+/// gather of table rows, microseconds of work, so it is made on the trainer's thread when the trainer asks for it
+/// (<see cref="Prefetcher{T}"/> with no workers): a worker thread per epoch and a handoff per batch cost more than the
+/// gather, and on a 2-core machine the worker took a core from the step's own threads. Each epoch's row numbers and
+/// labels are looked up once; a batch is then one <c>index_select</c> of the features and its labels.
+/// </summary>
+public sealed class FeatureBatchSource : IBatchSource
 {
-    public string Fingerprint => $"features:{table.Rows.Count}x{table.Width}";
+    readonly FeatureTable _table;
+    readonly int[] _labels;
+    readonly Device _device;
+
+    public FeatureBatchSource(FeatureTable table, int[] labels, Device device)
+    {
+        _table = table; _labels = labels; _device = device;
+    }
+
+    public string Fingerprint => $"features:{_table.Rows.Count}x{_table.Width}";
 
     public Prefetcher<TrainingBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) => Stream(order, batchSize, ct);
 
@@ -200,16 +215,25 @@ public sealed class FeatureBatchSource(FeatureTable table, int[] labels, Device 
 
     Prefetcher<TrainingBatch> Stream(int[] indices, int batchSize, CancellationToken ct)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int batches = (indices.Length + batchSize - 1) / batchSize;
+        var rowNumbers = new long[indices.Length];
+        var labels = new long[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            rowNumbers[i] = _table.Rows[indices[i]];
+            labels[i] = _labels[indices[i]];
+        }
         return new Prefetcher<TrainingBatch>(batches, (b, _) =>
         {
-            var idx = indices.AsSpan(b * batchSize, Math.Min(batchSize, indices.Length - b * batchSize)).ToArray();
+            int start = b * batchSize, end = Math.Min(indices.Length, start + batchSize);
             using var scope = NewDisposeScope();
-            var rows = tensor(idx.Select(i => (long)table.Rows[i]).ToArray(), device: CPU).to(device);
-            var x = table.Features.index_select(0, rows);
-            var y = tensor(idx.Select(i => (long)labels[i]).ToArray(), device: CPU).to(device);
-            return new TrainingBatch(x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
-        }, workers: 1, depth: 4, ct);
+            var x = _table.Features.index_select(0, tensor(rowNumbers[start..end], device: CPU).to(_device));
+            var y = tensor(labels[start..end], device: CPU).to(_device);
+            // Detached, not moved to the outer scope: made on the caller's thread, inside whatever scope it has open,
+            // the batch still belongs to its holder alone, as batches made on a worker thread do.
+            return new TrainingBatch(x.DetachFromDisposeScope(), y.DetachFromDisposeScope());
+        }, workers: 0, depth: 1, ct);
     }
 
     public void Dispose() { }

@@ -108,4 +108,19 @@ public class RunEventRecorderTests
         (await runs.EventsAsync(id)).Select(x => x.Seq).ShouldBe(Enumerable.Range(1, 7).Select(i => (long)i));
         (await runs.MetricAsync(id, MetricNames.Loss)).Select(p => p.Step).ShouldBe([1, 2, 3, 4, 5]);
     }
+
+    /// <summary>The public sink benchmarks use to train a run outside the worker records exactly as the worker's does.</summary>
+    [Fact]
+    public async Task ProgressFor_StoresTheRunsEventsInOrder_AndFlushReturnsTheLastNumber()
+    {
+        var (host, id) = await StartAsync();
+        await using var _ = host;
+        var progress = host.Services.GetRequiredService<RunEventRecorder>().ProgressFor(id);
+        for (int i = 1; i <= 5; i++) progress.Step(Step(i));
+        progress.Epoch(EpochMetrics.Of(1, 1, 0.5, 0.8, 0.6, 0.75, 2));
+        progress.Flush().ShouldBe(7, "the launch's Queued status, five steps and the epoch");
+        var events = await host.Services.GetRequiredService<RunService>().EventsAsync(id);
+        events.Select(e => e.Kind).ShouldBe([RunEventKind.Status, .. Enumerable.Repeat(RunEventKind.Step, 5), RunEventKind.Epoch]);
+        events.Where(e => e.Step is not null).Select(e => e.Step!.Step).ShouldBe([1, 2, 3, 4, 5]);
+    }
 }

@@ -78,4 +78,39 @@ public class PrefetcherTests
         counter.Made.ShouldBeLessThan(100, "producers stop after cancellation");
         counter.Alive.ShouldBe(0, "batches made ahead and never taken are disposed");
     }
+
+    [Fact]
+    public void WithoutWorkers_EachItemIsMadeByNext_OnTheCallingThread_InOrder()
+    {
+        var counter = new Counter();
+        var threads = new List<int>();
+        using var p = new Prefetcher<Item>(5, (i, _) =>
+        {
+            threads.Add(Environment.CurrentManagedThreadId);
+            return counter.Make(i);
+        }, workers: 0, depth: 4, CancellationToken.None);
+        counter.Made.ShouldBe(0, "nothing is made ahead");
+        for (int i = 0; i < 5; i++)
+        {
+            using var item = p.Next();
+            item.Value.ShouldBe(i);
+            counter.Made.ShouldBe(i + 1);
+        }
+        threads.ShouldAllBe(t => t == Environment.CurrentManagedThreadId);
+        Should.Throw<InvalidOperationException>(() => p.Next());
+    }
+
+    [Fact]
+    public void WithoutWorkers_AProducerExceptionSurfacesUnchanged_AndACancelledTokenStopsNext()
+    {
+        using var cts = new CancellationTokenSource();
+        var counter = new Counter();
+        using var p = new Prefetcher<Item>(10, (i, _) => i == 1 ? throw new InvalidDataException("row 1 broken") : counter.Make(i),
+            workers: 0, depth: 1, cts.Token);
+        using (var first = p.Next()) first.Value.ShouldBe(0);
+        Should.Throw<InvalidDataException>(() => p.Next()).Message.ShouldBe("row 1 broken");
+        cts.Cancel();
+        Should.Throw<OperationCanceledException>(() => p.Next());
+        counter.Alive.ShouldBe(0);
+    }
 }
