@@ -147,7 +147,14 @@ public sealed class RunWorker(
             DiscardOutputs(run.Id);
             FinishAsync(run.Id, RunStatus.Failed, message, null, null).GetAwaiter().GetResult();
         }
-        finally { cancellations.Unregister(run.Id); }
+        finally
+        {
+            cancellations.Unregister(run.Id);
+            // glibc keeps what a run freed in its arenas: with malloc's bytes in use flat at ~70 MiB, the process held
+            // 1.7 GB after 20 small runs (4.9 GB after 11 in a user's try) until the free pages were handed back
+            // (docs/benchmarks.md, issue 11: `modelzoo bench memory --mode runs --trim`).
+            ModelZoo.Torch.Native.NativeMemory.Trim();
+        }
     }
 
     /// <summary>Only a succeeded run keeps outputs. Never throws: the run's final status must still be written.</summary>

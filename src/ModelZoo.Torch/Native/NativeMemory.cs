@@ -18,6 +18,21 @@ public static class NativeMemory
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; } // musl has no malloc_trim
     }
 
+    /// <summary>Caps glibc's malloc arenas (<c>mallopt(M_ARENA_MAX)</c>) unless <c>MALLOC_ARENA_MAX</c> is set. Arenas
+    /// are made as threads first contend, so this takes effect for the threads the runs start after it.</summary>
+    public static bool LimitArenas(int arenas)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(arenas, 1);
+        if (!OperatingSystem.IsLinux() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX"))) return false;
+        try { return mallopt(MArenaMax, arenas) == 1; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+    }
+
+    const int MArenaMax = -8; // glibc's malloc.h
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    static extern int mallopt(int param, int value);
+
     [DllImport("libc", EntryPoint = "malloc_trim")]
     static extern int malloc_trim(nuint pad);
 }
