@@ -28,7 +28,7 @@ public static class StrategyBenchmark
     public static BareStepResult BareStep(TrainingJob job, int warmup, int steps, IWeightsInitializer? weights = null,
         PipelineOptions? pipelineOptions = null, ArchitectureRegistry? registry = null, StrategyRegistry? strategies = null)
     {
-        using var prepared = PreparedStrategy.Prepare(job, weights, pipelineOptions, registry, strategies);
+        using var prepared = Prepare(job, weights, pipelineOptions, registry, strategies);
         var (run, strategy, h) = (prepared.Run, prepared.Strategy, job.Request.HyperParameters);
         strategy.Setup(run);
         var groups = strategy.ParameterGroups(run);
@@ -76,7 +76,7 @@ public static class StrategyBenchmark
     public static double ExtractionPass(TrainingJob job, IWeightsInitializer? weights = null, PipelineOptions? pipelineOptions = null,
         ArchitectureRegistry? registry = null)
     {
-        using var prepared = PreparedStrategy.Prepare(job with { FeatureCacheDir = null }, weights, pipelineOptions, registry, null);
+        using var prepared = Prepare(job with { FeatureCacheDir = null }, weights, pipelineOptions, registry, null);
         var data = job.Data.Split;
         var all = data.Train.Concat(data.Validation).Concat(data.Test).ToArray();
         foreach (var p in prepared.Run.Model.parameters()) p.requires_grad = false;
@@ -84,75 +84,10 @@ public static class StrategyBenchmark
         return report.BackboneExamplesPerSecond;
     }
 
-    /// <summary>A run made ready as the trainer makes it, up to the strategy's <c>Setup</c> (not called).</summary>
-    sealed class PreparedStrategy : IDisposable
-    {
-        public required RunContext Run { get; init; }
-        public required TrainingStrategy Strategy { get; init; }
-        public required IDisposable[] Owned { get; init; }
-
-        public static PreparedStrategy Prepare(TrainingJob job, IWeightsInitializer? weights, PipelineOptions? pipelineOptions,
-            ArchitectureRegistry? registry, StrategyRegistry? strategies)
-        {
-            registry ??= ArchitectureRegistry.Default;
-            strategies ??= StrategyRegistry.Default;
-            pipelineOptions ??= new PipelineOptions();
-            var h = job.Request.HyperParameters;
-            var data = job.Data;
-            var device = TorchRuntime.Device;
-            var classes = data.Info.ClassNames.Count;
-            var description = strategies.Find(job.Request.Strategy) ?? throw new ArgumentException($"Strategy '{job.Request.Strategy}' is not registered.");
-            var (options, problems) = StrategyOptionsReader.Read(description, job.Request.Options);
-            if (options is null) throw new ArgumentException(string.Join(" ", problems.Select(p => p.Message)));
-            var owned = new List<IDisposable>();
-            try
-            {
-                var strategy = strategies.Create(description, options);
-                owned.Add(strategy);
-                var architecture = registry.ForFineTuning(job.Model.Architecture);
-                var archOptions = ArchitectureOptions.Of(job.Model);
-                if (architecture.Name != job.Model.Architecture) archOptions = archOptions with { NumClasses = classes };
-                // The same construction as the trainer's: seeded, weights loaded unless the strategy starts from scratch.
-                var model = TorchRuntime.BuildSeeded(h.Seed, () =>
-                {
-                    var m = registry.Create(architecture.Name, archOptions);
-                    try
-                    {
-                        if (strategy.LoadsPretrainedWeights) weights?.Initialise(m, job);
-                        m.ResetClassifier(classes);
-                    }
-                    catch { m.Dispose(); throw; }
-                    return m;
-                });
-                owned.Add(model);
-                model.to(device);
-                var labels = data.Images?.Labels ?? data.Texts?.Labels ?? throw new ArgumentException($"Dataset '{data.Info.Id}' holds no examples.");
-                var trainIdx = TrainingSelection.Select(data.Split.Train, labels, h.LabelsPerClass, h.TrainLimit, h.Seed);
-                var source = BatchSources.For(job, data, architecture.Modality, model, device, pipelineOptions, CancellationToken.None);
-                owned.Add(source);
-                var classWeights = h.ClassBalance == ClassBalance.WeightedLoss
-                    ? tensor(TrainingSelection.BalancedWeights(TrainingSelection.PerClass(trainIdx, labels, classes)), device: CPU).to(device) : null;
-                if (classWeights is not null) owned.Add(classWeights);
-                var run = new RunContext
-                {
-                    Job = job, Model = model, Architecture = architecture, Device = device, Progress = NoProgress.Instance,
-                    Cancellation = CancellationToken.None, PipelineOptions = pipelineOptions, Data = source, TrainIndices = trainIdx,
-                    ValidationIndices = data.Split.Validation, TestIndices = data.Split.Test, ClassNames = data.Info.ClassNames,
-                    ClassWeights = classWeights,
-                };
-                // Disposed in reverse: the strategy (its feature table) last of all, as the trainer's usings do.
-                owned.Reverse();
-                return new PreparedStrategy { Run = run, Strategy = strategy, Owned = [.. owned] };
-            }
-            catch
-            {
-                foreach (var d in Enumerable.Reverse(owned)) d.Dispose();
-                throw;
-            }
-        }
-
-        public void Dispose() { foreach (var d in Owned) d.Dispose(); }
-    }
+    static PreparedRun Prepare(TrainingJob job, IWeightsInitializer? weights, PipelineOptions? pipelineOptions,
+        ArchitectureRegistry? registry, StrategyRegistry? strategies) =>
+        PreparedRun.Prepare(job, NoProgress.Instance, CancellationToken.None, registry ?? ArchitectureRegistry.Default, weights,
+            pipelineOptions ?? new PipelineOptions(), strategies ?? StrategyRegistry.Default);
 
     /// <summary>A progress sink that drops everything: the bare step and the "no events" side of a comparison.</summary>
     public sealed class NoProgress : IRunProgress

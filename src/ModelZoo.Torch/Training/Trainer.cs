@@ -34,56 +34,11 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
     /// shares this loop rather than keeping a second one.</param>
     public TrainingOutcome Train(TrainingJob job, IRunProgress progress, CancellationToken ct, Action<ZooModel>? trained)
     {
-        var h = job.Request.HyperParameters;
         var data = job.Data;
-        var device = TorchRuntime.Device;
-        var classes = data.Info.ClassNames.Count;
-        var description = _strategies.Find(job.Request.Strategy)
-            ?? throw new NotSupportedException($"Strategy '{job.Request.Strategy}' is not registered. Known: {string.Join(", ", _strategies.All.Select(s => s.Id))}.");
-        var (options, problems) = StrategyOptionsReader.Read(description, job.Request.Options);
-        if (options is null) throw new ArgumentException(string.Join(" ", problems.Select(p => p.Message)));
-        using var strategy = _strategies.Create(description, options);
-
-        // An entry without a classifier (a masked LM, a bare encoder) is fine-tuned as the classifier sharing its backbone.
-        var architecture = registry.ForFineTuning(job.Model.Architecture);
-        // A text model's config.json decides its sizes; read it before the seeded build so a bad file fails early.
-        var configJson = job.Text?.ConfigPath is { } configPath ? File.ReadAllText(configPath) : null;
-        IReadOnlyList<string> weightsNotes = [];
-        var archOptions = ArchitectureOptions.Of(job.Model) with { ConfigJson = configJson };
-        // The entry's head size is its own (a masked LM's is its vocabulary); the classifier trained in its place gets
-        // the dataset's classes from the start, so the import says "model 2", not "model 8000".
-        if (architecture.Name != job.Model.Architecture) archOptions = archOptions with { NumClasses = classes };
-        // Seed, build and reset the head as one step, so the same seed always gives the same starting weights.
-        using var model = TorchRuntime.BuildSeeded(h.Seed, () =>
-        {
-            var m = registry.Create(architecture.Name, archOptions);
-            try
-            {
-                if (strategy.LoadsPretrainedWeights) weightsNotes = weights?.Initialise(m, job) ?? [];
-                m.ResetClassifier(classes);
-            }
-            catch { m.Dispose(); throw; }
-            return m;
-        });
+        using var prepared = PreparedRun.Prepare(job, progress, ct, registry, weights, _pipelineOptions, _strategies);
+        var (run, strategy, model, architecture) = (prepared.Run, prepared.Strategy, prepared.Run.Model, prepared.Run.Architecture);
+        var weightsNotes = prepared.WeightsNotes;
         if (weightsNotes.Count > 0) progress.Status(new StatusChange(RunStatus.Running, "Training; weights: " + string.Join("; ", weightsNotes), Device));
-        model.to(device);
-
-        var labels = data.Images?.Labels ?? data.Texts?.Labels ?? throw new InvalidOperationException($"Dataset '{data.Info.Id}' holds no examples.");
-        var trainIdx = TrainingSelection.Select(data.Split.Train, labels, h.LabelsPerClass, h.TrainLimit, h.Seed);
-        var perClass = TrainingSelection.PerClass(trainIdx, labels, classes);
-        using var source = BatchSources.For(job, data, architecture.Modality, model, device, _pipelineOptions, ct);
-        using var targetSource = job.Target is { } t ? BatchSources.For(job, t, architecture.Modality, model, device, _pipelineOptions, ct) : null;
-        using var classWeights = h.ClassBalance == ClassBalance.WeightedLoss
-            ? tensor(TrainingSelection.BalancedWeights(perClass), device: CPU).to(device) : null;
-        var run = new RunContext
-        {
-            Job = job, Model = model, Architecture = architecture, Device = device, Progress = progress, Cancellation = ct,
-            PipelineOptions = _pipelineOptions, Data = source, TrainIndices = trainIdx,
-            ValidationIndices = data.Split.Validation, TestIndices = data.Split.Test, ClassNames = data.Info.ClassNames,
-            Target = job.Target is { } target && targetSource is not null
-                ? new TargetData(targetSource, target.Split.Train, target.Split.Validation, target.Split.Test) : null,
-            ClassWeights = classWeights,
-        };
 
         var total = Stopwatch.StartNew();
         strategy.Setup(run);
@@ -107,7 +62,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             BestValAccuracy = Math.Max(0, loop.BestValidationAccuracy),
             BestEpoch = loop.BestEpoch,
             TestExamples = test.Examples,
-            TrainExamples = trainIdx.Length,
+            TrainExamples = run.TrainIndices.Length,
             ValExamples = strategy.Evaluation(run, DatasetSplit.Validation).Indices.Length,
             ClassNames = data.Info.ClassNames,
             PerClassAccuracy = scores.Select(s => s.Recall).ToList(),
@@ -123,14 +78,14 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             WeightsNotes = weightsNotes,
             Selection = groups.Count == 0 ? ModelSelection.NoTraining : strategy.Selection,
             StoppedAtEpoch = loop.Stopped ? loop.Epoch : null,
-            TrainExamplesPerClass = perClass,
+            TrainExamplesPerClass = prepared.TrainExamplesPerClass,
             StrategyFacts = strategy.Facts(run).ToList(),
             ExamplesPerSecond = loop.StepSeconds > 0 ? loop.ExamplesTrained / loop.StepSeconds : 0,
             ResumedAfterEpochs = loop.ResumedAfterEpochs,
         };
         // Saved last, after the test evaluation: a cancelled or diverged run has thrown by now and leaves no file.
         if (job.WeightsFileName is not null)
-            result = result with { TrainedWeights = TrainedWeightsWriter.Save(model, job, architecture.Name, configJson) };
+            result = result with { TrainedWeights = TrainedWeightsWriter.Save(model, job, architecture.Name, prepared.ConfigJson) };
         trained?.Invoke(model);
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
     }
