@@ -26,13 +26,15 @@ namespace ModelZoo.Cli.Benchmarks;
 /// 256, from the image pipeline to rows in memory) against the same model alone in TorchSharp and against PyTorch's
 /// inference (<c>pytorch_reference.py --mode inference --batch 256</c>), same architecture, size and threads,
 /// interleaved per round.</item>
+/// <item><c>--mode ops</c>: the head step's tensor calls one by one (<see cref="HeadStepOps"/>), median microseconds
+/// per call over interleaved rounds, and what the whole step costs over <c>--examples</c> x <c>--epochs</c>.</item>
 /// </list>
 /// </summary>
 public static class FeatureBenchCommand
 {
     public static Command Create()
     {
-        var mode = new Option<string>("--mode") { DefaultValueFactory = _ => "head" }.AcceptOnlyFromAmong("head", "backbone");
+        var mode = new Option<string>("--mode") { DefaultValueFactory = _ => "head" }.AcceptOnlyFromAmong("head", "backbone", "ops");
         var arch = new Option<string>("--arch") { DefaultValueFactory = _ => "resnet18" };
         var examples = new Option<int>("--examples") { Description = "Training examples (head) or images through the backbone (backbone).", DefaultValueFactory = _ => 0 };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
@@ -55,6 +57,8 @@ public static class FeatureBenchCommand
             try
             {
                 var model = $"{r.GetValue(arch)}.tv_in1k";
+                if (r.GetValue(mode) == "ops")
+                    return Ops(o, r.GetValue(examples) is > 0 and var n2 ? n2 : 60_000, r.GetValue(epochs), r.GetValue(batch), r.GetValue(rounds), r.GetValue(threads));
                 return r.GetValue(mode) == "backbone"
                     ? await BackboneAsync(o, model, r.GetValue(arch)!, r.GetValue(examples) is > 0 and var n ? n : 1024, r.GetValue(size) is > 0 and var s ? s : 64,
                         r.GetValue(rounds), r.GetValue(threads), r.GetValue(reference)!)
@@ -73,6 +77,26 @@ public static class FeatureBenchCommand
             }
         });
         return cmd;
+    }
+
+    static int Ops(TextWriter o, int examples, int epochs, int batch, int rounds, int threads)
+    {
+        const int Width = 512, Classes = 10, Repeats = 2000;
+        TorchRuntime.Initialise(new TorchOptions { Threads = threads });
+        o.WriteLine($"head step calls at batch {batch}, {Width} features, {Classes} classes; {Repeats} repeats per call per round, {rounds} interleaved rounds, " +
+                    $"torch threads {get_num_threads()}, {Environment.ProcessorCount} cores, {TorchRuntime.SoftwareVersions}");
+        o.WriteLine($"load average at start: {Load()}");
+        var timings = HeadStepOps.Measure(batch, Width, Classes, Repeats, rounds);
+        o.WriteLine();
+        o.WriteLine("| call | median us | per round |");
+        o.WriteLine("| --- | --- | --- |");
+        foreach (var t in timings)
+            o.WriteLine($"| {t.Call} | {F(t.Median, "F1")} | {string.Join(" ", t.Microseconds.Select(x => F(x, "F1")))} |");
+        long steps = (long)(examples + batch - 1) / batch * epochs;
+        o.WriteLine();
+        o.WriteLine($"whole step x {steps:N0} steps ({epochs} epochs of {examples:N0}): {F(timings[^1].Median * steps / 1e6, "F2")} s");
+        o.WriteLine($"load average at end: {Load()}");
+        return 0;
     }
 
     static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
