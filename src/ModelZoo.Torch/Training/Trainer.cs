@@ -55,6 +55,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var test = Evaluator.Run(run, strategy, strategy.Evaluation(run, DatasetSplit.Test));
         var confusion = test.Confusion.Select(r => (IReadOnlyList<int>)r).ToList();
         var scores = ClassificationMetrics.PerClass(data.Info.ClassNames, confusion);
+        var learntFrom = strategy.ExamplesLearntFrom(run);
+        var labels = data.Images?.Labels ?? data.Texts!.Labels;
         var result = new RunResult
         {
             TestAccuracy = test.Accuracy,
@@ -62,7 +64,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             BestValAccuracy = Math.Max(0, loop.BestValidationAccuracy),
             BestEpoch = loop.BestEpoch,
             TestExamples = test.Examples,
-            TrainExamples = run.TrainIndices.Length,
+            TrainExamples = learntFrom.Length,
             ValExamples = strategy.Evaluation(run, DatasetSplit.Validation).Indices.Length,
             ClassNames = data.Info.ClassNames,
             PerClassAccuracy = scores.Select(s => s.Recall).ToList(),
@@ -78,7 +80,8 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             WeightsNotes = weightsNotes,
             Selection = groups.Count == 0 ? ModelSelection.NoTraining : strategy.Selection,
             StoppedAtEpoch = loop.Stopped ? loop.Epoch : null,
-            TrainExamplesPerClass = prepared.TrainExamplesPerClass,
+            TrainExamplesPerClass = ReferenceEquals(learntFrom, run.TrainIndices)
+                ? prepared.TrainExamplesPerClass : TrainingSelection.PerClass(learntFrom, labels, data.Info.ClassNames.Count),
             StrategyFacts = strategy.Facts(run).ToList(),
             ExamplesPerSecond = loop.StepSeconds > 0 ? loop.ExamplesTrained / loop.StepSeconds : 0,
             ResumedAfterEpochs = loop.ResumedAfterEpochs,

@@ -57,6 +57,11 @@ public abstract class TrainingStrategy : IDisposable
     /// <summary>After training (and after the best epoch's weights are back), before the test evaluation.</summary>
     public virtual void Finish(RunContext run) { }
 
+    /// <summary>The labelled training examples the strategy learnt from, which the run records and its card counts:
+    /// the run's training examples (after the label budget), or fewer where the strategy uses only some of them
+    /// (a few-shot support set).</summary>
+    public virtual int[] ExamplesLearntFrom(RunContext run) => run.TrainIndices;
+
     /// <summary>Lines for the run's record and card (frozen stages, support set, cache reuse).</summary>
     public virtual IEnumerable<StrategyFact> Facts(RunContext run) => [];
 

@@ -133,7 +133,9 @@ public class FewShotPrototypesTests
         support.SelectMany(s => s).ShouldAllBe(i => pool.Contains(i));
         outcome.Result.StrategyFacts.Single(f => f.Label == "Support set").Value
             .ShouldBe(FewShotPrototypesStrategy.DescribeSupport(support, job.Data.Info.ClassNames, pool.Length, Settings.Seed));
-        outcome.Result.TrainExamples.ShouldBe(16);
+        // What the run learnt from is the support set (3 of each class), not the 16 examples it was drawn from.
+        outcome.Result.TrainExamples.ShouldBe(6);
+        outcome.Result.TrainExamplesPerClass.ShouldBe([3, 3]);
     }
 
     [Fact]

@@ -61,6 +61,9 @@ public sealed class FewShotPrototypesStrategy : TrainingStrategy<FewShotPrototyp
         }).ToArray();
     }
 
+    /// <summary>The support set: the pool it was drawn from is not what the prototypes saw.</summary>
+    public override int[] ExamplesLearntFrom(RunContext run) => Support.SelectMany(s => s).ToArray();
+
     public override void Setup(RunContext run)
     {
         // Nothing learns: no parameter needs a gradient, and the trainable count stays 0.
