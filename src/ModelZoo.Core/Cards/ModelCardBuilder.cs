@@ -50,6 +50,12 @@ public static class ModelCardBuilder
         sb.AppendLine("| metric | value |");
         sb.AppendLine("| --- | --- |");
         sb.AppendLine($"| test accuracy | {Pct(r.TestAccuracy)} ({r.TestExamples} examples) |");
+        var baseline = TestBaselines.Of(r);
+        if (baseline is { } b)
+        {
+            sb.AppendLine($"| majority-class baseline | {Pct(b.Majority)} (always answering '{Esc(b.MajorityClass)}', the test split's largest class) |");
+            sb.AppendLine($"| chance | {Pct(b.Chance)} (a uniform guess among {r.ClassNames.Count} classes) |");
+        }
         sb.AppendLine($"| test loss (cross-entropy) | {F(r.TestLoss)} |");
         if (r.PerClass.Count > 0) sb.AppendLine($"| macro-F1 | {F(r.MacroF1)} |");
         if (r.Calibration is { } cal) sb.AppendLine($"| expected calibration error ({cal.Bins.Count} bins) | {F(cal.Ece)} |");
@@ -61,6 +67,13 @@ public static class ModelCardBuilder
         });
         sb.AppendLine($"| training time | {F(r.TrainSeconds, 1)} s on {Esc(c.Device)} |");
         sb.AppendLine();
+        if (baseline is { } bl && !bl.Beaten(r.TestAccuracy))
+        {
+            sb.AppendLine($"**Warning: this model does not beat the majority class.** Always answering '{Esc(bl.MajorityClass)}' scores " +
+                          $"{Pct(bl.Majority)} on this test split; the model scores {Pct(r.TestAccuracy)}. Check the per-class scores below " +
+                          "before using it: a model that collapses onto the largest class scores 0 on the others.");
+            sb.AppendLine();
+        }
         if (r.PerClass.Count == r.ClassNames.Count && r.ClassNames.Count > 0)
         {
             sb.AppendLine("Per-class scores on the test split:");
@@ -94,10 +107,15 @@ public static class ModelCardBuilder
             _ when c.Strategy is { Info.UsesPretrainedWeights: false } =>
                 $"**The model was randomly initialised (seed {h.Seed}), on purpose:** {Esc(c.Strategy.Title)} is the baseline that " +
                 "shows what the architecture learns from this data alone, without pretraining.",
+            // What a random start measures depends on what trained: a head alone on frozen random features, or the
+            // whole network, which makes the run a scratch baseline in all but name.
             _ =>
                 $"**The backbone was randomly initialised (seed {h.Seed}); no pretrained weights were used.** " +
                 $"The official weights of `{c.Model.Id}` were not imported on this installation, so this run measures " +
-                "what a linear classifier can do on random features. It says nothing about transfer from pretraining.",
+                (r.TrainableParameters == 0 ? "what frozen random features give without any training"
+                    : r.TrainableParameters < r.TotalParameters ? "what the trained layers can learn on top of frozen random layers"
+                    : "what the architecture learns from this data alone, as a from-scratch run would") +
+                ". It says nothing about transfer from pretraining.",
         });
         sb.AppendLine();
         if (r.TrainedArchitecture is { } trainedAs && trainedAs != c.Model.Architecture)

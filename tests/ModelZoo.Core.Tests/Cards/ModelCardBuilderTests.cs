@@ -89,6 +89,48 @@ public class ModelCardBuilderTests
         md.ShouldContain("says nothing about transfer");
     }
 
+    [Theory]
+    [InlineData(0L, "what frozen random features give without any training")]
+    [InlineData(1026L, "what the trained layers can learn on top of frozen random layers")]
+    [InlineData(11_181_642L, "what the architecture learns from this data alone, as a from-scratch run would")]
+    public void Card_OfARandomBackbone_SaysWhatTheRunMeasured_FromWhatItTrained(long trainable, string claim)
+    {
+        var input = Input();
+        var md = ModelCardBuilder.Build(input with { Result = input.Result with { TrainableParameters = trainable } });
+        md.ShouldContain(claim);
+        // The sentence issue 13 found on a from-scratch full fine-tune: a linear classifier is what trained only when the head did.
+        md.ShouldNotContain("what a linear classifier can do");
+    }
+
+    [Fact]
+    public void Card_PutsTheMajorityClassAndChanceBesideTheTestAccuracy_CountedFromTheTestSplit()
+    {
+        var input = Input();
+        // 20 test examples of class "1", 10 of class "0": always answering "1" scores 66.67 %.
+        var md = ModelCardBuilder.Build(input with { Result = input.Result with { ConfusionMatrix = [[8, 2], [3, 17]] } });
+        md.ShouldContain("| majority-class baseline | 66.67 % (always answering '1', the test split's largest class) |");
+        md.ShouldContain("| chance | 50.00 % (a uniform guess among 2 classes) |");
+        md.ShouldNotContain("does not beat the majority class", Case.Insensitive, "87.65 % beats 66.67 %");
+    }
+
+    [Theory]
+    [InlineData(2.0 / 3)] // exactly the majority share: level is not better
+    [InlineData(0.5)]
+    public void Card_WarnsPlainly_WhenTheModelDoesNotBeatTheMajorityClass(double accuracy)
+    {
+        var input = Input();
+        var md = ModelCardBuilder.Build(input with { Result = input.Result with { TestAccuracy = accuracy, ConfusionMatrix = [[0, 10], [0, 20]] } });
+        md.ShouldContain("**Warning: this model does not beat the majority class.** Always answering '1' scores 66.67 % on this test split");
+    }
+
+    [Fact]
+    public void Card_WithoutAConfusionMatrix_ClaimsNoBaseline()
+    {
+        var md = ModelCardBuilder.Build(Input());
+        md.ShouldNotContain("majority-class baseline");
+        md.ShouldNotContain("does not beat");
+    }
+
     [Fact]
     public void Card_NamesTheWeightsHash_WhenWeightsWereImported()
     {
