@@ -20,7 +20,7 @@ public sealed record ImportedWeights
     public DateTimeOffset ImportedAt { get; init; }
     /// <summary>The name the file had on the user's machine (for the record; the store uses the manifest's name).</summary>
     public string OriginalFileName { get; init; } = "";
-    /// <summary>What the validation said, e.g. "classifier fc: checkpoint has 10 classes, model 1000: head re-initialised".</summary>
+    /// <summary>What the validation said, e.g. "The checkpoint's classifier ('fc') has 10 classes and the model has 1000, so the head was initialised fresh.".</summary>
     public IReadOnlyList<string> Messages { get; init; } = [];
 
     /// <summary>Absolute path of the weights file; filled in when read, not stored.</summary>

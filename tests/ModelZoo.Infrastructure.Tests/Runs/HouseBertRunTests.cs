@@ -77,7 +77,7 @@ public sealed class HouseBertRunTests
         result.TrainedArchitecture.ShouldBe("bert");
         result.WeightsNotes.ShouldContain(n => n.Contains("under 'bert.pooler.' not in the checkpoint") && n.Contains("initialised fresh"));
         result.WeightsNotes.ShouldContain(n => n.Contains("cls.predictions"), "the dropped MLM head is named");
-        result.WeightsNotes.ShouldContain("classifier classifier: not in the checkpoint, model 2: head re-initialised", "the head is built for the dataset's classes, not the vocabulary");
+        result.WeightsNotes.ShouldContain("The checkpoint has no classifier ('classifier'), so the head was initialised fresh for the model's 2 classes.", "the head is built for the dataset's classes, not the vocabulary");
         var card = view.CardMarkdown.ShouldNotBeNull();
         card.ShouldContain("the run fine-tuned `bert` on the same backbone");
         card.ShouldContain("bert.pooler.dense.weight");

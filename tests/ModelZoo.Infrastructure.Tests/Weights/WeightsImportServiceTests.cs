@@ -78,7 +78,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         imported.Sha256.ShouldBe(ResNetSha256);
         imported.Bytes.ShouldBe(new FileInfo(SharedFixtures.PathOf(ResNetFixture)).Length);
         imported.OriginalFileName.ShouldBe(ResNetFixture);
-        imported.Messages.ShouldContain("classifier fc: checkpoint has 10 classes, model 1000: head re-initialised");
+        imported.Messages.ShouldContain("The checkpoint's classifier ('fc') has 10 classes and the model has 1000, so the head was initialised fresh.");
         imported.Path.ShouldBe(Path.Combine(WeightsDir, id, ResNetFixture));
         Sha256.OfFile(imported.Path).ShouldBe(ResNetSha256);
         File.Exists(imported.Path + ".import.json").ShouldBeTrue();

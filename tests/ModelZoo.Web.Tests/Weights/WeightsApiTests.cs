@@ -74,7 +74,7 @@ public sealed class WeightsApiTests : IAsyncLifetime
         var record = await Json(response);
         record.GetProperty("sha256").GetString().ShouldBe(FixtureSha256);
         record.GetProperty("messages").EnumerateArray().Select(m => m.GetString())
-            .ShouldContain("classifier fc: checkpoint has 10 classes, model 1000: head re-initialised");
+            .ShouldContain("The checkpoint's classifier ('fc') has 10 classes and the model has 1000, so the head was initialised fresh.");
         record.TryGetProperty("path", out _).ShouldBeFalse("the server's paths are not the client's business");
 
         var models = await Json(await _http.GetAsync("/api/models"));

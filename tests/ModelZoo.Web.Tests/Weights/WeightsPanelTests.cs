@@ -45,7 +45,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
 
         var sha256 = Sha256.OfFile(SharedFixtures.PathOf(Fixture));
         page.WaitForAssertion(() => page.Find("[data-testid=import-result]").TextContent.ShouldContain(sha256), TimeSpan.FromSeconds(60));
-        page.Find("[data-testid=import-result]").TextContent.ShouldContain("head re-initialised");
+        page.Find("[data-testid=import-result]").TextContent.ShouldContain("the head was initialised fresh");
         page.Find("[data-testid=weights-sha256]").TextContent.ShouldBe(sha256);
         page.Find("[data-testid=weights-state]").TextContent.ShouldContain("weights imported");
         page.Find("a[data-testid=export-weights]").GetAttribute("href").ShouldBe("api/models/resnet18.seed7/weights.safetensors");
