@@ -34,7 +34,7 @@ public class ArchitectureContractTests
     [InlineData("mobilenet_v3_small", 2_542_856)]
     [InlineData("mobilenet_v3_large", 5_483_032)]
     // Not a torchvision model: torchvision's ResNet(BasicBlock, [2, 2, 2, 3]), resnet18's 11,689,512 plus one 512-wide
-    // basic block (2 * 512 * 512 * 9 + 4 * 512 = 4,720,640). ResNetCntkTests checks it against the ONNX file too.
+    // basic block (2 * 512 * 512 * 9 + 4 * 512 = 4,720,640). OnnxImporterTests checks it against the ONNX file too.
     [InlineData("resnet18_cntk", 16_410_152)]
     public void ParameterCount_EqualsTorchvision(string arch, long expected)
     {
