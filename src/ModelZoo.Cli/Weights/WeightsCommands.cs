@@ -4,9 +4,10 @@ namespace ModelZoo.Cli.Weights;
 
 public static class WeightsCommands
 {
-    public static Command Create() => new("weights", "Weights files: parity against a reference output, inspection.")
+    public static Command Create() => new("weights", "Weights files: parity against a reference output, inspection, ONNX import.")
     {
         ParityCommand.Create(),
         InspectCommand.Create(),
+        ImportOnnxCommand.Create(),
     };
 }

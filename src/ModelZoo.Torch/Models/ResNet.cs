@@ -1,5 +1,17 @@
 // ResNet-18/34/50/101/152 as in torchvision/models/resnet.py (v1.5: stride on the 3x3 conv of Bottleneck).
 // Field names are the state_dict keys of torchvision's checkpoints.
+//
+// resnet18_cntk is the network of ML.NET's ResNet-18 ONNX file (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0,
+// exported from CNTK 2.6): basic blocks 2, 2, 2 and 3 (22 convolutions), keyed as torchvision keys a basic-block
+// ResNet, so layer4.2 exists and there is no fc in the file. Its strided layers pad asymmetrically in ONNX terms (stem
+// 3,3,2,2; max-pool and the strided 3x3 convolutions 1,1,0,0; top, left, bottom, right): that is CNTK's "same"
+// padding (ONNX's SAME_LOWER) written out for 224 px. On an even-sized map the extra bottom/right pixel of
+// torchvision's symmetric padding is never inside a window (the last window of a stride-2 layer ends on the last
+// real pixel), so symmetric padding selects exactly the file's windows, and every map of a 224 px input is even.
+// The module therefore pads symmetrically with no explicit pad (the max-pool's implicit padding is -inf). The file
+// takes 224 px only; at other sizes this computes CNTK's same padding, which is symmetric on odd maps, where the
+// file's fixed pads would drop a row and a column (and break the Add of a downsampling block). The ONNX importer
+// checks that each node's pads select the same windows, and the ONNX Runtime parity test checks the numbers.
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,6 +28,7 @@ public sealed class ResNet : ZooModel
         r.Register(new("resnet50", "resnet", Modality.Image, o => new ResNet("resnet50", BlockKind.Bottleneck, [3, 4, 6, 3], o.NumClasses)));
         r.Register(new("resnet101", "resnet", Modality.Image, o => new ResNet("resnet101", BlockKind.Bottleneck, [3, 4, 23, 3], o.NumClasses)));
         r.Register(new("resnet152", "resnet", Modality.Image, o => new ResNet("resnet152", BlockKind.Bottleneck, [3, 8, 36, 3], o.NumClasses)));
+        r.Register(new("resnet18_cntk", "resnet", Modality.Image, o => new ResNet("resnet18_cntk", BlockKind.Basic, [2, 2, 2, 3], o.NumClasses)));
     }
 
     public enum BlockKind { Basic, Bottleneck }
@@ -141,6 +154,8 @@ public sealed class ResNet : ZooModel
         public readonly Parameter weight;
 #pragma warning restore IDE1006
         readonly long _stride;
+
+        public long Stride => _stride;
 
         public PointwiseConv(long inChannels, long outChannels, long stride) : base("PointwiseConv")
         {

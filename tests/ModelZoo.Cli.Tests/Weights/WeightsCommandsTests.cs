@@ -1,6 +1,9 @@
 using System.CommandLine;
 using ModelZoo.Cli;
+using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Tests;
+using ModelZoo.Torch.Tests.Weights.Onnx;
+using ModelZoo.Torch.Weights;
 
 namespace ModelZoo.Cli.Tests.Weights;
 
@@ -73,5 +76,55 @@ public class WeightsCommandsTests
         output.ShouldContain("122 tensors");
         output.ShouldContain("sha256 ");
         output.ShouldMatch(@"conv1\.weight\s+F16\s+\[64, 3, 7, 7\]");
+    }
+
+    [Fact]
+    public void ImportOnnx_PrintsWhereEveryTensorCameFrom_AndWritesABackboneThatLoadsIntoTheArchitecture()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelzoo-cli-onnx-").FullName;
+        try
+        {
+            var outPath = Path.Combine(dir, "resnet18_cntk.safetensors");
+            var (exit, output, error) = Run("weights", "import-onnx", OnnxTestFiles.MlNetResNet18, "--arch", "resnet18_cntk", "--out", outPath);
+            error.ShouldBeEmpty();
+            exit.ShouldBe(ExitCodes.Ok);
+            output.ShouldContain("imported 110 of 134 tensors into resnet18_cntk");
+            output.ShouldMatch(@"layer4\.2\.conv2\.weight\s+<- Parameter10 \(Convolution387\)");
+            output.ShouldContain("wrote ");
+
+            var saved = SafeTensors.Load(outPath);
+            try
+            {
+                saved.Count.ShouldBe(132);
+                saved.Keys.ShouldNotContain("fc.weight");
+                using var model = ArchitectureRegistry.Default.Create("resnet18_cntk", new ArchitectureOptions(5));
+                var report = StateDictImporter.Import(model, saved);
+                report.HeadReinitialised.ShouldBeTrue();
+                report.TensorsCopied.ShouldBe(132);
+            }
+            finally { foreach (var t in saved.Values) t.Dispose(); }
+            SafeTensors.ReadMetadata(outPath)["modelzoo.source"].ShouldBe("ResNet18.onnx");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void ImportOnnx_ExitsTwo_AndWritesNothing_WhenTheGraphDoesNotFitTheArchitecture()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelzoo-cli-onnx-").FullName;
+        try
+        {
+            var outPath = Path.Combine(dir, "resnet18.safetensors");
+            var (exit, _, error) = Run("weights", "import-onnx", OnnxTestFiles.MlNetResNet18, "--arch", "resnet18", "--out", outPath);
+            exit.ShouldBe(ExitCodes.BadInput);
+            error.ShouldStartWith("error: ");
+            error.ShouldContain("layer4.2");
+            File.Exists(outPath).ShouldBeFalse();
+
+            (exit, _, error) = Run("weights", "import-onnx", Weights, "--arch", "resnet18_cntk", "--out", outPath);
+            exit.ShouldBe(ExitCodes.BadInput);
+            error.ShouldContain("ONNX");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 }

@@ -33,6 +33,9 @@ public class ArchitectureContractTests
     [InlineData("mobilenet_v2", 3_504_872)]
     [InlineData("mobilenet_v3_small", 2_542_856)]
     [InlineData("mobilenet_v3_large", 5_483_032)]
+    // Not a torchvision model: torchvision's ResNet(BasicBlock, [2, 2, 2, 3]), resnet18's 11,689,512 plus one 512-wide
+    // basic block (2 * 512 * 512 * 9 + 4 * 512 = 4,720,640). OnnxImporterTests checks it against the ONNX file too.
+    [InlineData("resnet18_cntk", 16_410_152)]
     public void ParameterCount_EqualsTorchvision(string arch, long expected)
     {
         using var m = ArchitectureRegistry.Default.Create(arch);
@@ -52,6 +55,9 @@ public class ArchitectureContractTests
     // Counts and keys printed by Debian's torchvision 0.14.1: len(torchvision.models.<name>().state_dict()) and its keys.
     [Theory]
     [InlineData("resnet34", 218, "layer3.5.bn2.num_batches_tracked", "layer4.0.downsample.1.running_var")]
+    // resnet18's 122 keys and the 12 of one more basic block (two convolutions, two BatchNorms of five entries).
+    [InlineData("resnet18_cntk", 134, "layer2.0.downsample.0.weight", "layer4.0.downsample.1.running_var", "layer4.2.conv1.weight",
+        "layer4.2.bn2.num_batches_tracked", "fc.weight")]
     [InlineData("resnet50", 320, "layer1.0.downsample.0.weight", "layer4.2.conv3.weight", "layer4.2.bn3.running_mean")]
     [InlineData("resnet101", 626, "layer3.22.conv2.weight", "layer4.0.downsample.1.num_batches_tracked")]
     [InlineData("resnet152", 932, "layer2.7.bn3.bias", "layer3.35.conv3.weight")]

@@ -1,5 +1,8 @@
 using System.IO.Compression;
+using Google.Protobuf;
 using ModelZoo.Torch.Weights;
+using ModelZoo.Torch.Weights.Onnx;
+using Onnx;
 using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Tests.Weights;
@@ -71,6 +74,36 @@ public class CorruptionTests : IDisposable
             var damaged = (byte[])bytes.Clone();
             damaged[rng.Next(damaged.Length)] = (byte)rng.Next(256);
             AssertLoadsOrRejects(rng.Next(4) == 0 ? damaged[..rng.Next(damaged.Length)] : damaged, "fuzz.dat", TorchSharpFormat.Load);
+        }
+    }
+
+    /// <summary>A small graph of the operators the importer reads, with raw and typed initialisers, damaged and cut.</summary>
+    [Fact]
+    public void Onnx_DamagedModels_LoadOrThrowWeightsFormatException()
+    {
+        var proto = new ModelProto { IrVersion = 7, ProducerName = "test", Graph = new GraphProto { Name = "g" } };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        proto.Graph.Input.Add(new ValueInfoProto { Name = "x" });
+        var w = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 2, 1, 3, 3 },
+            RawData = ByteString.CopyFrom(new byte[2 * 9 * 4]) };
+        var scale = new TensorProto { Name = "s", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 2 }, FloatData = { 1f, 2f } };
+        proto.Graph.Initializer.Add(w);
+        proto.Graph.Initializer.Add(scale);
+        proto.Graph.Node.Add(new NodeProto { Name = "c", OpType = "Conv", Input = { "x", "w" }, Output = { "y" },
+            Attribute = { new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } } } });
+        proto.Graph.Node.Add(new NodeProto { Name = "r", OpType = "Relu", Input = { "y" }, Output = { "z" } });
+        proto.Graph.Output.Add(new ValueInfoProto { Name = "z" });
+        var bytes = proto.ToByteArray();
+        var rng = new Random(17);
+        for (int i = 0; i < 300; i++)
+        {
+            var damaged = (byte[])bytes.Clone();
+            damaged[rng.Next(damaged.Length)] = (byte)rng.Next(256);
+            AssertLoadsOrRejects(rng.Next(4) == 0 ? damaged[..rng.Next(damaged.Length)] : damaged, "fuzz.onnx", path =>
+            {
+                var onnx = OnnxModel.Read(path);
+                return onnx.Initializers.Keys.ToDictionary(k => k, onnx.LoadInitializer);
+            });
         }
     }
 

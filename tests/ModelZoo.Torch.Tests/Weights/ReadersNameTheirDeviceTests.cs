@@ -1,4 +1,7 @@
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Tests.Weights.Onnx;
 using ModelZoo.Torch.Weights;
+using ModelZoo.Torch.Weights.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,5 +48,12 @@ public sealed class ReadersNameTheirDeviceTests : IDisposable
         var path = _tmp.PathOf("state.dat");
         TorchSharpFormat.Save(path, new Dictionary<string, Tensor> { ["w"] = ones(3, device: CPU), ["n"] = tensor(5L, device: CPU) });
         ShouldAllBeOnTheCpu(WhileTheDefaultIsMeta(() => TorchSharpFormat.Load(path)));
+    }
+
+    [Fact]
+    public void OnnxInitialisers_LoadOnTheCpu_WhileAnotherThreadBuildsOnMeta()
+    {
+        using var model = ArchitectureRegistry.Default.Create("resnet18_cntk");
+        ShouldAllBeOnTheCpu(WhileTheDefaultIsMeta(() => OnnxImporter.ReadStateDict(OnnxTestFiles.MlNetResNet18, model).StateDict));
     }
 }

