@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace ModelZoo.Torch.Weights.Onnx;
 
 /// <summary>What an ONNX import did: the importer's report, and where each initialiser went.</summary>
-/// <param name="Report">As the checkpoint importer reports it: tensors copied, head re-initialised, keys the file lacks.</param>
+/// <param name="Report">As the checkpoint importer reports it: tensors copied, head initialised fresh, keys the file lacks.</param>
 /// <param name="Mapped">Each state_dict key with the initialiser and node it came from.</param>
 /// <param name="UnusedInitializers">Initialisers no node reads (imported nowhere).</param>
 public sealed record OnnxImportResult(ImportReport Report, IReadOnlyList<OnnxMappedTensor> Mapped, IReadOnlyList<string> UnusedInitializers);
