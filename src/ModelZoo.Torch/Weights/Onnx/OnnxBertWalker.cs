@@ -420,7 +420,7 @@ public sealed class OnnxBertWalker
             throw Refuse($"'{x}' feeds {string.Join(", ", readers.Select(Describe))} where {key} normalises it (ReduceMean, then Sub of the mean)");
         LastAxisMean(mean, x);
         Visit(centre);
-        var d = centre.Output[0];
+        var d = Shape(centre.Output[0], _shapes[x]);
         var dReaders = Consumers(d);
         var pow = dReaders.FirstOrDefault(n => n.OpType == "Pow" && n.Input[0] == d);
         var div = dReaders.FirstOrDefault(n => n.OpType == "Div" && n.Input[0] == d);
@@ -428,6 +428,7 @@ public sealed class OnnxBertWalker
             throw Refuse($"'{d}' feeds {string.Join(", ", dReaders.Select(Describe))} where {key} squares it and divides it by the deviation");
         Visit(pow);
         if (Scalar(pow.Input[1], pow) != 2f) throw Refuse($"{Describe(pow)} is not a square");
+        Shape(pow.Output[0], _shapes[x]);
         var variance = Next(pow.Output[0], "ReduceMean");
         LastAxisMean(variance, pow.Output[0]);
         var plusEps = Next(variance.Output[0], "Add");
