@@ -130,6 +130,28 @@ public sealed record BertConfig
 
     public static BertConfig ArcticEmbedXs { get; } = FromJson(ArcticEmbedXsJson);
 
+    /// <summary>A transformers config.json of this config, which <see cref="FromJson"/> and transformers both read;
+    /// <paramref name="architecture"/> is transformers' class name (<c>BertForMaskedLM</c>, <c>BertModel</c>).</summary>
+    public string ToJson(string architecture) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["architectures"] = new[] { architecture },
+        ["model_type"] = "bert",
+        ["vocab_size"] = VocabSize,
+        ["hidden_size"] = HiddenSize,
+        ["num_hidden_layers"] = NumHiddenLayers,
+        ["num_attention_heads"] = NumAttentionHeads,
+        ["intermediate_size"] = IntermediateSize,
+        ["hidden_act"] = HiddenAct,
+        ["hidden_dropout_prob"] = HiddenDropoutProb,
+        ["attention_probs_dropout_prob"] = AttentionProbsDropoutProb,
+        ["max_position_embeddings"] = MaxPositionEmbeddings,
+        ["type_vocab_size"] = TypeVocabSize,
+        ["initializer_range"] = InitializerRange,
+        ["layer_norm_eps"] = LayerNormEps,
+        ["pad_token_id"] = PadTokenId,
+        ["position_embedding_type"] = PositionEmbeddingType,
+    }, new JsonSerializerOptions { WriteIndented = true });
+
     /// <summary>Where two configs build networks of different shapes or functions: the fields that differ, or
     /// none. Dropout and initialisation do not count: they change training, not what the weights compute.</summary>
     public IReadOnlyList<string> ShapeDifferences(BertConfig other)
