@@ -150,8 +150,8 @@ public static class MemoryBenchCommand
         var start = MemoryProbe.Take();
         o.WriteLine($"before the first run: {Cells(start)}");
         o.WriteLine();
-        o.WriteLine($"| run | strategy | status | seconds | {Header} |{(trim ? " RSS after malloc_trim MiB |" : "")}");
-        o.WriteLine($"| --- | --- | --- | --- | {HeaderRule} |{(trim ? " --- |" : "")}");
+        o.WriteLine($"| run | strategy | status | seconds | {Header} |{(trim ? " after malloc_trim: RSS MiB | anonymous MiB | file-backed MiB | GC committed MiB |" : "")}");
+        o.WriteLine($"| --- | --- | --- | --- | {HeaderRule} |{(trim ? " --- | --- | --- | --- |" : "")}");
         var samples = new List<MemorySample>();
         for (int i = 0; i < runs; i++)
         {
@@ -165,7 +165,8 @@ public static class MemoryBenchCommand
             if (trim)
             {
                 NativeMemory.Trim();
-                trimmed = $" {M(MemoryProbe.Take().Rss)} |";
+                var t = MemoryProbe.Take();
+                trimmed = $" {M(t.Rss)} | {M(t.RssAnon)} | {M(t.RssFile)} | {M(t.ManagedCommitted)} |";
             }
             o.WriteLine($"| {i + 1} | {strategy} | {record.Status}{(record.Error is { } err ? $": {err}" : "")} | {F(watch.Elapsed.TotalSeconds, "F0")} | {Cells(s)} |{trimmed}");
             o.Flush();

@@ -152,7 +152,10 @@ public sealed class RunWorker(
             cancellations.Unregister(run.Id);
             // glibc keeps what a run freed in its arenas: with malloc's bytes in use flat at ~70 MiB, the process held
             // 1.7 GB after 20 small runs (4.9 GB after 11 in a user's try) until the free pages were handed back
-            // (docs/benchmarks.md, issue 11: `modelzoo bench memory --mode runs --trim`).
+            // (docs/benchmarks.md, issue 11: `modelzoo bench memory --mode runs --trim`). The managed heap is
+            // compacted and its free regions decommitted first, so what the GC kept from the run goes back too; a
+            // full blocking collection of a heap this small takes milliseconds, once per run.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             ModelZoo.Torch.Native.NativeMemory.Trim();
         }
     }
