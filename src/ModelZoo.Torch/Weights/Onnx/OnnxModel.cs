@@ -41,21 +41,33 @@ public sealed class OnnxModel
 
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="WeightsFormatException">Truncated, not ONNX, or holding a node the importer does not understand.</exception>
-    public static OnnxModel Read(string path)
+    public static OnnxModel Read(string path) => FromProto(Parse(path), path);
+
+    /// <summary>
+    /// One initialiser of any ONNX file, without checking its graph: for constants of graphs no walker reads, such as
+    /// the <c>MeanImage</c> of ML.NET's preprocessing graph (Split, Concat, Sub).
+    /// </summary>
+    public static Tensor ReadInitializer(string path, string name)
+    {
+        var proto = Parse(path);
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in proto.Graph?.Initializer ?? []) initializers.TryAdd(t.Name, t);
+        return new OnnxModel(path, proto, 0, initializers, []).LoadInitializer(name);
+    }
+
+    static ModelProto Parse(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file not found: {path}", path);
-        ModelProto proto;
         try
         {
             using var fs = File.OpenRead(path);
-            proto = ModelProto.Parser.ParseFrom(fs);
+            return ModelProto.Parser.ParseFrom(fs);
         }
         catch (InvalidProtocolBufferException e)
         {
             // A cut inside the graph's length-delimited field ends the input mid-message: protobuf says so here.
             throw new WeightsFormatException(path, $"is truncated or not an ONNX model: {e.Message}", e);
         }
-        return FromProto(proto, path);
     }
 
     /// <summary>Checks a model already parsed (tests build graphs this way); <paramref name="path"/> names it in errors.</summary>
