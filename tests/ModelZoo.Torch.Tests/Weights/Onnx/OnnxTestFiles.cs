@@ -16,6 +16,10 @@ internal static class OnnxTestFiles
     public static string MlNetResNet18 => InPackage("microsoft.ml.dnnimagefeaturizer.resnet18", "0.24.0",
         "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
+    /// <summary>Its preprocessing graph, from the same package: Split RGB, Concat as BGR, Sub MeanImage.</summary>
+    public static string MlNetResNetPreprocess => InPackage("microsoft.ml.dnnimagefeaturizer.resnet18", "0.24.0",
+        "tools", "DnnImageModels", "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+
     static string InPackage(string id, string version, params string[] path)
     {
         var file = Path.Combine([PackagesFolder, id, version, .. path]);
