@@ -18,8 +18,9 @@ public sealed record WeightsExport(Stream Content, string FileName, long Bytes);
 /// names them (so the file loads in PyTorch with <c>safetensors.torch.load_file</c> and <c>load_state_dict</c>): the
 /// house weights bundled in its zoo folder, or else its imported weights, the same file a run on the entry starts
 /// from (<see cref="ZooCatalog.StartingWeightsOf"/>). The header's metadata names the entry, the source file and its
-/// sha256. An imported ONNX graph has no keys of its own: it is exported under the keys its walker maps it to (the
-/// backbone; the file holds no classifier), as <c>modelzoo weights import-onnx</c> writes it.
+/// sha256. An imported ONNX graph has no keys of its own: it is exported as <c>modelzoo weights import-onnx</c> writes
+/// it, the architecture's state_dict after the import without the classifier the file does not hold (BatchNorm's
+/// <c>num_batches_tracked</c>, which ONNX does not store, as 0).
 /// </summary>
 public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store, ArchitectureRegistry registry)
 {
@@ -72,7 +73,10 @@ public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store, Arch
         ZooModel built;
         lock (TorchRuntime.ConstructionLock) built = registry.Create(m.Architecture, ArchitectureOptions.Of(m));
         using var model = built;
-        return WeightsFile.Load(path, model);
+        Torch.Weights.Onnx.OnnxImporter.Import(path, model);
+        var head = model.ClassifierPrefix + ".";
+        return model.state_dict().Where(kv => !kv.Key.StartsWith(head, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
     }
 
     static ScalarType ScalarTypeOf(ExportDtype d) => d switch

@@ -1,11 +1,10 @@
-using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Weights.Onnx;
 using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Weights;
 
 /// <summary>A weights file's format. <see cref="Onnx"/> is a graph: its tensors have keys only once a walker has
-/// mapped them onto a model (<see cref="WeightsFile.Load(string, ZooModel)"/>).</summary>
+/// mapped them onto a model (<see cref="OnnxImporter"/>).</summary>
 public enum WeightsFormat { SafeTensors, Pth, TorchSharp, Onnx }
 
 /// <summary>One stored tensor as the file holds it: dtype before widening, named as safetensors names it (F16, I64).</summary>
@@ -59,14 +58,6 @@ public static class WeightsFile
         WeightsFormat.TorchSharp => TorchSharpFormat.Load(path),
         _ => throw new NotSupportedException($"{Path.GetFileName(path)} is an ONNX graph: its tensors get state_dict keys only by walking the graph onto a model."),
     };
-
-    /// <summary>
-    /// The state dict <paramref name="path"/> holds for <paramref name="model"/>: a checkpoint as it is, an ONNX file
-    /// mapped onto the model's keys by its graph (<see cref="OnnxImporter.ReadStateDict"/>; the walker checks every
-    /// node against the model, and the model's own tensors are not touched).
-    /// </summary>
-    public static Dictionary<string, Tensor> Load(string path, ZooModel model) =>
-        DetectFormat(path) == WeightsFormat.Onnx ? OnnxImporter.ReadStateDict(path, model).StateDict : Load(path);
 
     /// <summary>The format a manifest's <c>weights.format</c> names (<c>safetensors</c>, <c>pth</c>, <c>torchsharp</c>).</summary>
     public static WeightsFormat? FromManifestName(string name) => name switch
