@@ -41,33 +41,21 @@ public sealed class OnnxModel
 
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="WeightsFormatException">Truncated, not ONNX, or holding a node the importer does not understand.</exception>
-    public static OnnxModel Read(string path) => FromProto(Parse(path), path);
-
-    /// <summary>
-    /// One initialiser of any ONNX file, without checking its graph: for constants of graphs no walker reads, such as
-    /// the <c>MeanImage</c> of ML.NET's preprocessing graph (Split, Concat, Sub).
-    /// </summary>
-    public static Tensor ReadInitializer(string path, string name)
-    {
-        var proto = Parse(path);
-        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in proto.Graph?.Initializer ?? []) initializers.TryAdd(t.Name, t);
-        return new OnnxModel(path, proto, 0, initializers, []).LoadInitializer(name);
-    }
-
-    static ModelProto Parse(string path)
+    public static OnnxModel Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file not found: {path}", path);
+        ModelProto proto;
         try
         {
             using var fs = File.OpenRead(path);
-            return ModelProto.Parser.ParseFrom(fs);
+            proto = ModelProto.Parser.ParseFrom(fs);
         }
         catch (InvalidProtocolBufferException e)
         {
             // A cut inside the graph's length-delimited field ends the input mid-message: protobuf says so here.
             throw new WeightsFormatException(path, $"is truncated or not an ONNX model: {e.Message}", e);
         }
+        return FromProto(proto, path);
     }
 
     /// <summary>Checks a model already parsed (tests build graphs this way); <paramref name="path"/> names it in errors.</summary>
@@ -138,5 +126,29 @@ public sealed class OnnxModel
         var result = empty(shape, dtype: dtype, device: CPU);
         if (numel > 0) bytes.CopyTo(result.bytes);
         return result;
+    }
+
+    /// <summary>
+    /// One initialiser of any ONNX file, without checking its graph: for constants of graphs no walker reads, such as
+    /// the <c>MeanImage</c> of ML.NET's preprocessing graph (Split, Concat, Sub). Parsed as <see cref="Read"/> parses.
+    /// </summary>
+    /// <exception cref="WeightsFormatException">Truncated or not ONNX, or the initialiser is of a type the importer does not read.</exception>
+    /// <exception cref="KeyNotFoundException">The file has no initialiser <paramref name="name"/>.</exception>
+    public static Tensor ReadInitializer(string path, string name)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file not found: {path}", path);
+        ModelProto proto;
+        try
+        {
+            using var fs = File.OpenRead(path);
+            proto = ModelProto.Parser.ParseFrom(fs);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new WeightsFormatException(path, $"is truncated or not an ONNX model: {e.Message}", e);
+        }
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in proto.Graph?.Initializer ?? []) initializers.TryAdd(t.Name, t);
+        return new OnnxModel(path, proto, 0, initializers, []).LoadInitializer(name);
     }
 }
