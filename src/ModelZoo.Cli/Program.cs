@@ -13,7 +13,7 @@ public partial class Program
 {
     public static RootCommand CreateRootCommand() => new("ModelZoo: headless commands for the model zoo.")
     {
-        WeightsCommands.Create(),   // weights parity | inspect | import-onnx
+        WeightsCommands.Create(),   // weights parity | inspect | import-onnx | onnx-tensor
         BenchCommands.Create(),     // bench models | layers | loader | text | fewshot
         DatasetCommands.Create(),   // datasets fetch | lengths
         PretrainCommands.Create(MlmPretrainCommand.Create()),  // pretrain glyphs | mlm

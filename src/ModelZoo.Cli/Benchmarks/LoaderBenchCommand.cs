@@ -98,7 +98,8 @@ public static class LoaderBenchCommand
                 if (!File.Exists(manifestFile)) throw new FileNotFoundException($"{manifestFile}: no catalogue entry gives {a}'s input size.");
                 var pre = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(manifestFile), ModelManifest.Json)!.Preprocessing;
                 var sw = Stopwatch.StartNew();
-                using var pipeline = ImagePipeline.Create(subset, info, pre, runSize, CPU, options);
+                using var pipeline = ImagePipeline.Create(subset, info, pre, runSize, CPU, options,
+                    meanImagePath: pre.MeanImage is { } mi ? Path.Combine(Path.GetDirectoryName(manifestFile)!, mi.File) : null);
                 // Architectures with the same input and resize size share one cache: only the first builds it.
                 var build = pipeline.CacheState == CacheState.Built ? F(subset.Count / sw.Elapsed.TotalSeconds, "F0") : $"({pipeline.CacheState.ToString().ToLowerInvariant()})";
                 var s = pipeline.Spec.InputSize;

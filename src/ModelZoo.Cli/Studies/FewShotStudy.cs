@@ -42,7 +42,8 @@ public static class FewShotStudy
             using var model = pretrained ? HousePretrainer.LoadStrict(registry, manifest, weights.Path)
                 : TorchRuntime.BuildSeeded(seeds[0], () => registry.Create(manifest.Architecture, ArchitectureOptions.Of(manifest)));
             model.to(TorchRuntime.Device);
-            using var source = ImagePipeline.Create(images, data.Info, manifest.Preprocessing, Size, TorchRuntime.Device, new PipelineOptions(), ct);
+            using var source = ImagePipeline.Create(images, data.Info, manifest.Preprocessing, Size, TorchRuntime.Device, new PipelineOptions(), ct,
+                meanImagePath: catalog.MeanImagePathOf(manifest));
             var backbone = $"{(entryId == Studies.ResNet ? "ResNet-18" : "MobileNetV2")} {(pretrained ? "glyph-pretrained" : "random weights")}";
             foreach (var shots in new[] { 1, 5 })
                 foreach (var seed in seeds)

@@ -9,5 +9,6 @@ public static class WeightsCommands
         ParityCommand.Create(),
         InspectCommand.Create(),
         ImportOnnxCommand.Create(),
+        OnnxTensorCommand.Create(),
     };
 }

@@ -182,7 +182,7 @@ public static class ModelCardBuilder
         {
             var resize = pre.ResizeSize is int rs ? $"shorter side resized by the model's {rs}/{pre.InputSize} ratio with {Esc(pre.Interpolation)} interpolation, then centre-cropped"
                 : $"resized with {Esc(pre.Interpolation)} interpolation";
-            sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; grey repeated to 3 channels, normalised with mean [{string.Join(", ", pre.Mean.Select(v => F(v, 3)))}] and std [{string.Join(", ", pre.Std.Select(v => F(v, 3)))}].");
+            sb.AppendLine($"- Input: {h.ImageSize}x{h.ImageSize}, {resize}; {PreprocessingText.Describe(pre, h.ImageSize)}.");
             sb.AppendLine(h.Augment
                 ? $"- Training augmentations (seeded, as recorded with the run at launch): {Augmentations(h.Augmentation ?? AugmentationProfile.For(c.Dataset))}; none for validation and test."
                 : "- Training augmentations: off.");

@@ -22,6 +22,7 @@ public static partial class ManifestValidator
         if (m.Preprocessing.InputSize is < 8 or > 1024) p.Add("preprocessing.input_size must be between 8 and 1024");
         if (m.Preprocessing.Mean.Count != m.Preprocessing.Std.Count) p.Add("preprocessing.mean and std must have the same length");
         if (m.Preprocessing.Std.Any(s => s <= 0)) p.Add("preprocessing.std must be positive");
+        ValidatePixels(m.Preprocessing, p);
         if (string.IsNullOrWhiteSpace(m.Head.Classifier)) p.Add("head.classifier is required");
         if (m.Head.NumClasses < 1) p.Add("head.num_classes must be positive");
         if (m.Params is <= 0) p.Add("params must be positive when given");
@@ -38,7 +39,9 @@ public static partial class ManifestValidator
         if (m.Weights is { } w)
         {
             if (string.IsNullOrWhiteSpace(w.File)) p.Add("weights.file is required");
-            if (w.Format is not ("safetensors" or "pth" or "torchsharp")) p.Add($"weights.format '{w.Format}' is not one of safetensors, pth, torchsharp");
+            if (w.Format is not ("safetensors" or "pth" or "torchsharp" or "onnx")) p.Add($"weights.format '{w.Format}' is not one of safetensors, pth, torchsharp, onnx");
+            if (w.Format == "onnx" && w.Sha256 is null && w.Sha256Prefix is null)
+                p.Add("onnx weights need weights.sha256: an ONNX graph's tensors have no keys to check, so the hash is what says the file is the one described");
             if (w.Sha256 is not null && !Sha256Pattern().IsMatch(w.Sha256)) p.Add("weights.sha256 must be 64 lower-case hex digits");
             if (w.Sha256Prefix is not null && !HexPrefixPattern().IsMatch(w.Sha256Prefix)) p.Add("weights.sha256_prefix must be lower-case hex");
             if (w.Bundled)
@@ -74,6 +77,18 @@ public static partial class ManifestValidator
     }
 
     public const int MinTextLength = 3, MaxTextLength = 8192;
+
+    static void ValidatePixels(Preprocessing pre, List<string> p)
+    {
+        if (!Enum.IsDefined(pre.ChannelOrder)) p.Add("preprocessing.channel_order must be rgb or bgr");
+        if (!double.IsFinite(pre.PixelScale) || pre.PixelScale <= 0) p.Add("preprocessing.pixel_scale must be a positive number (1 for [0, 1], 255 for 0-255)");
+        if (pre.MeanImage is not { } mi) return;
+        if (!IsPlainFileName(mi.File)) p.Add($"preprocessing.mean_image.file '{mi.File}' must be a plain file name in the entry's folder");
+        if (string.IsNullOrWhiteSpace(mi.Tensor)) p.Add("preprocessing.mean_image.tensor is required (the tensor's name in the file)");
+        if (!Sha256Pattern().IsMatch(mi.Sha256)) p.Add("preprocessing.mean_image.sha256 must be 64 lower-case hex digits");
+        if (string.IsNullOrWhiteSpace(mi.Source)) p.Add("preprocessing.mean_image.source is required (where the values come from)");
+        if (pre.Mean.Count != 3) p.Add("a mean image is an image model's: preprocessing.mean and std need three values (0 and 1 when the mean image is all)");
+    }
 
     /// <summary>A name inside the entry's folder: no directories, no "..", nothing hidden.</summary>
     public static bool IsPlainFileName(string? name) =>

@@ -47,6 +47,12 @@ public sealed record ModelManifest
     };
 }
 
+/// <summary>
+/// How an image becomes the model's input. After the resize and crop (and a grey image repeated to three channels),
+/// each value is <c>(pixel[channel_order] * pixel_scale - mean_image - mean) / std</c>, where a pixel is in [0, 1] and
+/// <see cref="Mean"/>, <see cref="Std"/> and the mean image are in the model's channel order. The defaults are
+/// torchvision's ImageNet transform: RGB, [0, 1], no mean image.
+/// </summary>
 public sealed record Preprocessing
 {
     public int InputSize { get; init; } = 224;
@@ -54,6 +60,34 @@ public sealed record Preprocessing
     public string Interpolation { get; init; } = "bilinear";
     public IReadOnlyList<double> Mean { get; init; } = [0.485, 0.456, 0.406];
     public IReadOnlyList<double> Std { get; init; } = [0.229, 0.224, 0.225];
+    /// <summary>The order of the colour planes the model reads: <c>rgb</c> (torchvision) or <c>bgr</c> (Caffe, CNTK).</summary>
+    public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
+    /// <summary>The value of a full-intensity pixel: 1 for [0, 1] (torchvision), 255 for the 0-255 scale.</summary>
+    public double PixelScale { get; init; } = 1;
+    /// <summary>A per-pixel mean subtracted before <see cref="Mean"/> and <see cref="Std"/> apply; null: none.</summary>
+    public MeanImageInfo? MeanImage { get; init; }
+
+    /// <summary>Whether this is the plain per-channel normalisation of [0, 1] RGB pixels (no reorder, scale or mean image).</summary>
+    public bool IsPerChannelOnly => ChannelOrder == ChannelOrder.Rgb && PixelScale == 1 && MeanImage is null;
+}
+
+public enum ChannelOrder { Rgb, Bgr }
+
+/// <summary>
+/// A mean image (Caffe's and CNTK's <c>mean.binaryproto</c> / <c>MeanImage</c>): one value per channel and pixel of
+/// the model's input, on <see cref="Preprocessing.PixelScale"/>'s scale and in its channel order, stored as a float32
+/// safetensors file in the entry's folder, shape [3, input_size, input_size] (or with a leading 1).
+/// </summary>
+public sealed record MeanImageInfo
+{
+    /// <summary>A plain file name in the entry's folder.</summary>
+    public string File { get; init; } = "";
+    /// <summary>The tensor's name inside the file.</summary>
+    public string Tensor { get; init; } = "mean_image";
+    /// <summary>sha256 of the file, checked whenever a run loads it.</summary>
+    public string Sha256 { get; init; } = "";
+    /// <summary>Where the values come from, and the command that wrote the file.</summary>
+    public string Source { get; init; } = "";
 }
 
 public sealed record HeadInfo

@@ -38,6 +38,10 @@ public sealed record TrainingJob(
 
     /// <summary>The sha256 of the starting weights, for keys of caches that depend on them; null for a random init.</summary>
     public string? WeightsSha256 { get; init; }
+
+    /// <summary>Where the model's mean image (<see cref="Preprocessing.MeanImage"/>) is on this machine, resolved by
+    /// the worker from the entry's folder; null when the manifest names none.</summary>
+    public string? MeanImagePath { get; init; }
 }
 
 /// <summary>Where a text model's vocabulary and config are on this machine, and how to tokenise for it.</summary>

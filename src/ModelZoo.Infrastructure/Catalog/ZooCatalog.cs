@@ -63,6 +63,12 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
             : new TextFilesLookup(new TextModelFiles(vocab, config, t.Lowercase, t.StripAccents, t.MaxLength), []);
     }
 
+    /// <summary>The entry's mean image (<c>preprocessing.mean_image</c>, a file in its zoo folder), or null when it
+    /// names none. Listing checks that it exists; the pipeline checks its sha256 when a run loads it.</summary>
+    public string? MeanImagePathOf(ModelManifest m) =>
+        m.Preprocessing.MeanImage is { File: var f } && ManifestValidator.IsPlainFileName(f) && Path.GetFileName(m.Id) == m.Id
+            ? Path.Combine(paths.ZooDir, m.Id, f) : null;
+
     /// <summary>
     /// The entry's shipped weights file (<c>zoo/&lt;id&gt;/&lt;weights.file&gt;</c>), or null: not bundled, missing, or
     /// not the size the manifest records (a Git LFS pointer or a truncated checkout must not pass for the weights).
@@ -146,6 +152,8 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
                 var problems = ManifestValidator.Validate(m, Path.GetFileName(dir)).ToList();
                 if (!registry.Contains(m.Architecture)) problems.Add($"architecture '{m.Architecture}' is not implemented");
                 if (m.Config is { } config && !File.Exists(Path.Combine(dir, config))) problems.Add($"config file '{config}' is missing");
+                if (m.Preprocessing.MeanImage is { } meanImage && !File.Exists(Path.Combine(dir, meanImage.File)))
+                    problems.Add($"mean image file '{meanImage.File}' is missing");
                 if (registry.Contains(m.Architecture) && registry.Get(m.Architecture).Modality == Modality.Text && m.Text is null)
                     problems.Add($"architecture '{m.Architecture}' reads text, so the manifest needs a text section (vocab_file, lowercase, max_length)");
                 if (problems.Count > 0) { log.LogWarning("Skipping {File}: {Problems}", file, string.Join("; ", problems)); continue; }

@@ -42,6 +42,7 @@ public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStr
             Target = target,
             FeatureCacheDir = paths.FeaturesDir,
             WeightsSha256 = weights?.Sha256,
+            MeanImagePath = catalog.MeanImagePathOf(entry.Manifest),
         };
         return new PreparedRun(job, strategy, options, entry, weights, target?.Info);
     }

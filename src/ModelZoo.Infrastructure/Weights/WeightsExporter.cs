@@ -1,5 +1,7 @@
 using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Catalog;
+using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Weights;
 using static TorchSharp.torch;
 
@@ -16,9 +18,11 @@ public sealed record WeightsExport(Stream Content, string FileName, long Bytes);
 /// names them (so the file loads in PyTorch with <c>safetensors.torch.load_file</c> and <c>load_state_dict</c>): the
 /// house weights bundled in its zoo folder, or else its imported weights, the same file a run on the entry starts
 /// from (<see cref="ZooCatalog.StartingWeightsOf"/>). The header's metadata names the entry, the source file and its
-/// sha256.
+/// sha256. An imported ONNX graph has no keys of its own: it is exported as <c>modelzoo weights import-onnx</c> writes
+/// it, the architecture's state_dict after the import without the classifier the file does not hold (BatchNorm's
+/// <c>num_batches_tracked</c>, which ONNX does not store, as 0).
 /// </summary>
-public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store)
+public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store, ArchitectureRegistry registry)
 {
     public static bool TryParseDtype(string? text, out ExportDtype dtype)
     {
@@ -42,7 +46,7 @@ public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store)
         var tmp = store.TempFilePath(".safetensors");
         await Task.Run(() =>
         {
-            var stateDict = WeightsFile.Load(source.Path);
+            var stateDict = LoadStateDict(m, source.Path);
             try
             {
                 SafeTensors.Save(tmp, stateDict, ScalarTypeOf(dtype), new Dictionary<string, string>
@@ -61,6 +65,18 @@ public sealed class WeightsExporter(ZooCatalog catalog, WeightsStore store)
             FileOptions.DeleteOnClose | FileOptions.Asynchronous | FileOptions.SequentialScan);
         var suffix = dtype == ExportDtype.F32 ? "" : "." + dtype.ToString().ToLowerInvariant();
         return new WeightsExport(stream, $"{m.Id}{suffix}.safetensors", stream.Length);
+    }
+
+    Dictionary<string, Tensor> LoadStateDict(ModelManifest m, string path)
+    {
+        if (WeightsFile.DetectFormat(path) != WeightsFormat.Onnx) return WeightsFile.Load(path);
+        ZooModel built;
+        lock (TorchRuntime.ConstructionLock) built = registry.Create(m.Architecture, ArchitectureOptions.Of(m));
+        using var model = built;
+        Torch.Weights.Onnx.OnnxImporter.Import(path, model);
+        var head = model.ClassifierPrefix + ".";
+        return model.state_dict().Where(kv => !kv.Key.StartsWith(head, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
     }
 
     static ScalarType ScalarTypeOf(ExportDtype d) => d switch

@@ -8,6 +8,7 @@ using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Weights;
+using ModelZoo.Torch.Weights.Onnx;
 using static TorchSharp.torch;
 
 namespace ModelZoo.Infrastructure.Weights;
@@ -137,6 +138,7 @@ public sealed class WeightsImportService(
                 $"{name}: the file is {Describe(actual)}, but '{m.Id}' expects {Describe(expected)} ({m.Weights!.File}). " +
                 "Import the file the entry describes."), []);
 
+        if (expected == WeightsFormat.Onnx) return ValidateOnnx(m, path, name);
         Dictionary<string, Tensor> stateDict;
         try { stateDict = WeightsFile.Load(path, expected); }
         catch (WeightsFormatException e)
@@ -166,10 +168,37 @@ public sealed class WeightsImportService(
         }
     }
 
+    /// <summary>An ONNX graph: walked onto a fresh model of the entry's architecture (<see cref="OnnxImporter"/>), which
+    /// refuses any node, attribute or shape it cannot honour, names it, and copies nothing until all of it passed.</summary>
+    Validation ValidateOnnx(ModelManifest m, string path, string name)
+    {
+        try
+        {
+            ZooModel built;
+            lock (TorchRuntime.ConstructionLock) built = registry.Create(m.Architecture, ArchitectureOptions.Of(m));
+            using var model = built;
+            return new(null, OnnxImporter.Import(path, model).Report.Messages);
+        }
+        catch (WeightsFormatException e)
+        {
+            return new(WeightsImportResult.Refused(WeightsImportFailure.UnreadableFile, e.Message), []);
+        }
+        catch (WeightsImportException e)
+        {
+            return new(new WeightsImportResult
+            {
+                // The walker's messages start with the file's name already (the upload keeps the user's name).
+                Failure = WeightsImportFailure.DoesNotFit, Error = e.Message.StartsWith(name, StringComparison.Ordinal) ? e.Message : $"{name}: {e.Message}",
+                Missing = e.Missing, Unexpected = e.Unexpected, Mismatched = e.Mismatched,
+            }, []);
+        }
+    }
+
     static string Describe(WeightsFormat f) => f switch
     {
         WeightsFormat.SafeTensors => "a safetensors file",
         WeightsFormat.Pth => "a PyTorch .pth archive",
+        WeightsFormat.Onnx => "an ONNX model",
         _ => "a TorchSharp .dat file",
     };
 

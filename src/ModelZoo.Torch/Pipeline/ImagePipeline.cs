@@ -21,7 +21,7 @@ public sealed class TrainingBatch(Tensor x, Tensor y) : IDisposable
 /// resized to the transform's resize size and cached on disk (<see cref="ResizeCache"/>); each batch then reads its
 /// bytes from the cache and, on the run's device, either centre-crops (evaluation, torchvision's eval preset) or
 /// applies the seeded training augmentations (random resized crop, flip where the dataset allows, rotation, colour
-/// jitter) as one <c>grid_sample</c>; grey becomes three channels; the manifest's mean and std normalise. Batches are
+/// jitter) as one <c>grid_sample</c>; grey becomes three channels; the manifest's pixel steps apply (channel order, scale, mean image, mean and std). Batches are
 /// built on worker threads ahead of the training step (<see cref="Prefetcher{T}"/>).
 /// </summary>
 public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
@@ -32,6 +32,8 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
     readonly int _workers, _depthLimit;
     readonly long _budget;
     readonly Tensor _mean, _std;
+    readonly Tensor? _meanImage;
+    readonly bool _subtractMean, _divideStd;
 
     ImagePipeline(ImageSource original, ImageSource resized, CacheState state, string? cacheFile, int[] labels,
         ImageTransformSpec spec, AugmentationProfile profile, Device device, PipelineOptions options)
@@ -41,6 +43,9 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
         _workers = options.ResolvedWorkers; _depthLimit = Math.Max(1, options.Prefetch); _budget = options.MemoryBudgetBytes;
         _mean = tensor(spec.Mean, [1, 3, 1, 1], device: CPU).to(device);
         _std = tensor(spec.Std, [1, 3, 1, 1], device: CPU).to(device);
+        if (spec.MeanImage is { } mi) _meanImage = tensor(mi, [1, 3, spec.InputSize, spec.InputSize], device: CPU).to(device);
+        _subtractMean = spec.Mean.Any(v => v != 0);
+        _divideStd = spec.Std.Any(v => v != 1);
     }
 
     public ImageTransformSpec Spec { get; }
@@ -54,16 +59,19 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
 
     public string Fingerprint =>
         $"images:{_original.Fingerprint}:{_original.Count}x{_original.Channels}x{_original.Height}x{_original.Width}:" +
-        $"in{Spec.InputSize}:resize{Spec.ResizeSize}:{Spec.Interpolation}:mean{string.Join(",", Spec.Mean)}:std{string.Join(",", Spec.Std)}";
+        $"in{Spec.InputSize}:resize{Spec.ResizeSize}:{Spec.Interpolation}:mean{string.Join(",", Spec.Mean)}:std{string.Join(",", Spec.Std)}" +
+        Spec.PixelFingerprint;
 
     /// <summary>Prepares the run's pipeline: resolves the transform from the manifest and the run's input size, and
     /// builds or reuses the resize cache.</summary>
     /// <param name="profile">The run's augmentations; null: the dataset's profile.</param>
+    /// <param name="meanImagePath">The manifest's mean image on this machine, when it names one.</param>
     public static ImagePipeline Create(ImageSet images, DatasetInfo info, Preprocessing preprocessing, int runImageSize,
-        Device device, PipelineOptions options, CancellationToken ct = default, AugmentationProfile? profile = null)
+        Device device, PipelineOptions options, CancellationToken ct = default, AugmentationProfile? profile = null,
+        string? meanImagePath = null)
     {
         if (images.Channels is not (1 or 3)) throw new ArgumentException($"Images must have 1 or 3 channels, not {images.Channels}.");
-        var spec = ImageTransformSpec.From(preprocessing, runImageSize);
+        var spec = ImageTransformSpec.From(preprocessing, runImageSize, meanImagePath);
         var original = ImageSource.For(images);
         try
         {
@@ -124,8 +132,11 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
             _resized.Read(indices[i], buffer.Slice(i * _resized.ImageBytes, _resized.ImageBytes));
             labels[i] = _labels[indices[i]];
         }
-        // Bytes travel to the device (a quarter of float32), and every step after runs there.
-        var x = raw.to(_device).to_type(ScalarType.Float32).div_(255f);
+        // Bytes travel to the device (a quarter of float32), and every step after runs there. A model fed 0-255 reads
+        // the evaluation bytes as they are, so its input is exact (augmentations work in [0, 1] and scale back after).
+        var x = raw.to(_device).to_type(ScalarType.Float32);
+        float range = rng is null && Spec.PixelScale == 255f ? 255f : 1f;
+        if (range == 1f) x = x.div_(255f);
         if (rng is null)
         {
             var (top, left) = ImageTransformSpec.CenterCropOffset(h, w, s);
@@ -134,11 +145,30 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
         else x = Augment(x, Augmentation.Draw(Profile, n, h, w, c, rng), s);
         // In place where the tensor is this batch's own: every out-of-place step would keep one more batch-sized
         // buffer alive until the scope ends, and the allocator keeps such churn resident (the streaming budget).
-        if (c == 1) x = (x.expand(n, 3, s, s) - _mean).div_(_std);
+        if (!Spec.IsPerChannelOnly) x = PixelSteps(x, n, c, s, range);
+        else if (c == 1) x = (x.expand(n, 3, s, s) - _mean).div_(_std);
         else if (rng is null) x = (x - _mean).div_(_std); // a crop view of the float copy: one new tensor, then in place
         else x = x.sub_(_mean).div_(_std);
         var y = tensor(labels, device: CPU).to(_device);
         return new TrainingBatch(x.contiguous().MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Grey to three channels, the channel order, the pixel scale, the mean image, then mean and std where they are
+    /// not 0 and 1. <paramref name="x"/> holds pixels in [0, <paramref name="range"/>] and may be a view (the
+    /// evaluation crop, the grey expand), so the first step that computes makes a new tensor and the rest work in place.
+    /// </summary>
+    Tensor PixelSteps(Tensor x, int n, int c, int s, float range)
+    {
+        bool own = false;
+        if (c == 1) x = x.expand(n, 3, s, s);
+        else if (Spec.ChannelOrder == ChannelOrder.Bgr) { x = x.flip(1); own = true; }
+        var factor = Spec.PixelScale / range;
+        if (factor != 1f) { x = own ? x.mul_(factor) : x * factor; own = true; }
+        if (_meanImage is not null) { x = own ? x.sub_(_meanImage) : x - _meanImage; own = true; }
+        if (_subtractMean) { x = own ? x.sub_(_mean) : x - _mean; own = true; }
+        if (_divideStd) x = own ? x.div_(_std) : x / _std;
+        return x;
     }
 
     Tensor Augment(Tensor x, AugmentParams[] ps, int size)
@@ -180,7 +210,7 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
 
     public void Dispose()
     {
-        _mean.Dispose(); _std.Dispose();
+        _mean.Dispose(); _std.Dispose(); _meanImage?.Dispose();
         if (!ReferenceEquals(_resized, _original)) _resized.Dispose();
         _original.Dispose();
     }

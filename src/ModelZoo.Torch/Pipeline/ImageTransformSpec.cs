@@ -14,10 +14,25 @@ public enum ResizeInterpolation { Nearest, Bilinear, Bicubic }
 /// scales by the same ratio: ResNet-18's 256 → 224 becomes 73 → 64 for a 64-pixel run, so the crop keeps the same
 /// 87.5 % of the image the weights were evaluated with. A manifest without <c>resize_size</c> resizes straight to the
 /// input size (no crop).
+/// A manifest may also reorder the channels (BGR), put pixels on another scale (0-255) and subtract a mean image
+/// (<see cref="MeanImageFile"/>, resized to the run's size); without those the spec is the per-channel one above.
 /// </remarks>
 public sealed record ImageTransformSpec(int InputSize, int ResizeSize, ResizeInterpolation Interpolation, float[] Mean, float[] Std)
 {
-    public static ImageTransformSpec From(Preprocessing pre, int runSize)
+    public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
+    /// <summary>The value of a full-intensity pixel in the model's input (1 or 255).</summary>
+    public float PixelScale { get; init; } = 1;
+    /// <summary>The mean image at <see cref="InputSize"/>, [3 * InputSize * InputSize] channel-major; null: none.</summary>
+    public float[]? MeanImage { get; init; }
+    /// <summary>sha256 of the mean image's file, for fingerprints.</summary>
+    public string? MeanImageSha256 { get; init; }
+
+    /// <summary>Per-channel normalisation of [0, 1] RGB pixels only: torchvision's transform, the pipeline's original path.</summary>
+    public bool IsPerChannelOnly => ChannelOrder == ChannelOrder.Rgb && PixelScale == 1 && MeanImage is null;
+
+    /// <param name="meanImagePath">Where the manifest's mean image is on this machine (the entry's folder); required
+    /// when <see cref="Preprocessing.MeanImage"/> is set.</param>
+    public static ImageTransformSpec From(Preprocessing pre, int runSize, string? meanImagePath = null)
     {
         if (pre.Mean.Count != 3 || pre.Std.Count != 3)
             throw new ArgumentException($"Preprocessing needs three mean and three std values (it has {pre.Mean.Count} and {pre.Std.Count}).");
@@ -25,9 +40,26 @@ public sealed record ImageTransformSpec(int InputSize, int ResizeSize, ResizeInt
         var input = runSize > 0 ? runSize : pre.InputSize;
         if (input <= 0) throw new ArgumentException($"Input size must be positive, not {input}.");
         var resize = pre.ResizeSize is int r && pre.InputSize > 0 ? (int)Math.Round(r * (double)input / pre.InputSize) : input;
-        return new ImageTransformSpec(input, Math.Max(resize, input), ParseInterpolation(pre.Interpolation),
-            pre.Mean.Select(v => (float)v).ToArray(), pre.Std.Select(v => (float)v).ToArray());
+        if (!double.IsFinite(pre.PixelScale) || pre.PixelScale <= 0) throw new ArgumentException($"Preprocessing pixel_scale must be positive, not {pre.PixelScale}.");
+        var interpolation = ParseInterpolation(pre.Interpolation);
+        float[]? meanImage = null;
+        if (pre.MeanImage is { } mi)
+        {
+            if (meanImagePath is null)
+                throw new ArgumentException($"Preprocessing subtracts the mean image '{mi.File}', but no path to it was given (it lives in the entry's folder).");
+            meanImage = MeanImageFile.Load(meanImagePath, mi, pre.InputSize, input, interpolation);
+        }
+        return new ImageTransformSpec(input, Math.Max(resize, input), interpolation,
+            pre.Mean.Select(v => (float)v).ToArray(), pre.Std.Select(v => (float)v).ToArray())
+        {
+            ChannelOrder = pre.ChannelOrder, PixelScale = (float)pre.PixelScale, MeanImage = meanImage, MeanImageSha256 = pre.MeanImage?.Sha256.ToLowerInvariant(),
+        };
     }
+
+    /// <summary>What the pixel steps add to a pipeline's fingerprint: nothing for the per-channel transform, so the
+    /// caches of existing entries keep their keys.</summary>
+    public string PixelFingerprint => IsPerChannelOnly ? ""
+        : FormattableString.Invariant($":order{ChannelOrder.ToString().ToLowerInvariant()}:scale{PixelScale}:meanimage{MeanImageSha256 ?? "none"}");
 
     public static ResizeInterpolation ParseInterpolation(string name) => name.Trim().ToLowerInvariant() switch
     {

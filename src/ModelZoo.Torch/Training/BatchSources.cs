@@ -18,7 +18,7 @@ public static class BatchSources
         {
             var images = data.Images ?? throw new NotSupportedException(
                 $"Model '{job.Model.Id}' reads images, but dataset '{data.Info.Id}' holds {data.Info.Modality.ToString().ToLowerInvariant()}s.");
-            return ImagePipeline.Create(images, data.Info, job.Model.Preprocessing, h.ImageSize, device, pipelineOptions, ct, h.Augmentation);
+            return ImagePipeline.Create(images, data.Info, job.Model.Preprocessing, h.ImageSize, device, pipelineOptions, ct, h.Augmentation, job.MeanImagePath);
         }
 
         var texts = data.Texts ?? throw new NotSupportedException(

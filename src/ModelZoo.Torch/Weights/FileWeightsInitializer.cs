@@ -15,6 +15,8 @@ public sealed class FileWeightsInitializer : IWeightsInitializer
     public IReadOnlyList<string> Initialise(ZooModel model, TrainingJob job)
     {
         if (job.WeightsPath is null) return [];
+        // An ONNX graph is mapped onto the model by its walker, whose report names the head and counters it lacks.
+        if (WeightsFile.DetectFormat(job.WeightsPath) == WeightsFormat.Onnx) return Onnx.OnnxImporter.Import(job.WeightsPath, model).Report.Messages;
         var stateDict = WeightsFile.Load(job.WeightsPath);
         try
         {

@@ -1,8 +1,11 @@
+using ModelZoo.Torch.Weights.Onnx;
 using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Weights;
 
-public enum WeightsFormat { SafeTensors, Pth, TorchSharp }
+/// <summary>A weights file's format. <see cref="Onnx"/> is a graph: its tensors have keys only once a walker has
+/// mapped them onto a model (<see cref="OnnxImporter"/>).</summary>
+public enum WeightsFormat { SafeTensors, Pth, TorchSharp, Onnx }
 
 /// <summary>One stored tensor as the file holds it: dtype before widening, named as safetensors names it (F16, I64).</summary>
 public sealed record TensorSummary(string Name, string Dtype, long[] Shape);
@@ -11,7 +14,7 @@ public sealed record WeightsSummary(string Path, WeightsFormat Format, long Byte
 
 /// <summary>
 /// Any supported weights file by one call: the format comes from the extension (<c>.safetensors</c>; <c>.pth</c>,
-/// <c>.pt</c>, <c>.bin</c>; <c>.dat</c>) or, failing that, from the content (zip magic, a JSON header).
+/// <c>.pt</c>, <c>.bin</c>; <c>.dat</c>; <c>.onnx</c>) or, failing that, from the content (zip magic, a JSON header).
 /// </summary>
 public static class WeightsFile
 {
@@ -23,6 +26,7 @@ public static class WeightsFile
             case ".safetensors": return WeightsFormat.SafeTensors;
             case ".pth" or ".pt" or ".bin" or ".ckpt": return WeightsFormat.Pth;
             case ".dat": return WeightsFormat.TorchSharp;
+            case ".onnx": return WeightsFormat.Onnx;
         }
         return DetectFromContent(path) ?? WeightsFormat.TorchSharp;
     }
@@ -46,11 +50,13 @@ public static class WeightsFile
     public static Dictionary<string, Tensor> Load(string path) => Load(path, DetectFormat(path));
 
     /// <summary>Loads with the reader of <paramref name="format"/>, whatever the file is called.</summary>
+    /// <exception cref="NotSupportedException">An ONNX file: its tensors need a model to be named (the overload with one).</exception>
     public static Dictionary<string, Tensor> Load(string path, WeightsFormat format) => format switch
     {
         WeightsFormat.SafeTensors => SafeTensors.Load(path),
         WeightsFormat.Pth => PthReader.Load(path),
-        _ => TorchSharpFormat.Load(path),
+        WeightsFormat.TorchSharp => TorchSharpFormat.Load(path),
+        _ => throw new NotSupportedException($"{Path.GetFileName(path)} is an ONNX graph: its tensors get state_dict keys only by walking the graph onto a model."),
     };
 
     /// <summary>The format a manifest's <c>weights.format</c> names (<c>safetensors</c>, <c>pth</c>, <c>torchsharp</c>).</summary>
@@ -59,6 +65,7 @@ public static class WeightsFile
         "safetensors" => WeightsFormat.SafeTensors,
         "pth" => WeightsFormat.Pth,
         "torchsharp" => WeightsFormat.TorchSharp,
+        "onnx" => WeightsFormat.Onnx,
         _ => null,
     };
 
@@ -67,7 +74,18 @@ public static class WeightsFile
     {
         var format = DetectFormat(path);
         List<TensorSummary> tensors;
-        if (format == WeightsFormat.SafeTensors)
+        if (format == WeightsFormat.Onnx)
+        {
+            // Initialisers as the graph names them; keys come only from mapping onto a model.
+            tensors = OnnxModel.Read(path).Initializers.Values
+                .Select(t => new TensorSummary(t.Name, ((global::Onnx.TensorProto.Types.DataType)t.DataType) switch
+                {
+                    global::Onnx.TensorProto.Types.DataType.Float => "F32",
+                    global::Onnx.TensorProto.Types.DataType.Int64 => "I64",
+                    var other => other.ToString().ToUpperInvariant(),
+                }, t.Dims.ToArray())).ToList();
+        }
+        else if (format == WeightsFormat.SafeTensors)
         {
             tensors = SafeTensors.ReadHeader(path).Select(i => new TensorSummary(i.Name, i.Dtype, i.Shape)).ToList();
         }

@@ -29,13 +29,15 @@ public static class WeightsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .WithName("ImportWeights").WithSummary("Import a checkpoint (.safetensors, .pth, .dat) for a catalogue entry")
+            .WithName("ImportWeights").WithSummary("Import a checkpoint (.safetensors, .pth, .dat) or ONNX file for a catalogue entry")
             .WithDescription(
                 "Send the file as multipart/form-data (any file field, e.g. `curl -F file=@resnet18-f37072fd.pth`). The upload is " +
                 "hashed while it is received; its sha256 must equal the manifest's weights.sha256, or start with weights.sha256_prefix " +
                 "(the hex in torchvision's file names). It must be in the format the manifest names and load into the entry's " +
                 "architecture with no missing, unexpected or mis-shaped keys; only a classifier of another size is accepted, and its " +
-                "head re-initialised (said in messages). On success the file is stored and runs on the entry start from it. " +
+                "head re-initialised (said in messages). An ONNX file (weights.format onnx, e.g. ResNet18.onnx of the NuGet package " +
+                "Microsoft.ML.DnnImageFeaturizer.ResNet18 for resnet18_cntk.mlnet_in1k) is walked onto the architecture by its graph: " +
+                "any node, attribute or shape it cannot honour is refused by name. On success the file is stored and runs on the entry start from it. " +
                 "400: refused, with the reason in detail (and missing/unexpected/mismatched key lists when it does not fit); " +
                 "404: unknown entry; 409: an import of the entry is in progress; 413: over the upload limit (Weights:MaxUploadBytes); " +
                 "415: not multipart/form-data.");

@@ -196,4 +196,25 @@ public class WeightsCommandsTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public void OnnxTensor_WritesMlNetsMeanImage_AsTheEntryCommitsIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelzoo-cli-onnx-").FullName;
+        try
+        {
+            var outPath = Path.Combine(dir, "mean_image.safetensors");
+            var (exit, output, error) = Run("weights", "onnx-tensor", OnnxTestFiles.MlNetResNetPreprocess, "--name", "MeanImage", "--out", outPath);
+            error.ShouldBeEmpty();
+            exit.ShouldBe(ExitCodes.Ok);
+            output.ShouldContain("MeanImage [1, 3, 224, 224] <- ResNetPreprocess.onnx");
+            Sha256.OfFile(outPath).ShouldBe(Sha256.OfFile(Path.Combine(SharedFixtures.RepoRoot, "zoo", "resnet18_cntk.mlnet_in1k", "mean_image.safetensors")),
+                "the command reproduces the committed file byte for byte");
+
+            (exit, _, error) = Run("weights", "onnx-tensor", OnnxTestFiles.MlNetResNetPreprocess, "--name", "NoSuch", "--out", Path.Combine(dir, "x.safetensors"));
+            exit.ShouldBe(ExitCodes.BadInput);
+            error.ShouldContain("no initialiser 'NoSuch'");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -100,4 +100,66 @@ public class ManifestValidatorTests
         problems.ShouldContain(p => p.Contains("training.command"));
         problems.ShouldContain(p => p.Contains("training.device"));
     }
+
+    static readonly Preprocessing MlNet = new()
+    {
+        InputSize = 224, ResizeSize = 224, Interpolation = "bicubic", Mean = [0, 0, 0], Std = [1, 1, 1],
+        ChannelOrder = ChannelOrder.Bgr, PixelScale = 255,
+        MeanImage = new MeanImageInfo { File = "mean_image.safetensors", Tensor = "MeanImage", Sha256 = new string('a', 64), Source = "ResNetPreprocess.onnx" },
+    };
+
+    [Fact]
+    public void Validate_AcceptsBgrPixelsOnTheByteScale_MinusAMeanImage() =>
+        ManifestValidator.Validate(Good with { Preprocessing = MlNet }, Good.Id).ShouldBeEmpty();
+
+    [Theory]
+    [InlineData("../mean.safetensors", null, "mean_image.file")]
+    [InlineData("mean_image.safetensors", "abc", "mean_image.sha256")]
+    public void Validate_RejectsAMeanImageOutsideTheFolder_OrWithoutItsHash(string file, string? sha, string field)
+    {
+        var pre = MlNet with { MeanImage = MlNet.MeanImage! with { File = file, Sha256 = sha ?? MlNet.MeanImage.Sha256 } };
+        ManifestValidator.Validate(Good with { Preprocessing = pre }, Good.Id).ShouldContain(p => p.Contains(field));
+    }
+
+    [Fact]
+    public void Validate_RejectsAMeanImageWithoutSource_AndANonPositivePixelScale()
+    {
+        var pre = MlNet with { PixelScale = 0, MeanImage = MlNet.MeanImage! with { Source = "" } };
+        var problems = ManifestValidator.Validate(Good with { Preprocessing = pre }, Good.Id);
+        problems.ShouldContain(p => p.Contains("pixel_scale"));
+        problems.ShouldContain(p => p.Contains("mean_image.source"));
+    }
+
+    [Fact]
+    public void Validate_RequiresTheSha256_OfOnnxWeights()
+    {
+        var m = Good with { Weights = new WeightsInfo { File = "ResNet18.onnx", Format = "onnx" } };
+        ManifestValidator.Validate(m, m.Id).ShouldContain(p => p.Contains("onnx weights need weights.sha256"));
+        ManifestValidator.Validate(m with { Weights = m.Weights! with { Sha256 = new string('b', 64) } }, m.Id).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Preprocessing_ReadsChannelOrderAndMeanImage_AsSnakeCaseJson()
+    {
+        var json = """{ "input_size": 224, "mean": [0, 0, 0], "std": [1, 1, 1], "channel_order": "bgr", "pixel_scale": 255, "mean_image": { "file": "m.safetensors", "tensor": "MeanImage", "sha256": "x", "source": "y" } }""";
+        var pre = System.Text.Json.JsonSerializer.Deserialize<Preprocessing>(json, ModelManifest.Json)!;
+        pre.ChannelOrder.ShouldBe(ChannelOrder.Bgr);
+        pre.PixelScale.ShouldBe(255);
+        pre.MeanImage!.Tensor.ShouldBe("MeanImage");
+        pre.IsPerChannelOnly.ShouldBeFalse();
+        new Preprocessing().IsPerChannelOnly.ShouldBeTrue("torchvision's transform is the default");
+    }
+
+    [Fact]
+    public void PreprocessingText_KeepsTheImageNetWording_AndStatesOnlyTheStepsAManifestNames()
+    {
+        PreprocessingText.Describe(new Preprocessing(), 224)
+            .ShouldBe("grey repeated to 3 channels, normalised with mean [0.485, 0.456, 0.406] and std [0.229, 0.224, 0.225]");
+        PreprocessingText.Describe(MlNet, 224).ShouldBe(
+            "grey repeated to 3 channels, channels reordered to BGR, pixels on the 0-255 scale, minus the mean image " +
+            "`mean_image.safetensors` (224x224, one value per channel and pixel), no further scaling");
+        PreprocessingText.Describe(MlNet, 64).ShouldContain("resized to 64x64 with bicubic interpolation, antialiased)");
+        PreprocessingText.Describe(MlNet with { MeanImage = null, ChannelOrder = ChannelOrder.Rgb, Mean = [0.5, 0.5, 0.5], Std = [0.25, 0.25, 0.25] }, 32)
+            .ShouldBe("grey repeated to 3 channels, pixels on the 0-255 scale, normalised with mean [0.500, 0.500, 0.500] and std [0.250, 0.250, 0.250]");
+    }
 }

@@ -43,6 +43,18 @@ public sealed class TestZoo : IDisposable
         return (id, file);
     }
 
+    /// <summary>Copies the repository's own entry <paramref name="id"/> (manifest, card and the files beside them) into this zoo.</summary>
+    public string CopyEntry(string id, string repoRoot)
+    {
+        var target = Directory.CreateDirectory(Path.Combine(Dir, id)).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(repoRoot, "zoo", id))) File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        return id;
+    }
+
+    /// <summary>Adds an entry whose weights are an ONNX file with the given hash.</summary>
+    public string AddOnnx(string tag, string sha256, string architecture = "resnet18_cntk") =>
+        Add(tag, new WeightsInfo { File = "model.onnx", Format = "onnx", Sha256 = sha256 }, architecture);
+
     public static WeightsInfo SafeTensors(string file, string? sha256 = null, string? prefix = null) =>
         new() { File = file, Format = "safetensors", Sha256 = sha256, Sha256Prefix = prefix };
 

@@ -20,6 +20,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
         _zoo.Add("tv", TestZoo.SafeTensors("resnet18-f37072fd.safetensors", prefix: "f37072fd"));
         _zoo.Add("scratch", weights: null);
         _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "house");
+        _zoo.CopyEntry("resnet18_cntk.mlnet_in1k", SharedFixtures.RepoRoot);
         _host = await ComponentHost.CreateAsync(new Dictionary<string, string?> { ["Storage:ZooDir"] = _zoo.Dir });
     }
 
@@ -83,5 +84,23 @@ public sealed class WeightsPanelTests : IAsyncLifetime
         page.Find("[data-testid=weights-panel]").TextContent.ShouldContain("names no weights file");
         page.FindAll("[data-testid=import-weights]").ShouldBeEmpty();
         page.FindAll("[data-testid=export-weights]").ShouldBeEmpty("nothing to export");
+    }
+
+    /// <summary>ML.NET's ResNet-18 through the model page: the page states the entry's pixel steps, and the import
+    /// takes the package's ONNX file as it is.</summary>
+    [Fact]
+    public void TheMlNetEntrysPage_StatesItsPixelSteps_AndImportsTheOnnxFile()
+    {
+        var page = Page("resnet18_cntk.mlnet_in1k");
+        page.Find("[data-testid=preprocessing]").TextContent.ShouldContain("channels reordered to BGR, pixels on the 0-255 scale, minus the mean image");
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("import to enable");
+
+        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(
+            File.ReadAllBytes(ModelZoo.Torch.Tests.Weights.Onnx.OnnxTestFiles.MlNetResNet18), "ResNet18.onnx"));
+
+        page.WaitForAssertion(() => page.Find("[data-testid=import-result]").TextContent.ShouldContain("e2552f19db2dfdb01b3669537b6a0f1b44da38d18279535492ed5dfc2ef1ff8f"),
+            TimeSpan.FromSeconds(120));
+        page.Find("[data-testid=import-result]").TextContent.ShouldContain("110 of 134");
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("weights imported");
     }
 }

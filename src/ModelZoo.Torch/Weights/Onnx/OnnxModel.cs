@@ -142,4 +142,28 @@ public sealed class OnnxModel
         if (numel > 0) bytes.CopyTo(result.bytes);
         return result;
     }
+
+    /// <summary>
+    /// One initialiser of any ONNX file, without checking its graph: for constants of graphs no walker reads, such as
+    /// the <c>MeanImage</c> of ML.NET's preprocessing graph (Split, Concat, Sub). Parsed as <see cref="Read"/> parses.
+    /// </summary>
+    /// <exception cref="WeightsFormatException">Truncated or not ONNX, or the initialiser is of a type the importer does not read.</exception>
+    /// <exception cref="KeyNotFoundException">The file has no initialiser <paramref name="name"/>.</exception>
+    public static Tensor ReadInitializer(string path, string name)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file not found: {path}", path);
+        ModelProto proto;
+        try
+        {
+            using var fs = File.OpenRead(path);
+            proto = ModelProto.Parser.ParseFrom(fs);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new WeightsFormatException(path, $"is truncated or not an ONNX model: {e.Message}", e);
+        }
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in proto.Graph?.Initializer ?? []) initializers.TryAdd(t.Name, t);
+        return new OnnxModel(path, proto, 0, initializers, []).LoadInitializer(name);
+    }
 }

