@@ -47,8 +47,8 @@ public static class HeadStepOps
             ("forward + loss + zero_grad + backward", () => { var l = Loss(); optimizer.zero_grad(); l.backward(); }),
             ("AdamW step (2 parameter groups)", () => optimizer.step()),
             ("one elementwise in-place call (mul_ by a scalar)", () => v.mul_(1.0)),
-            ("one small product: gradient of W (10x64 by 64x512)", () => g.t().mm(x)),
-            ("one small product: logits (64x512 by 512x10)", () => x.mm(w.t())),
+            ($"one small product: gradient of W ({classes}x{batch} by {batch}x{width})", () => g.t().mm(x)),
+            ($"one small product: logits ({batch}x{width} by {width}x{classes})", () => x.mm(w.t())),
             ("whole step: forward, loss, item, zero_grad, backward, AdamW",
                 () => { var l = Loss(); l.item<float>(); optimizer.zero_grad(); l.backward(); optimizer.step(); }),
         };

@@ -55,6 +55,18 @@ public class RunBenchCommandsTests
     }
 
     [Fact]
+    public void FeaturesOps_PrintsEachTensorCallOfTheHeadStep_AndTheWholeStepOverTheEpochs()
+    {
+        var (exit, output) = Run("features", "--mode", "ops", "--examples", "1000", "--epochs", "2", "--batch", "16", "--rounds", "1");
+        exit.ShouldBe(ExitCodes.Ok, output);
+        output.ShouldContain("head step calls at batch 16, 512 features, 10 classes");
+        Rows(output, "| one small product: logits (16x512 by 512x10) |").ShouldHaveSingleItem(output);
+        Rows(output, "| whole step: forward, loss, item, zero_grad, backward, AdamW |").ShouldHaveSingleItem(output)
+            .ShouldMatch(@"^\| whole step: [^|]+\| \d+\.\d \| \d+\.\d \|$");
+        output.ShouldContain("whole step x 126 steps (2 epochs of 1,000):");
+    }
+
+    [Fact]
     public void FeaturesBackbone_PrintsTheExtractionPassBesideTheModelAlone()
     {
         var (exit, output) = Run("features", "--mode", "backbone", "--examples", "16", "--size", "16", "--rounds", "1", "--reference", "none");
