@@ -86,6 +86,9 @@ public sealed class RunWorker(
     void Execute(RunRecord run, CancellationToken stopping)
     {
         using var cts = cancellations.Register(run.Id, stopping);
+        // Read the flag again after registering, not from the claimed snapshot: a cancel that came between the claim
+        // and Register set the flag but found no token to cancel (CancelAsync sets the flag first, then cancels).
+        if (IsCancelRequested(run.Id)) cts.Cancel();
         var progress = new RecordingProgress(recorder, run.Id);
         var started = run.StartedAt ?? clock.GetUtcNow();
         try
@@ -105,7 +108,6 @@ public sealed class RunWorker(
             var prepared = jobs.Prepare(run.Id, request, outDir);
             var job = prepared.Job with { WeightsFileName = RunOutputs.WeightsFileNameOf(run.Id), Checkpoint = true, Resume = resume is not null };
             var (strategy, options, entry, weights) = (prepared.Strategy, prepared.Options, prepared.Entry, prepared.Weights);
-            if (run.CancelRequested) cts.Cancel();
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
             var outcome = trainer.Train(job, progress, cts.Token);
