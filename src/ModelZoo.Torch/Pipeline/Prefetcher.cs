@@ -26,9 +26,12 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
     int _started, _taken;
     long _waitTicks;
     bool _disposed;
+    readonly IDisposable? _owned;
 
-    public Prefetcher(int count, Func<int, CancellationToken, T> produce, int workers, int depth, CancellationToken ct)
+    /// <param name="owned">Disposed with this prefetcher, after its producers: the prefetcher a mapping one draws from.</param>
+    public Prefetcher(int count, Func<int, CancellationToken, T> produce, int workers, int depth, CancellationToken ct, IDisposable? owned = null)
     {
+        _owned = owned;
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         Count = count;
         _produce = produce;
@@ -128,5 +131,6 @@ public sealed class Prefetcher<T> : IDisposable where T : class, IDisposable
         _window.Clear();
         _work.Dispose();
         _cts.Dispose();
+        _owned?.Dispose();
     }
 }

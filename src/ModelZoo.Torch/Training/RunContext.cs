@@ -24,6 +24,9 @@ public sealed class RunContext
     /// <summary>The training examples the run may learn from: the stored training split after the training limit
     /// and the label budget.</summary>
     public required int[] TrainIndices { get; init; }
+    /// <summary>The training split's examples that the label budget and the training limit left out: unlabelled for
+    /// this run. Strategies that learn from unlabelled data read them through <see cref="IndexLabelledSource"/> only.</summary>
+    public int[] UnlabelledIndices { get; init; } = [];
     public required int[] ValidationIndices { get; init; }
     public required int[] TestIndices { get; init; }
     public required IReadOnlyList<string> ClassNames { get; init; }

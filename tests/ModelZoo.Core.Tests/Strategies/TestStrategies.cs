@@ -12,6 +12,7 @@ public static class TestStrategies
         StrategyDescription.Of<FeatureExtractionOptions>(),
         StrategyDescription.Of<PartialFineTuneOptions>(),
         StrategyDescription.Of<FullFineTuneOptions>(),
+        StrategyDescription.Of<SelfTrainingOptions>(),
         StrategyDescription.Of<FewShotPrototypesOptions>(),
         StrategyDescription.Of<TextFineTuneOptions>(),
         StrategyDescription.Of<DannOptions>(),

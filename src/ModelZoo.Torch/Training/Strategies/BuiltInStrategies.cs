@@ -11,6 +11,7 @@ public static class BuiltInStrategies
         .Add<FeatureExtractionOptions, FeatureExtractionStrategy>()
         .Add<PartialFineTuneOptions, PartialFineTuneStrategy>()
         .Add<FullFineTuneOptions, FullFineTuneStrategy>()
+        .Add<SelfTrainingOptions, SelfTrainingStrategy>()
         .Add<DannOptions, DannStrategy>()
         .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
