@@ -40,6 +40,8 @@ public static class ModelCardBuilder
         var h = c.Request.HyperParameters;
         var r = c.Result;
         var sb = new StringBuilder();
+        // The Hub's metadata block first: a card pushed to a Hugging Face repository as README.md is indexed from it.
+        sb.Append(CardFrontMatter.Build(c));
         var title = string.IsNullOrWhiteSpace(c.RunName) ? $"{c.Model.Title} on {c.Dataset.Title}" : c.RunName;
         sb.AppendLine($"# {Esc(title)}");
         sb.AppendLine();
@@ -132,6 +134,13 @@ public static class ModelCardBuilder
             sb.AppendLine();
         }
         sb.AppendLine($"Parameters: {r.TotalParameters.ToString("N0", Inv)} in total, {r.TrainableParameters.ToString("N0", Inv)} trained.");
+        sb.AppendLine();
+        var hubLicence = CardFrontMatter.Licence(c);
+        sb.AppendLine((string.IsNullOrWhiteSpace(c.Model.License?.Name) ? "The base model's licence is not recorded" : $"The base model's licence: {Esc(c.Model.License.Name)}") +
+                      (hubLicence == "unknown"
+                          ? "; the metadata block says `license: unknown`, since it is not one identifier the Hub lists. "
+                          : $"; the metadata block repeats it (`license: {hubLicence}`), as transformers' Trainer does for a fine-tuned model. ") +
+                      $"The training data's licence ({(string.IsNullOrWhiteSpace(c.Dataset.License) ? "not recorded" : Esc(c.Dataset.License))}) may add terms; whoever publishes the model decides.");
         sb.AppendLine();
         if (r.TrainedWeights is { } tw)
         {

@@ -45,4 +45,13 @@ public class MarkdownRendererTests
 
     [Fact]
     public void RawHtmlStaysText() => Html("<script>alert(1)</script>").ShouldNotContain("<script>");
+
+    [Fact]
+    public void ACardsHubMetadataBlock_IsNotShown_AndTheCardStartsAtItsTitle()
+    {
+        var html = Html("---\nlicense: mit\nmodel-index:\n- name: x\n---\n\n# Title\n\nText.");
+        html.ShouldNotContain("model-index");
+        html.ShouldNotContain("<hr");
+        html.TrimStart().ShouldStartWith("<h1");
+    }
 }

@@ -13,7 +13,7 @@ namespace ModelZoo.Web.Components.Shared;
 /// </summary>
 public sealed class MarkdownRenderer
 {
-    readonly MarkdownPipeline _pipeline = new MarkdownPipelineBuilder().UsePipeTables().UseEmphasisExtras().DisableHtml().Build();
+    readonly MarkdownPipeline _pipeline = new MarkdownPipelineBuilder().UseYamlFrontMatter().UsePipeTables().UseEmphasisExtras().DisableHtml().Build();
 
     public MarkupString Render(string? markdown)
     {
