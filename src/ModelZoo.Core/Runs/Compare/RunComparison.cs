@@ -55,8 +55,8 @@ public sealed record RunComparison(IReadOnlyList<ComparisonRow> Rows, IReadOnlyL
             ModelId = run.ModelId,
             DatasetId = run.DatasetId,
             Strategy = run.Strategy,
-            // A live status can be ahead of the stored view (the page keeps applying events).
-            Status = curves.Status ?? run.Status,
+            // A live status can be ahead of the stored view (the page keeps applying events); a stored final one is final.
+            Status = run.Status.IsTerminal() ? run.Status : curves.Status ?? run.Status,
             Seed = run.Request.HyperParameters.Seed,
             LabelsPerClass = run.Request.HyperParameters.LabelsPerClass,
             FrozenStages = FrozenStagesOf(run),
