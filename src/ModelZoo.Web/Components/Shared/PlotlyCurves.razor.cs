@@ -109,9 +109,8 @@ public partial class PlotlyCurves : ComponentBase, IAsyncDisposable
 
     PlotLayout BuildLayout() => new()
     {
-        Title = Title is null ? null : new Plotly.Blazor.LayoutLib.Title { Text = Title },
         Height = Height,
-        Margin = new Margin { L = 60, R = 20, T = Title is null ? 20 : 40, B = 50 },
+        Margin = new Margin { L = 60, R = 20, T = 10, B = 50 },
         ShowLegend = true,
         XAxis = [new XAxis
         {
