@@ -27,8 +27,7 @@ public partial class RunPage : ComponentBase, IDisposable
     bool _loaded, _cancelling, _launchingBaseline;
     string? _baselineError;
     IDisposable? _subscription;
-    DateTime _lastRender = DateTime.MinValue;
-    int _renderPending;
+    RenderThrottle? _throttle;
 
     protected override async Task OnParametersSetAsync()
     {
@@ -70,23 +69,7 @@ public partial class RunPage : ComponentBase, IDisposable
         ThrottledRender();
     });
 
-    void ThrottledRender()
-    {
-        var now = DateTime.UtcNow;
-        if (now - _lastRender >= RenderInterval)
-        {
-            _lastRender = now;
-            StateHasChanged();
-            return;
-        }
-        if (Interlocked.Exchange(ref _renderPending, 1) == 1) return;
-        _ = Task.Delay(RenderInterval).ContinueWith(_ => InvokeAsync(() =>
-        {
-            _renderPending = 0;
-            _lastRender = DateTime.UtcNow;
-            StateHasChanged();
-        }));
-    }
+    void ThrottledRender() => (_throttle ??= new RenderThrottle(RenderInterval, InvokeAsync, StateHasChanged)).Request();
 
     async Task CancelAsync()
     {
@@ -96,7 +79,7 @@ public partial class RunPage : ComponentBase, IDisposable
     }
 
     bool EpochAxis => _axis == CurveAxis.Epoch;
-    string AxisTitle => _axis switch { CurveAxis.Epoch => "epoch", CurveAxis.WallTime => "wall time (s)", _ => "step" };
+    string AxisTitle => CurveAxisSwitch.Title(_axis);
 
     PlotSeries Series(string key, string name, IReadOnlyList<CurvePoint> points, bool perEpoch) =>
         new(key, name, points.Select(p => (p.X(_axis), p.Value)).ToList(), Lines: true, Markers: perEpoch);

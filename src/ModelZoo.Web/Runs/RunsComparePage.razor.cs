@@ -37,8 +37,7 @@ public partial class RunsComparePage : ComponentBase, IDisposable
     RunComparison _table = new([], []);
     CurveAxis _axis = CurveAxis.Step;
     string _filter = "";
-    DateTime _lastRender = DateTime.MinValue;
-    int _renderPending;
+    RenderThrottle? _throttle;
 
     protected override async Task OnParametersSetAsync()
     {
@@ -75,30 +74,12 @@ public partial class RunsComparePage : ComponentBase, IDisposable
         ThrottledRender();
     });
 
-    void ThrottledRender()
-    {
-        var now = DateTime.UtcNow;
-        if (now - _lastRender >= RenderInterval)
-        {
-            _lastRender = now;
-            Rebuild();
-            StateHasChanged();
-            return;
-        }
-        if (Interlocked.Exchange(ref _renderPending, 1) == 1) return;
-        _ = Task.Delay(RenderInterval).ContinueWith(_ => InvokeAsync(() =>
-        {
-            _renderPending = 0;
-            _lastRender = DateTime.UtcNow;
-            Rebuild();
-            StateHasChanged();
-        }));
-    }
+    void ThrottledRender() => (_throttle ??= new RenderThrottle(RenderInterval, InvokeAsync, () => { Rebuild(); StateHasChanged(); })).Request();
 
     string IdsQuery => string.Join(",", _runs.Select(r => r.Run.Id));
     string ExportUrl(string format) => $"/api/runs/compare?ids={IdsQuery}&format={format}";
 
-    string AxisTitle => _axis switch { CurveAxis.Epoch => "epoch", CurveAxis.WallTime => "wall time (s)", _ => "step" };
+    string AxisTitle => CurveAxisSwitch.Title(_axis);
 
     string NameOf(RunView r) => r.Name ?? $"{r.ModelId} · {StrategyTitle(r.Strategy)}";
     string StrategyTitle(string id) => Strategies.Find(id)?.Title ?? id;
