@@ -110,7 +110,8 @@ public partial class PlotlyCurves : ComponentBase, IAsyncDisposable
     PlotLayout BuildLayout() => new()
     {
         Height = Height,
-        Margin = new Margin { L = 60, R = 20, T = 10, B = 50 },
+        // The top margin leaves the mode bar room above the legend.
+        Margin = new Margin { L = 60, R = 20, T = 30, B = 50 },
         ShowLegend = true,
         XAxis = [new XAxis
         {
