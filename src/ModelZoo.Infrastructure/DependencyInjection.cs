@@ -60,6 +60,7 @@ public static class DependencyInjection
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<RunService>();
         services.AddSingleton<SweepService>();
+        services.AddSingleton<Runs.Compare.RunCompareService>();
         services.AddHostedService<RunWorker>();
         return services;
     }

@@ -3,7 +3,7 @@ using ModelZoo.Core.Runs;
 using ModelZoo.Core.Strategies;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Web.Components.Shared;
-using static ModelZoo.Web.Components.Shared.LineChart;
+using ModelZoo.Core.Runs.Compare;
 
 namespace ModelZoo.Web.Runs;
 
@@ -19,13 +19,15 @@ public partial class RunPage : ComponentBase, IDisposable
     [Inject] IStrategyCatalog Strategies { get; set; } = default!;
 
     readonly RunLiveState _live = new();
+    // The charts' series: the same events with step, epoch and wall time per point, for the axis switch.
+    readonly RunCurves _curves = new();
+    CurveAxis _axis = CurveAxis.Step;
     RunView? _run;
     IReadOnlyList<RunView> _baselines = [];
     bool _loaded, _cancelling, _launchingBaseline;
     string? _baselineError;
     IDisposable? _subscription;
-    DateTime _lastRender = DateTime.MinValue;
-    int _renderPending;
+    RenderThrottle? _throttle;
 
     protected override async Task OnParametersSetAsync()
     {
@@ -36,7 +38,7 @@ public partial class RunPage : ComponentBase, IDisposable
         _loaded = true;
         if (_run is null) return;
         _baselines = await Runs.BaselinesOfAsync(Id);
-        foreach (var e in await Runs.EventsAsync(Id)) _live.Apply(e);
+        foreach (var e in await Runs.EventsAsync(Id)) { _live.Apply(e); _curves.Apply(e); }
     }
 
     StrategyDescription? Strategy => _run is null ? null : Strategies.Find(_run.Strategy);
@@ -56,6 +58,7 @@ public partial class RunPage : ComponentBase, IDisposable
     Task OnEventAsync(RunEvent e) => InvokeAsync(async () =>
     {
         if (!_live.Apply(e)) return;
+        _curves.Apply(e);
         if (e.Kind == RunEventKind.Status && e.Status!.Status.IsTerminal())
         {
             _run = await Runs.GetAsync(Id); // result and card are written with the final status
@@ -66,23 +69,7 @@ public partial class RunPage : ComponentBase, IDisposable
         ThrottledRender();
     });
 
-    void ThrottledRender()
-    {
-        var now = DateTime.UtcNow;
-        if (now - _lastRender >= RenderInterval)
-        {
-            _lastRender = now;
-            StateHasChanged();
-            return;
-        }
-        if (Interlocked.Exchange(ref _renderPending, 1) == 1) return;
-        _ = Task.Delay(RenderInterval).ContinueWith(_ => InvokeAsync(() =>
-        {
-            _renderPending = 0;
-            _lastRender = DateTime.UtcNow;
-            StateHasChanged();
-        }));
-    }
+    void ThrottledRender() => (_throttle ??= new RenderThrottle(RenderInterval, InvokeAsync, StateHasChanged)).Request();
 
     async Task CancelAsync()
     {
@@ -91,33 +78,32 @@ public partial class RunPage : ComponentBase, IDisposable
         _run = await Runs.GetAsync(Id);
     }
 
-    static List<Point> Points(IReadOnlyList<(double X, double Y)> series, double xScale = 1) =>
-        series.Select(p => new Point(p.X * xScale, p.Y)).ToList();
+    bool EpochAxis => _axis == CurveAxis.Epoch;
+    string AxisTitle => CurveAxisSwitch.Title(_axis);
 
-    IReadOnlyList<ChartSeries> LossSeries()
-    {
-        var perEpoch = _live.LastStep?.StepsPerEpoch ?? 0;
-        return
-        [
-            new("train loss (per step)", "#2f5d8a", Points(_live.StepSeries(MetricNames.Loss))),
-            new("validation loss (per epoch)", "#d97706", Points(_live.EpochSeries(MetricNames.ValLoss), perEpoch), Markers: true),
-        ];
-    }
+    PlotSeries Series(string key, string name, IReadOnlyList<CurvePoint> points, bool perEpoch) =>
+        new(key, name, points.Select(p => (p.X(_axis), p.Value)).ToList(), Lines: true, Markers: perEpoch);
 
-    IReadOnlyList<ChartSeries> AccuracySeries() =>
+    IReadOnlyList<PlotSeries> LossSeries() =>
     [
-        new("train accuracy", "#2f5d8a", Points(_live.EpochSeries(MetricNames.TrainAccuracy)), Markers: true),
-        new("validation accuracy", "#d97706", Points(_live.EpochSeries(MetricNames.ValAccuracy)), Markers: true),
+        Series("loss", "train loss (per step)", _curves.StepSeries(MetricNames.Loss), perEpoch: false),
+        Series("val_loss", "validation loss (per epoch)", _curves.EpochSeries(MetricNames.ValLoss), perEpoch: true),
     ];
 
-    IReadOnlyList<ChartSeries> LearningRateSeries() => [new("learning rate", "#059669", Points(_live.StepSeries(MetricNames.LearningRate)))];
+    IReadOnlyList<PlotSeries> AccuracySeries() =>
+    [
+        Series("train_acc", "train accuracy", _curves.EpochSeries(MetricNames.TrainAccuracy), perEpoch: true),
+        Series("val_acc", "validation accuracy", _curves.EpochSeries(MetricNames.ValAccuracy), perEpoch: true),
+    ];
+
+    IReadOnlyList<PlotSeries> LearningRateSeries() => [Series("lr", "learning rate", _curves.StepSeries(MetricNames.LearningRate), perEpoch: false)];
+
+    IReadOnlyList<CurvePoint> Own(MetricInfo m) => m.PerStep ? _curves.StepSeries(m.Name) : _curves.EpochSeries(m.Name);
 
     /// <summary>The strategy's own values that this run has reported (its description labels them).</summary>
-    IEnumerable<MetricInfo> OwnMetrics() => Strategy?.Info.Metrics.Where(m =>
-        (m.PerStep ? _live.StepSeries(m.Name) : _live.EpochSeries(m.Name)).Count > 0) ?? [];
+    IEnumerable<MetricInfo> OwnMetrics() => Strategy?.Info.Metrics.Where(m => Own(m).Count > 0) ?? [];
 
-    IReadOnlyList<ChartSeries> OwnSeries(MetricInfo m) =>
-        [new(m.Label, "#7c3aed", Points(m.PerStep ? _live.StepSeries(m.Name) : _live.EpochSeries(m.Name)), Markers: !m.PerStep)];
+    IReadOnlyList<PlotSeries> OwnSeries(MetricInfo m) => [Series(m.Name, m.Label, Own(m), perEpoch: !m.PerStep)];
 
     public void Dispose() => _subscription?.Dispose();
 }
