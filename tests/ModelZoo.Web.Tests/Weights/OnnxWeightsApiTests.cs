@@ -51,7 +51,7 @@ public sealed class OnnxWeightsApiTests : IAsyncLifetime
     [Fact]
     public async Task Upload_OfMlNetsResNet18Onnx_EnablesTheEntry_AndItsExportIsTheMappedBackbone()
     {
-        (await WeightsState()).ShouldBe("ImportToEnable");
+        (await WeightsState()).ShouldBe("FetchToEnable");
 
         HttpResponseMessage response;
         await using (var fs = File.OpenRead(OnnxTestFiles.MlNetResNet18))
@@ -84,6 +84,6 @@ public sealed class OnnxWeightsApiTests : IAsyncLifetime
         var response = await _http.PostAsync($"/api/models/{EntryId}/weights", new MultipartFormDataContent { { file, "file", "ResNet18.onnx" } });
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await response.Content.ReadAsStringAsync()).ShouldContain($"differs from the published {OnnxSha256}");
-        (await WeightsState()).ShouldBe("ImportToEnable");
+        (await WeightsState()).ShouldBe("FetchToEnable");
     }
 }

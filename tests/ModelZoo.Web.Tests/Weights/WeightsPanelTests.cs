@@ -93,7 +93,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
     {
         var page = Page("resnet18_cntk.mlnet_in1k");
         page.Find("[data-testid=preprocessing]").TextContent.ShouldContain("channels reordered to BGR, pixels on the 0-255 scale, minus the mean image");
-        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("import to enable");
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("fetch to enable");
 
         page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(
             File.ReadAllBytes(ModelZoo.Torch.Tests.Weights.Onnx.OnnxTestFiles.MlNetResNet18), "ResNet18.onnx"));
