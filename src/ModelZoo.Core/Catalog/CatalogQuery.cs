@@ -57,6 +57,7 @@ public static class CatalogQuery
         WeightsAvailability.Available => "imported",
         WeightsAvailability.Bundled => "bundled",
         WeightsAvailability.ImportToEnable => "import to enable",
+        WeightsAvailability.FetchToEnable => "fetch to enable",
         _ => "random init",
     };
 

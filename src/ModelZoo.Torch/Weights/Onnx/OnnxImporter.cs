@@ -63,8 +63,10 @@ public static class OnnxImporter
     /// <summary>
     /// Imports <paramref name="path"/> into <paramref name="model"/>. A file without a classifier (the walkers map
     /// backbones) leaves a freshly initialised head, as a backbone checkpoint does; BatchNorm's
-    /// <c>num_batches_tracked</c> counters, which ONNX does not store, keep the model's values. Any other key the
-    /// file lacks is an error.
+    /// <c>num_batches_tracked</c> counters, which ONNX does not store, keep the model's values. A group the model
+    /// declares optional (<see cref="ZooModel.FreshIfAbsentPrefixes"/>: the pooler of the classifier a run fine-tunes,
+    /// which arctic-embed-xs's graph lacks) may be wholly absent and starts fresh, as from a checkpoint. Any other key
+    /// the file lacks is an error.
     /// </summary>
     public static OnnxImportResult Import(string path, ZooModel model) => Import(OnnxModel.Read(path), model);
 
@@ -76,15 +78,19 @@ public static class OnnxImporter
         try
         {
             bool InHead(string key) => key.StartsWith(model.ClassifierPrefix + ".", StringComparison.Ordinal);
-            var lacking = model.state_dict().Keys
-                .Where(k => !state.ContainsKey(k) && !InHead(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
+            var keys = model.state_dict().Keys.ToList();
+            var absentGroups = model.FreshIfAbsentPrefixes
+                .Where(p => keys.Where(k => k.StartsWith(p, StringComparison.Ordinal)).All(k => !state.ContainsKey(k))).ToList();
+            bool Optional(string key) => absentGroups.Any(p => key.StartsWith(p, StringComparison.Ordinal));
+            var lacking = keys
+                .Where(k => !state.ContainsKey(k) && !InHead(k) && !Optional(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
                 .ToList();
             if (lacking.Count > 0)
                 throw new WeightsImportException($"{Path.GetFileName(path)} does not fit {model.Architecture}: the graph holds no tensor for " +
                     $"{lacking.Count} {(lacking.Count == 1 ? "key" : "keys")} ({string.Join(", ", lacking.Take(StateDictImporter.MaxListed))}" +
                     $"{(lacking.Count > StateDictImporter.MaxListed ? ", ..." : "")}). Nothing was imported.", missing: lacking);
 
-            var report = StateDictImporter.Import(model, state, new ImportOptions(ResetHeadOnMismatch: true, AllowMissing: true, FreshIfAbsent: false));
+            var report = StateDictImporter.Import(model, state, new ImportOptions(ResetHeadOnMismatch: true, AllowMissing: true, FreshIfAbsent: absentGroups.Count > 0));
             if (mapping.Constants.Count > 0)
                 report = report with
                 {
