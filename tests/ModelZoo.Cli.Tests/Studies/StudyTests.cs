@@ -61,44 +61,43 @@ public sealed class StudyTests : IDisposable
         StudyRunner.Read(path).Count.ShouldBe(3);
     }
 
-    /// <summary>A study that needs imported weights imports them from the NuGet packages folder through the portal's
-    /// own import, once (the test project's PackageDownload puts ML.NET's ResNet-18 there).</summary>
+    /// <summary>A study that needs imported weights fetches them through the portal's own fetch (the NuGet client;
+    /// the test project's PackageDownload already put ML.NET's ResNet-18 in the packages folder), once.</summary>
     [Fact]
-    public async Task AStudysWeights_AreImportedFromTheirPackage_ThroughThePortalsImport_Once()
+    public async Task AStudysWeights_AreFetchedThroughThePortalsFetch_Once()
     {
-        var weights = ModelZoo.Cli.Studies.Studies.Find("imagenet-small")!.Weights.ShouldHaveSingleItem();
+        var entryId = ModelZoo.Cli.Studies.Studies.Find("imagenet-small")!.Weights.ShouldHaveSingleItem();
         var study = new Study("weights", "Weights", "?", [], [])
         {
-            Weights = [weights],
+            Weights = [entryId],
             Custom = (_, _, _, _) => Task.FromResult<IReadOnlyList<StudyResult>>([]),
         };
         using var context = new StudyContext(Path.Combine(_dir, "data"), threads: 1);
         var catalog = context.Get<ModelZoo.Infrastructure.Catalog.ZooCatalog>();
-        catalog.Find(weights.EntryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.FetchToEnable);
+        catalog.Find(entryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.FetchToEnable);
 
         var first = new StringWriter();
         await StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, first, CancellationToken.None);
-        first.ToString().ShouldContain($"weights {weights.EntryId}: importing {weights.File}");
-        catalog.Find(weights.EntryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.Available);
+        first.ToString().ShouldContain($"weights {entryId}: fetching Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0 with the NuGet client");
+        catalog.Find(entryId)!.Weights.ShouldBe(ModelZoo.Core.Catalog.WeightsAvailability.Available);
 
         var second = new StringWriter();
         await StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, second, CancellationToken.None);
-        second.ToString().ShouldContain($"weights {weights.EntryId}: already imported");
+        second.ToString().ShouldContain($"weights {entryId}: already imported");
     }
 
     [Fact]
-    public async Task AStudysWeights_WhosePackageIsMissing_StopTheStudy_SayingHowToFetchIt()
+    public async Task AStudysWeights_ForAnEntryWithoutAPackage_StopTheStudy_SayingSo()
     {
         var study = new Study("weights", "Weights", "?", [], [])
         {
-            Weights = [new StudyWeights(ModelZoo.Cli.Studies.Studies.ImageNetResNet, "No.Such.Package", "9.9.9", "model.onnx")],
+            Weights = ["resnet18.tv_in1k"],
             Custom = (_, _, _, _) => Task.FromResult<IReadOnlyList<StudyResult>>([]),
         };
         using var context = new StudyContext(Path.Combine(_dir, "data"), threads: 1);
         var e = await Should.ThrowAsync<InvalidOperationException>(() =>
             StudyRunner.RunAsync(study, context, [1], Path.Combine(_dir, "w.jsonl"), null, TextWriter.Null, CancellationToken.None));
-        e.Message.ShouldContain("No.Such.Package 9.9.9");
-        e.Message.ShouldContain("NuGet client");
+        e.Message.ShouldContain("names no package to fetch them from");
     }
 
     [Fact]
@@ -106,7 +105,7 @@ public sealed class StudyTests : IDisposable
     {
         var output = new StringWriter();
         Program.Run(["study", "list"], new InvocationConfiguration { Output = output, Error = output }).ShouldBe(0);
-        foreach (var name in new[] { "images-small", "domain", "few-shot", "text", "imagenet-small" }) output.ToString().ShouldContain(name + ": ");
+        foreach (var name in new[] { "images-small", "domain", "few-shot", "text", "imagenet-small", "text-encoders" }) output.ToString().ShouldContain(name + ": ");
         var error = new StringWriter();
         Program.Run(["study", "table", "nothing"], new InvocationConfiguration { Output = error, Error = error }).ShouldBe(ExitCodes.BadInput);
         error.ToString().ShouldContain("no study 'nothing'");
