@@ -88,6 +88,20 @@ public static class OnnxExporter
         }
     }
 
+    /// <summary>The class count and, for VGG, the adapted head's shape: with <c>modelzoo.config</c> (BERT), the
+    /// <see cref="ArchitectureOptions"/> the module was built with.</summary>
+    static Dictionary<string, int> BuildOptions(ZooModel model)
+    {
+        var o = new Dictionary<string, int> { ["num_classes"] = model.NumClasses };
+        if (model is Vgg)
+        {
+            o["head_hidden"] = model.NumFeatures;
+            var pool = model.named_children().First(c => c.name == "avgpool").module as TorchSharp.Modules.AdaptiveAvgPool2d;
+            if (pool?.output_size is { Length: > 0 } size) o["head_pool_size"] = (int)size[0];
+        }
+        return o;
+    }
+
     /// <summary>The metadata_props an export writes: architecture, input and output names, labels, and preprocessing
     /// (image) or tokenizer facts (text), each a plain string (lists as JSON arrays) that any ONNX tool shows.</summary>
     public static IReadOnlyList<(string Key, string Value)> Metadata(ZooModel model, OnnxExportOptions options)
@@ -97,6 +111,8 @@ public static class OnnxExporter
         var m = new List<(string, string)>
         {
             ("modelzoo.architecture", model.Architecture),
+            // What ArchitectureRegistry.Create needs to rebuild this module (weights parity --reference onnx reads it).
+            ("modelzoo.options", Json(BuildOptions(model))),
         };
         if (model is Bert bert)
         {
