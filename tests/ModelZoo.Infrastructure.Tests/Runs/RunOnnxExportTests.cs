@@ -71,6 +71,51 @@ public sealed class RunOnnxExportTests
 
     static string WeightsPathOf(TestHost host, Guid id) => Path.Combine(host.DataDir, "runs", id.ToString(), $"run-{id:N}.safetensors");
 
+    /// <summary>A succeeded run whose weights file is <paramref name="write"/>'s, recorded as the worker records it.</summary>
+    static RunView Succeeded(TestHost host, string modelId, Action<string> write)
+    {
+        var id = Guid.NewGuid();
+        var outputs = host.Services.GetRequiredService<RunOutputs>();
+        var file = RunOutputs.WeightsFileNameOf(id);
+        var path = Path.Combine(Directory.CreateDirectory(outputs.DirOf(id)).FullName, file);
+        write(path);
+        return new RunView
+        {
+            Id = id, ModelId = modelId, DatasetId = "tiny", Status = RunStatus.Succeeded,
+            Result = new RunResult { TrainedWeights = new TrainedWeights(file, Sha256.OfFile(path), new FileInfo(path).Length) },
+        };
+    }
+
+    [Fact]
+    public async Task WeightsThatDoNotSayWhatTheyAre_AreNotExported_AndTheReasonSaysSo()
+    {
+        await using var host = new TestHost(new Trainer(ArchitectureRegistry.Default), startWorker: false);
+        var exporter = host.Services.GetRequiredService<RunOnnxExporter>();
+        using var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2));
+        var run = Succeeded(host, "resnet18.tv_in1k", path => SafeTensors.Save(path, model.state_dict()));
+
+        var export = await exporter.ExportAsync(run);
+
+        export.Path.ShouldBeNull();
+        export.Failure.ShouldBe(RunOnnxFailure.NotExportable);
+        export.Problem.ShouldBe($"Run {run.Id}'s model cannot be exported to ONNX: run-{run.Id:N}.safetensors does not name its architecture " +
+                                "(modelzoo.architecture); only weights a run saved can be exported.");
+        File.Exists(Path.Combine(host.Services.GetRequiredService<RunOutputs>().DirOf(run.Id), RunOnnxExporter.OnnxFileNameOf(run.Id))).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task ARunOfAnEntryNoLongerInTheCatalogue_IsNotExported_SinceItsPreprocessingIsUnknown()
+    {
+        await using var host = new TestHost(new Trainer(ArchitectureRegistry.Default), startWorker: false);
+        var exporter = host.Services.GetRequiredService<RunOnnxExporter>();
+        var run = Succeeded(host, "gone.entry", path => File.WriteAllBytes(path, [1, 2, 3]));
+
+        var export = await exporter.ExportAsync(run);
+
+        export.Failure.ShouldBe(RunOnnxFailure.NotExportable);
+        export.Problem.ShouldNotBeNull().ShouldContain("trained catalogue entry 'gone.entry', which this installation no longer has");
+    }
+
     [Fact]
     public async Task AFailedRun_HasNoOnnxModel_AndSaysWhy()
     {
