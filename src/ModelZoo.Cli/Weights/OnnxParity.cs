@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Weights;
 using ModelZoo.Torch.Weights.Onnx;
 using static TorchSharp.torch;
@@ -99,8 +100,9 @@ public static class OnnxParity
         }
         else if (fileWeights is not null)
         {
-            var classifier = fileWeights.Keys.FirstOrDefault(k => k is "fc.weight" or "classifier.weight" or "classifier.1.weight" or "classifier.3.weight" or "classifier.6.weight");
-            if (classifier is not null && fileWeights[classifier].shape is [var n, ..]) options = options with { NumClasses = (int)n };
+            // The classifier's key, asked of a model built on the meta device (no memory, even for VGG's default head).
+            var prefix = TorchRuntime.OnMeta(() => info.Create(options), m => m.ClassifierPrefix);
+            if (fileWeights.TryGetValue(prefix + ".weight", out var w) && w.shape is [var n, ..]) options = options with { NumClasses = (int)n };
         }
         return r.NumClasses is { } given ? options with { NumClasses = given } : options;
     }

@@ -15,8 +15,8 @@ public sealed record RunOnnxExport(string? Path, string? FileName, RunOnnxFailur
 /// <summary>
 /// A succeeded run's trained model as ONNX (<see cref="OnnxExporter"/>): built from the run's weights file, with the
 /// catalogue entry's preprocessing at the run's input size (or, for text, its tokenizer facts at the run's token limit)
-/// and the run's class names in the model's metadata. Written once beside the weights file (<c>run-&lt;id&gt;.onnx</c>)
-/// and served from there; the weights file never changes after the run (its size is checked on every lookup), so
+/// and the run's class names in the model's metadata. Written once beside the weights file (<c>run-&lt;id&gt;.v&lt;format&gt;.onnx</c>)
+/// and served from there as <c>run-&lt;id&gt;.onnx</c>; the weights file never changes after the run (its size is checked on every lookup), so
 /// neither does the export.
 /// </summary>
 public sealed class RunOnnxExporter(RunOutputs outputs, ZooCatalog catalog, ArchitectureRegistry registry)
@@ -30,7 +30,8 @@ public sealed class RunOnnxExporter(RunOutputs outputs, ZooCatalog catalog, Arch
         var weights = outputs.WeightsOf(run);
         if (weights.Path is not { } weightsPath) return new(null, null, RunOnnxFailure.NoWeights, weights.Problem);
         var fileName = OnnxFileNameOf(run.Id);
-        var target = System.IO.Path.Combine(outputs.DirOf(run.Id), fileName);
+        // Kept under the exporter's format version: a file an earlier exporter wrote is written again, not served.
+        var target = System.IO.Path.Combine(outputs.DirOf(run.Id), $"run-{run.Id:N}.v{OnnxExporter.FormatVersion}.onnx");
         if (File.Exists(target)) return new(target, fileName, null, null);
 
         if (catalog.ManifestOf(run.ModelId) is not { } m)

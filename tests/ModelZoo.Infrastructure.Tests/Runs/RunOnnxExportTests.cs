@@ -100,7 +100,8 @@ public sealed class RunOnnxExportTests
         export.Failure.ShouldBe(RunOnnxFailure.NotExportable);
         export.Problem.ShouldBe($"Run {run.Id}'s model cannot be exported to ONNX: run-{run.Id:N}.safetensors does not name its architecture " +
                                 "(modelzoo.architecture); only weights a run saved can be exported.");
-        File.Exists(Path.Combine(host.Services.GetRequiredService<RunOutputs>().DirOf(run.Id), RunOnnxExporter.OnnxFileNameOf(run.Id))).ShouldBeFalse();
+        var dir = host.Services.GetRequiredService<RunOutputs>().DirOf(run.Id);
+        Directory.GetFiles(dir).ShouldBe([Path.Combine(dir, RunOutputs.WeightsFileNameOf(run.Id))], "no ONNX file and no temp file");
     }
 
     [Fact]

@@ -36,6 +36,9 @@ public static class OnnxExporter
     public const long Opset = 17;
     /// <summary>The IR version that goes with opset 17 (ONNX 1.12).</summary>
     public const long IrVersion = 8;
+    /// <summary>Changes when what the exporter writes changes, so files kept from an earlier version are written again
+    /// (<c>RunOnnxExporter</c> keys its kept files by it); recorded as <c>modelzoo.exporter_version</c>.</summary>
+    public const int FormatVersion = 1;
 
     public const string Batch = "batch", Sequence = "sequence";
     public const string ImageInput = "input", LogitsOutput = "logits";
@@ -72,11 +75,14 @@ public static class OnnxExporter
         return proto;
     }
 
-    /// <summary>Exports to <paramref name="path"/> through a temp file renamed into place, so a failed write leaves nothing.</summary>
-    public static void Save(ZooModel model, string path, OnnxExportOptions? options = null)
+    /// <summary>Exports to <paramref name="path"/> (see <see cref="Write"/>).</summary>
+    public static void Save(ZooModel model, string path, OnnxExportOptions? options = null) => Write(Export(model, options), path);
+
+    /// <summary>Writes <paramref name="proto"/> through a temp file renamed into place, so a failed write (or two
+    /// writers at once) never leaves a partial file under <paramref name="path"/>.</summary>
+    public static void Write(ModelProto proto, string path)
     {
-        var proto = Export(model, options);
-        var tmp = path + ".tmp";
+        var tmp = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
             using (var fs = File.Create(tmp)) proto.WriteTo(fs);
@@ -111,6 +117,7 @@ public static class OnnxExporter
         var m = new List<(string, string)>
         {
             ("modelzoo.architecture", model.Architecture),
+            ("modelzoo.exporter_version", FormatVersion.ToString(CultureInfo.InvariantCulture)),
             // What ArchitectureRegistry.Create needs to rebuild this module (weights parity --reference onnx reads it).
             ("modelzoo.options", Json(BuildOptions(model))),
         };

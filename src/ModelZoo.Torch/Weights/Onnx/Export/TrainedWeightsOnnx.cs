@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Google.Protobuf;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Native;
 using static TorchSharp.torch;
@@ -45,17 +44,7 @@ public static class TrainedWeightsOnnx
             try { StateDictImporter.Import(model, weights, ImportOptions.Strict); }
             catch (WeightsImportException e) { throw new OnnxExportException($"{name} does not load into {arch}: {e.Message}"); }
             model.eval();
-            var proto = OnnxExporter.Export(model, options with { Labels = options.Labels ?? labels });
-            var tmp = $"{onnxPath}.{Guid.NewGuid():N}.tmp";
-            try
-            {
-                using (var fs = File.Create(tmp)) proto.WriteTo(fs);
-                File.Move(tmp, onnxPath, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(tmp)) File.Delete(tmp);
-            }
+            OnnxExporter.Write(OnnxExporter.Export(model, options with { Labels = options.Labels ?? labels }), onnxPath);
         }
         finally
         {
