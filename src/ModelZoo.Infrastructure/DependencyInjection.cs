@@ -60,6 +60,7 @@ public static class DependencyInjection
         services.AddSingleton<RunCancellations>();
         services.AddSingleton<RunEventRecorder>();
         services.AddSingleton<RunOutputs>();
+        services.AddSingleton<RunOnnxExporter>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<RunService>();
         services.AddSingleton<SweepService>();

@@ -10,39 +10,86 @@ namespace ModelZoo.Cli.Weights;
 /// BERT: <c>--arch bert --weights model.safetensors --config config.json --io expected.json</c>, where the JSON holds
 /// <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>, <c>logits</c> and (for <c>--output features</c>)
 /// <c>last_hidden_state_first_token</c>, as <see cref="TextParityIo"/> reads them.
+/// <para>
+/// <c>modelzoo weights parity --reference onnx model.onnx --arch X [--weights w] [--atol 1e-4] [--rtol 1e-4]</c>: the
+/// reference is an ONNX file run in ONNX Runtime on seeded inputs instead of an io file (<see cref="OnnxParity"/>);
+/// every output is compared as torch.testing.assert_close compares, with both tolerances and both worst errors printed.
+/// </para>
 /// </summary>
 public static class ParityCommand
 {
     public static Command Create()
     {
         var arch = new Option<string>("--arch") { Description = "Architecture name in the registry, e.g. resnet18.", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "Weights file: .safetensors, .pth (torch.save(state_dict)) or .dat (TorchSharp).", Required = true }
+        var weights = new Option<FileInfo>("--weights") { Description = "Weights file: .safetensors, .pth (torch.save(state_dict)) or .dat (TorchSharp). With --reference onnx, optional: without it the weights are the ONNX file's." }
             .AcceptExistingOnly();
-        var io = new Option<FileInfo>("--io") { Description = "Reference inputs and outputs: safetensors with tensors 'input' and 'output', or for text models a .json with input_ids, attention_mask, token_type_ids, logits and last_hidden_state_first_token.", Required = true }
+        var io = new Option<FileInfo>("--io") { Description = "Reference inputs and outputs: safetensors with tensors 'input' and 'output', or for text models a .json with input_ids, attention_mask, token_type_ids, logits and last_hidden_state_first_token." }
             .AcceptExistingOnly();
-        var numClasses = new Option<int?>("--num-classes") { Description = "Classifier size (default: the checkpoint's)." };
+        var numClasses = new Option<int?>("--num-classes") { Description = "Classifier size (default: the checkpoint's, or what the ONNX file records)." };
         var output = new Option<string>("--output") { Description = "Compare logits (forward) or features (ForwardFeatures).", DefaultValueFactory = _ => "logits" }
             .AcceptOnlyFromAmong("logits", "features");
         var threshold = new Option<double>("--threshold") { Description = "Largest acceptable max absolute difference.", DefaultValueFactory = _ => ParityCheck.DefaultThreshold };
         var config = new Option<FileInfo?>("--config") { Description = "config.json for config-driven architectures (BERT)." }
             .AcceptExistingOnly();
+        var reference = new Option<string>("--reference") { Description = "What to compare with: an io file (--io), or 'onnx': the ONNX file given as the argument, run in ONNX Runtime.", DefaultValueFactory = _ => "io" }
+            .AcceptOnlyFromAmong("io", "onnx");
+        var onnxFile = new Argument<FileInfo?>("onnx-file") { Description = "With --reference onnx: the ONNX model file.", Arity = ArgumentArity.ZeroOrOne }
+            .AcceptExistingOnly();
+        var atol = new Option<double>("--atol") { Description = "With --reference onnx: absolute tolerance.", DefaultValueFactory = _ => OnnxParity.DefaultAtol };
+        var rtol = new Option<double>("--rtol") { Description = "With --reference onnx: relative tolerance.", DefaultValueFactory = _ => OnnxParity.DefaultRtol };
+        var batch = new Option<int>("--batch") { Description = "With --reference onnx: batch size where the file's is symbolic.", DefaultValueFactory = _ => 2 };
+        var length = new Option<int>("--length") { Description = "With --reference onnx: sequence length of a text model where the file's is symbolic.", DefaultValueFactory = _ => 16 };
+        var inputScale = new Option<double>("--input-scale") { Description = "With --reference onnx: image inputs are standard normal times this (e.g. 128 for a 0-255 input).", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "With --reference onnx: seed of the random inputs.", DefaultValueFactory = _ => 0 };
 
-        var command = new Command("parity", "Load weights strictly, run the io file's input and compare with its output.")
+        var command = new Command("parity", "Load weights strictly, run the reference's inputs and compare with its outputs (an io file, or an ONNX file in ONNX Runtime).")
         {
-            arch, weights, io, numClasses, output, threshold, config,
+            arch, weights, io, numClasses, output, threshold, config, reference, onnxFile, atol, rtol, batch, length, inputScale, seed,
         };
-        command.SetAction(r => Run(
-            new ParityRequest(
-                r.GetRequiredValue(arch),
-                r.GetRequiredValue(weights).FullName,
-                r.GetRequiredValue(io).FullName,
-                r.GetValue(numClasses),
-                r.GetValue(output) == "features" ? ParityOutput.Features : ParityOutput.Logits,
-                r.GetValue(threshold),
-                r.GetValue(config) is { } c ? File.ReadAllText(c.FullName) : null),
-            r.InvocationConfiguration.Output,
-            r.InvocationConfiguration.Error));
+        command.SetAction(r =>
+        {
+            var (o, e) = (r.InvocationConfiguration.Output, r.InvocationConfiguration.Error);
+            var configJson = r.GetValue(config) is { } c ? File.ReadAllText(c.FullName) : null;
+            if (r.GetValue(reference) == "onnx")
+            {
+                if (r.GetValue(onnxFile) is not { } file) return Usage(e, "--reference onnx needs the ONNX file: modelzoo weights parity --reference onnx model.onnx --arch X.");
+                if (r.GetValue(io) is not null) return Usage(e, "--io and --reference onnx are two different references; give one.");
+                return RunOnnx(new OnnxParityRequest(r.GetRequiredValue(arch), file.FullName, r.GetValue(weights)?.FullName, r.GetValue(numClasses), configJson,
+                    r.GetValue(batch), r.GetValue(length), r.GetValue(inputScale), r.GetValue(seed), r.GetValue(atol), r.GetValue(rtol)), o, e);
+            }
+            if (r.GetValue(onnxFile) is not null) return Usage(e, "an ONNX file is a reference only with --reference onnx.");
+            if (r.GetValue(weights) is not { } w || r.GetValue(io) is not { } i) return Usage(e, "--weights and --io are required (or use --reference onnx model.onnx).");
+            return Run(new ParityRequest(r.GetRequiredValue(arch), w.FullName, i.FullName, r.GetValue(numClasses),
+                r.GetValue(output) == "features" ? ParityOutput.Features : ParityOutput.Logits, r.GetValue(threshold), configJson), o, e);
+        });
         return command;
+    }
+
+    static int Usage(TextWriter error, string message)
+    {
+        error.WriteLine($"error: {message}");
+        return ExitCodes.BadInput;
+    }
+
+    public static int RunOnnx(OnnxParityRequest request, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            var result = OnnxParity.Run(request);
+            output.WriteLine($"{request.Architecture} <- {result.WeightsSource}");
+            foreach (var m in result.Messages) output.WriteLine(m);
+            output.WriteLine($"reference: {Path.GetFileName(request.OnnxPath)} in ONNX Runtime (sha256 {Sha256.OfFile(request.OnnxPath)}), seed {request.Seed}");
+            foreach (var o in result.Outputs)
+                output.WriteLine($"{o.Name} [{string.Join(", ", o.Shape)}] vs {o.Compared}: max abs diff {o.Closeness.MaxAbsError:G4}, max rel diff {o.Closeness.MaxRelError:G4} " +
+                                 $"(atol {o.Closeness.Atol:G4}, rtol {o.Closeness.Rtol:G4}): {(o.Closeness.Passed ? "PASS" : $"FAIL, {o.Closeness.Mismatched} of {o.Closeness.Total} elements not close")}");
+            return result.Passed ? ExitCodes.Ok : ExitCodes.Failed;
+        }
+        catch (Exception e) when (e is WeightsFormatException or WeightsImportException or FileNotFoundException or KeyNotFoundException
+                                       or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or ArgumentException or NotSupportedException or System.Text.Json.JsonException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
     }
 
     public static int Run(ParityRequest request, TextWriter output, TextWriter error)

@@ -90,12 +90,15 @@ public sealed class MobileNetV2 : ZooModel
     }
 
     /// <summary>torchvision's InvertedResidual: optional 1x1 expansion, 3x3 depthwise, linear 1x1 projection.</summary>
-    sealed class InvertedResidual : Module<Tensor, Tensor>
+    internal sealed class InvertedResidual : Module<Tensor, Tensor>
     {
 #pragma warning disable IDE1006
         private readonly Sequential conv;
 #pragma warning restore IDE1006
         readonly bool _useResConnect;
+
+        /// <summary>Whether the block adds its input to its output (the ONNX exporter writes the same graph).</summary>
+        internal bool UseResConnect => _useResConnect;
 
         public InvertedResidual(int inp, int oup, int stride, int expandRatio) : base("InvertedResidual")
         {

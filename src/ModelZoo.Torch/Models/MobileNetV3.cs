@@ -135,12 +135,15 @@ public sealed class MobileNetV3 : ZooModel
     }
 
     /// <summary>Section 5 of the paper: expand (1x1), depthwise, optional squeeze-excitation, project (1x1, linear).</summary>
-    sealed class InvertedResidual : Module<Tensor, Tensor>
+    internal sealed class InvertedResidual : Module<Tensor, Tensor>
     {
 #pragma warning disable IDE1006
         private readonly Sequential block;
 #pragma warning restore IDE1006
         readonly bool _useResConnect;
+
+        /// <summary>Whether the block adds its input to its output (the ONNX exporter writes the same graph).</summary>
+        internal bool UseResConnect => _useResConnect;
 
         public InvertedResidual(BlockConfig cnf) : base("InvertedResidual")
         {
@@ -167,7 +170,7 @@ public sealed class MobileNetV3 : ZooModel
     }
 
     /// <summary>torchvision.ops.SqueezeExcitation with relu and hardsigmoid, 1x1 convolutions <c>fc1</c>, <c>fc2</c>.</summary>
-    sealed class SqueezeExcitation : Module<Tensor, Tensor>
+    internal sealed class SqueezeExcitation : Module<Tensor, Tensor>
     {
 #pragma warning disable IDE1006
         private readonly Module<Tensor, Tensor> avgpool;

@@ -173,7 +173,7 @@ public sealed class ResNet : ZooModel
         }
     }
 
-    sealed class BasicBlock : Module<Tensor, Tensor>
+    internal sealed class BasicBlock : Module<Tensor, Tensor>
     {
 #pragma warning disable IDE1006
         private readonly Conv2d conv1, conv2;
@@ -204,7 +204,7 @@ public sealed class ResNet : ZooModel
         }
     }
 
-    sealed class Bottleneck : Module<Tensor, Tensor>
+    internal sealed class Bottleneck : Module<Tensor, Tensor>
     {
 #pragma warning disable IDE1006
         private readonly Conv2d conv1, conv2, conv3;

@@ -23,6 +23,9 @@ public sealed class SwappableSequential : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The children in the order <see cref="Run"/> calls them (a replaced child keeps its place).</summary>
+    public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> Ordered => _order.Select(n => (n, this[n])).ToList();
+
     public nn.Module<Tensor, Tensor> this[string name] => (nn.Module<Tensor, Tensor>)_internal_submodules[name];
 
     /// <summary>Replaces a child, keeping its name and place; the old child is disposed.</summary>

@@ -92,6 +92,30 @@ public static class RunsApi
                 "dataset, the strategy and the class names in output order. Its sha256 and size are in the run's result " +
                 "(result.trainedWeights) and its model card. 404, with the reason, when the run does not exist, has not finished, " +
                 "failed or was cancelled.");
+
+        g.MapGet("/{id:guid}/model.onnx", async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> (
+                Guid id, RunService runs, RunOnnxExporter exporter, CancellationToken ct) =>
+            {
+                if (await runs.GetAsync(id, ct) is not { } run)
+                    return TypedResults.Problem($"There is no run {id}.", statusCode: StatusCodes.Status404NotFound, title: "Not found.");
+                var export = await exporter.ExportAsync(run, ct);
+                return export switch
+                {
+                    { Path: { } path } => TypedResults.PhysicalFile(path, "application/octet-stream", export.FileName, enableRangeProcessing: true),
+                    { Failure: RunOnnxFailure.NoWeights } => TypedResults.Problem(export.Problem, statusCode: StatusCodes.Status404NotFound, title: "The run has no weights."),
+                    _ => TypedResults.Problem(export.Problem, statusCode: StatusCodes.Status422UnprocessableEntity, title: "The model cannot be exported to ONNX."),
+                };
+            })
+            .WithName("DownloadRunOnnx").WithSummary("The trained model of a succeeded run as ONNX (opset 17)")
+            .WithDescription(
+                "The run's trained model in eval mode as an ONNX model (opset 17) for ONNX Runtime, ML.NET, Triton or a browser, built from " +
+                "its weights on first request and kept beside them. Image models take `input` float32 [batch, 3, H, W] (already " +
+                "preprocessed) and give `logits`; text models take `input_ids`, `attention_mask` and `token_type_ids` int64 " +
+                "[batch, sequence] and give `logits`. The batch (and sequence) is symbolic. metadata_props record the preprocessing " +
+                "(input_size, resize_size, mean, std, channel_order, pixel_scale, interpolation) or the tokenizer facts (vocab_file, " +
+                "lowercase, max_length), the class names in output order (`labels`, a JSON list), and the run, entry, dataset, strategy " +
+                "and the weights' sha256. 404, with the reason, when the run does not exist or has no weights; 422 when its model " +
+                "cannot be exported (the reason names the architecture and what stops it).");
         return app;
     }
 }

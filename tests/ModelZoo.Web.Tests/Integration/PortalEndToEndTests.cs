@@ -89,6 +89,16 @@ public class PortalEndToEndTests : IAsyncLifetime
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)).ShouldBe(saved.Sha256);
         final.CardMarkdown.ShouldContain($"`{saved.File}`");
         final.CardMarkdown.ShouldContain($"sha256 `{saved.Sha256}`");
+
+        // The same model as ONNX, labelled with the run's classes and naming the weights it was built from.
+        var onnx = await _http.GetAsync($"/api/runs/{run.Id}/model.onnx");
+        onnx.StatusCode.ShouldBe(HttpStatusCode.OK);
+        onnx.Content.Headers.ContentDisposition!.FileName.ShouldBe($"run-{run.Id:N}.onnx");
+        var model = Onnx.ModelProto.Parser.ParseFrom(await onnx.Content.ReadAsByteArrayAsync());
+        var meta = model.MetadataProps.ToDictionary(m => m.Key, m => m.Value);
+        meta["labels"].ShouldBe(JsonSerializer.Serialize(final.Result.ClassNames));
+        meta["modelzoo.weights_sha256"].ShouldBe(saved.Sha256);
+        model.Graph.Output.Single().Name.ShouldBe("logits");
     }
 
     [Fact]
@@ -128,6 +138,10 @@ public class PortalEndToEndTests : IAsyncLifetime
         weights.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await weights.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()
             .ShouldBe($"Run {run.Id} was cancelled, so it saved no weights.");
+        var onnx = await _http.GetAsync($"/api/runs/{run.Id}/model.onnx");
+        onnx.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await onnx.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()
+            .ShouldBe($"Run {run.Id} was cancelled, so it saved no weights.");
     }
 
     [Fact]
@@ -137,13 +151,14 @@ public class PortalEndToEndTests : IAsyncLifetime
         var models = await _http.GetStringAsync("/api/models");
         models.ShouldContain("\"params\":11689512");
         var openapi = await _http.GetStringAsync("/openapi/v1.json");
-        foreach (var op in new[] { "LaunchRun", "ListRuns", "GetRun", "CancelRun", "DownloadRunWeights" }) openapi.ShouldContain(op);
+        foreach (var op in new[] { "LaunchRun", "ListRuns", "GetRun", "CancelRun", "DownloadRunWeights", "DownloadRunOnnx" }) openapi.ShouldContain(op);
         openapi.ShouldContain("\"/api/runs/{id}/weights.safetensors\"");
         (await _http.GetAsync($"/api/runs/{Guid.NewGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         var unknown = Guid.NewGuid();
         var noRun = await _http.GetAsync($"/api/runs/{unknown}/weights.safetensors");
         noRun.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await noRun.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().ShouldBe($"There is no run {unknown}.");
+        (await _http.GetAsync($"/api/runs/{unknown}/model.onnx")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await _http.GetStringAsync("/css/app.css")).ShouldContain(".markdown-body", customMessage: "site assets from wwwroot-assets/ are served");
         (await _http.GetStringAsync("/")).ShouldContain("ResNet-18 (torchvision, ImageNet-1k)");
     }

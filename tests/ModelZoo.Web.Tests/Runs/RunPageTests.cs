@@ -95,6 +95,7 @@ public class RunPageTests : IAsyncLifetime
         var page = _ctx.Render<RunPage>(p => p.Add(x => x.Id, _id));
         page.Find("[data-testid=status]").TextContent.ShouldContain("Running");
         page.FindAll("[data-testid=download-weights]").ShouldBeEmpty();
+        page.FindAll("[data-testid=download-onnx]").ShouldBeEmpty();
 
         var sha256 = new string('d', 64);
         var dbs = _ctx.Services.GetRequiredService<IDbContextFactory<ZooDbContext>>();
@@ -112,6 +113,9 @@ public class RunPageTests : IAsyncLifetime
             var download = page.Find("a[data-testid=download-weights]");
             download.GetAttribute("href").ShouldBe($"/api/runs/{_id}/weights.safetensors");
             download.TextContent.ShouldContain("Download weights (safetensors)");
+            var onnx = page.Find("a[data-testid=download-onnx]");
+            onnx.GetAttribute("href").ShouldBe($"/api/runs/{_id}/model.onnx");
+            onnx.TextContent.ShouldContain("Download model (ONNX)");
             page.Find("[data-testid=weights-file]").TextContent.ShouldContain("42.7 MiB");
             page.Find("[data-testid=weights-file]").TextContent.ShouldContain(sha256);
         }, TimeSpan.FromSeconds(5));
