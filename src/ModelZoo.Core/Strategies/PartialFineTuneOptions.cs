@@ -27,9 +27,17 @@ public sealed record PartialFineTuneOptions : StrategyOptions, IStrategyDefiniti
 
     public override IEnumerable<OptionProblem> Check(StrategyCheckContext context)
     {
-        var stages = context.Model.BackboneStages;
-        if (FrozenStages > stages.Count)
-            yield return OptionProblem.Option("frozenStages",
-                $"Frozen stages must be between 0 and {stages.Count}: model '{context.Model.Id}' has {stages.Count} backbone stages ({string.Join(", ", stages)}).");
+        if (DepthProblem(context.Model, FrozenStages) is { } problem) yield return problem;
+    }
+
+    /// <summary>A frozen depth beyond the model's backbone stages, named with the stages it has (every strategy with a
+    /// <c>frozenStages</c> option checks it so).</summary>
+    public static OptionProblem? DepthProblem(ModelFacts model, int frozenStages)
+    {
+        var stages = model.BackboneStages;
+        return frozenStages > stages.Count
+            ? OptionProblem.Option("frozenStages",
+                $"Frozen stages must be between 0 and {stages.Count}: model '{model.Id}' has {stages.Count} backbone stages ({string.Join(", ", stages)}).")
+            : null;
     }
 }

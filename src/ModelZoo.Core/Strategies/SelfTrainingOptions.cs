@@ -49,10 +49,7 @@ public sealed record SelfTrainingOptions : StrategyOptions, IStrategyDefinition<
 
     public override IEnumerable<OptionProblem> Check(StrategyCheckContext context)
     {
-        var stages = context.Model.BackboneStages;
-        if (FrozenStages > stages.Count)
-            yield return OptionProblem.Option("frozenStages",
-                $"Frozen stages must be between 0 and {stages.Count}: model '{context.Model.Id}' has {stages.Count} backbone stages ({string.Join(", ", stages)}).");
+        if (PartialFineTuneOptions.DepthProblem(context.Model, FrozenStages) is { } depth) yield return depth;
         var h = context.Training;
         if (h.LabelsPerClass is not > 0 && h.TrainLimit <= 0)
             yield return new OptionProblem("HyperParameters.LabelsPerClass",
