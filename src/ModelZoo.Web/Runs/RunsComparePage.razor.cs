@@ -105,6 +105,23 @@ public partial class RunsComparePage : ComponentBase, IDisposable
 
     static string Value(string metric, double? v) => v is { } d && double.IsFinite(d) ? IsRatio(metric) ? Format.Pct(d) : Format.Num(d) : "–";
 
+    /// <summary>Runs with a test result to show as a confusion matrix, in the page's order.</summary>
+    List<Compared> Finished => _runs.Where(r => r.Run.Result is { ConfusionMatrix.Count: > 0 }).ToList();
+
+    Guid? _diffA, _diffB;
+
+    // The first two finished runs until the user picks others (a pick of a run that left the page falls back too).
+    Guid DiffA => Finished.Any(r => r.Run.Id == _diffA) ? _diffA!.Value : Finished[0].Run.Id;
+    Guid DiffB => Finished.Any(r => r.Run.Id == _diffB) ? _diffB!.Value : Finished[1].Run.Id;
+
+    (ClassDifference? Difference, string? Problem) Difference => DiffA == DiffB
+        ? (null, "Pick two different runs.")
+        : ClassDifference.Of(Finished.First(r => r.Run.Id == DiffA).Run.Result!, Finished.First(r => r.Run.Id == DiffB).Run.Result!);
+
+    static string Signed(double d, bool points = true) => points
+        ? (d * 100).ToString("+0.0;-0.0;0.0", System.Globalization.CultureInfo.InvariantCulture)
+        : d.ToString("+0.000;-0.000;0.000", System.Globalization.CultureInfo.InvariantCulture);
+
     void Unsubscribe()
     {
         foreach (var s in _subscriptions) s.Dispose();

@@ -98,4 +98,42 @@ public class RunsComparePageTests : IAsyncLifetime
         Tick(list, _b);
         list.WaitForAssertion(() => list.Find("[data-testid=compare]").GetAttribute("href").ShouldBe($"/runs/compare?ids={_a},{_b}"));
     }
+
+    async Task Finish(Guid id, RunResult result)
+    {
+        var dbs = _ctx.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<ModelZoo.Infrastructure.Persistence.ZooDbContext>>();
+        await using var db = await dbs.CreateDbContextAsync();
+        var r = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstAsync(db.Runs, x => x.Id == id);
+        r.Status = RunStatus.Succeeded;
+        r.ResultJson = RunJson.Write(result);
+        await db.SaveChangesAsync();
+    }
+
+    [Fact]
+    public async Task FinishedRuns_ShowTheirConfusionMatrices_AndWhatChangesPerClassFromAToB()
+    {
+        // A gets 'cat' right 4 of 5 times and 'dog' 2 of 5; B the other way round.
+        await Finish(_a, new RunResult { TestAccuracy = 0.6, ClassNames = ["cat", "dog"], ConfusionMatrix = [[4, 1], [3, 2]] });
+        await Finish(_b, new RunResult { TestAccuracy = 0.6, ClassNames = ["cat", "dog"], ConfusionMatrix = [[2, 3], [1, 4]] });
+        var page = Open($"{_a},{_b}");
+
+        page.FindAll("[data-testid=compare-confusion]").Count.ShouldBe(2);
+        var rows = page.FindAll("[data-testid=class-difference-table] tbody tr").Select(tr => tr.TextContent).ToList();
+        rows[0].ShouldContain("cat", customMessage: "the class B gets worse at comes first");
+        rows[0].ShouldContain("80.00 %");
+        rows[0].ShouldContain("-40.0");
+        rows[1].ShouldContain("+40.0");
+        var cells = page.Find("[data-testid=confusion-difference]").QuerySelectorAll("tbody td").Select(td => td.TextContent.Trim()).ToList();
+        cells.ShouldBe(["-40.0", "+40.0", "-40.0", "+40.0"]);
+    }
+
+    [Fact]
+    public async Task RunsOnOtherClasses_AreNotSubtracted_AndThePageSaysWhy()
+    {
+        await Finish(_a, new RunResult { ClassNames = ["cat", "dog"], ConfusionMatrix = [[4, 1], [3, 2]] });
+        await Finish(_b, new RunResult { ClassNames = ["ham", "spam"], ConfusionMatrix = [[2, 3], [1, 4]] });
+        var page = Open($"{_a},{_b}");
+        page.Find("[data-testid=class-difference-problem]").TextContent.ShouldContain("classify different classes");
+        page.FindAll("[data-testid=confusion-difference]").ShouldBeEmpty();
+    }
 }
