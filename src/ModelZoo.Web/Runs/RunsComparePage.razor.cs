@@ -105,6 +105,9 @@ public partial class RunsComparePage : ComponentBase, IDisposable
 
     static string Value(string metric, double? v) => v is { } d && double.IsFinite(d) ? IsRatio(metric) ? Format.Pct(d) : Format.Num(d) : "–";
 
+    /// <summary>The settings that differ between the finished runs, and their test accuracy.</summary>
+    (IReadOnlyList<ParallelAxis> Axes, IReadOnlyList<RunView> Runs) Parallel => ParallelAxes.Of(_runs.Select(r => r.Run));
+
     /// <summary>Runs with a test result to show as a confusion matrix, in the page's order.</summary>
     List<Compared> Finished => _runs.Where(r => r.Run.Result is { ConfusionMatrix.Count: > 0 }).ToList();
 

@@ -125,6 +125,8 @@ public class RunsComparePageTests : IAsyncLifetime
         rows[1].ShouldContain("+40.0");
         var cells = page.Find("[data-testid=confusion-difference]").QuerySelectorAll("tbody td").Select(td => td.TextContent.Trim()).ToList();
         cells.ShouldBe(["-40.0", "+40.0", "-40.0", "+40.0"]);
+        // Both runs share every setting but their names: the parallel view has test accuracy alone, so it is not drawn.
+        page.FindAll("[data-testid=compare-parallel]").ShouldBeEmpty();
     }
 
     [Fact]
@@ -135,5 +137,20 @@ public class RunsComparePageTests : IAsyncLifetime
         var page = Open($"{_a},{_b}");
         page.Find("[data-testid=class-difference-problem]").TextContent.ShouldContain("classify different classes");
         page.FindAll("[data-testid=confusion-difference]").ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task FinishedRunsWithOtherSettings_AreDrawnAsParallelCoordinates_OfWhatDiffers()
+    {
+        var fast = (await _runs.LaunchAsync(new RunRequest
+        {
+            ModelId = "resnet18.tv_in1k", DatasetId = "tiny", Name = "fast", HyperParameters = new HyperParameters { Epochs = 2, LearningRate = 1e-2 },
+        })).RunId!.Value;
+        await Finish(_a, new RunResult { TestAccuracy = 0.6, TestExamples = 10, ClassNames = ["cat", "dog"], ConfusionMatrix = [[4, 1], [3, 2]] });
+        await Finish(fast, new RunResult { TestAccuracy = 0.7, TestExamples = 10, ClassNames = ["cat", "dog"], ConfusionMatrix = [[4, 1], [2, 3]] });
+        var page = Open($"{_a},{fast},{_b}");
+        var parallel = page.Find("[data-testid=compare-parallel]");
+        parallel.GetAttribute("data-axes").ShouldBe("learning rate|test accuracy");
+        parallel.GetAttribute("data-lines").ShouldBe("2", "the unfinished run has no line");
     }
 }
