@@ -440,8 +440,16 @@ public class BertTests
         var config = m.Config is { } c ? File.ReadAllText(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, c)) : null;
         using var model = ArchitectureRegistry.Default.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses, config));
         m.Params.ShouldBe(model.ParameterCount());
-        m.Head.Classifier.ShouldBe(model.ClassifierPrefix);
-        m.Preprocessing.InputSize.ShouldBe(((Bert)model).Config.MaxPositionEmbeddings, "for text, input_size is the maximum sequence length");
+        // A bare encoder (minilm_l6, arctic_embed_xs) has no classifier of its own: the entry names the head that its
+        // runs train, the fine-tuning architecture's.
+        var headOwner = model.ClassifierPrefix.Length > 0 ? model
+            : ArchitectureRegistry.Default.Create(ArchitectureRegistry.Default.ForFineTuning(m.Architecture).Name, new ArchitectureOptions(m.Head.NumClasses, config));
+        try { m.Head.Classifier.ShouldBe(headOwner.ClassifierPrefix); }
+        finally { if (!ReferenceEquals(headOwner, model)) headOwner.Dispose(); }
+        // For text, input_size is the maximum sequence length runs tokenise to: the position table's size, or less
+        // where the model was trained on shorter inputs (all-MiniLM-L6-v2: 256 of 512).
+        m.Text.ShouldNotBeNull().MaxLength.ShouldBe(m.Preprocessing.InputSize, "for text, input_size is the maximum sequence length");
+        m.Preprocessing.InputSize.ShouldBeInRange(1, ((Bert)model).Config.MaxPositionEmbeddings);
         m.Preprocessing.Mean.ShouldBeEmpty("text has no pixel normalisation");
     }
 
