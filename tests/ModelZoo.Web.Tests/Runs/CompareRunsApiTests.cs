@@ -90,6 +90,25 @@ public class CompareRunsApiTests(TwoTrainedRuns runs) : IClassFixture<TwoTrained
     }
 
     [Fact]
+    public async Task Compare_AsJsonWithCurves_GivesEachRunsRecordedCurves_InOneCall()
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(await _http.GetStringAsync($"/api/runs/compare?ids={_a.Id},{_b.Id}&curves=true"));
+        var root = json.RootElement;
+        root.GetProperty("table").GetProperty("rows").GetArrayLength().ShouldBe(2);
+        var curves = root.GetProperty("curves").EnumerateArray().ToList();
+        curves.Select(c => c.GetProperty("id").GetGuid()).ShouldBe([_a.Id, _b.Id]);
+        var events = await _http.GetFromJsonAsync<List<RunEvent>>($"/api/runs/{_a.Id}/events", RunPolling.Json);
+        var epochs = events!.Where(e => e.Kind == RunEventKind.Epoch).Select(e => e.Epoch!).ToList();
+        var valAcc = curves[0].GetProperty("perEpoch").GetProperty("val_acc").EnumerateArray().ToList();
+        valAcc.Select(p => p.GetProperty("value").GetDouble()).ShouldBe(epochs.Select(e => e.ValAccuracy), tolerance: 1e-12);
+        valAcc.Select(p => p.GetProperty("epoch").GetDouble()).ShouldBe(epochs.Select(e => (double)e.Epoch));
+        curves[0].GetProperty("perStep").GetProperty("loss").GetArrayLength().ShouldBe(events.Count(e => e.Kind == RunEventKind.Step));
+        // Without the flag the JSON stays the table alone, as before.
+        using var plain = System.Text.Json.JsonDocument.Parse(await _http.GetStringAsync($"/api/runs/compare?ids={_a.Id},{_b.Id}"));
+        plain.RootElement.TryGetProperty("curves", out _).ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task Compare_NamesUnknownIds_AndRefusesMalformedOrTooLongLists()
     {
         var unknown = Guid.NewGuid();
