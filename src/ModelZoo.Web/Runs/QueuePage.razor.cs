@@ -20,6 +20,7 @@ namespace ModelZoo.Web.Runs;
 public partial class QueuePage : ComponentBase, IDisposable
 {
     static readonly TimeSpan RenderInterval = TimeSpan.FromMilliseconds(500);
+    static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
 
     [SupplyParameterFromQuery(Name = "status")] public string? Status { get; set; }
     [SupplyParameterFromQuery(Name = "model")] public string? Model { get; set; }
@@ -42,6 +43,7 @@ public partial class QueuePage : ComponentBase, IDisposable
     QueueBoard _board = new([], [], []);
     readonly HashSet<Guid> _cancelling = [];
     RenderThrottle? _throttle;
+    Timer? _tick;
 
     protected override async Task OnParametersSetAsync()
     {
@@ -50,6 +52,9 @@ public partial class QueuePage : ComponentBase, IDisposable
         _filter = parsed.Filter ?? QueueFilter.All;
         // Subscribe before the first read, so no status change falls in between (a late one just re-reads).
         if (!_subscribed) { Notifier.AnyRun += OnAnyRun; _subscribed = true; }
+        // Elapsed time and ETA count on between steps (a run preparing its data reports none for a while).
+        _tick ??= new Timer(_ => InvokeAsync(() => { if (_board.Running.Count > 0) { Rebuild(); StateHasChanged(); } }),
+            null, TickInterval, TickInterval);
         await ReloadAsync();
         _loaded = true;
     }
@@ -120,5 +125,6 @@ public partial class QueuePage : ComponentBase, IDisposable
     public void Dispose()
     {
         if (_subscribed) Notifier.AnyRun -= OnAnyRun;
+        _tick?.Dispose();
     }
 }

@@ -78,6 +78,7 @@ public class QueuePageTests : IAsyncLifetime
         done.QuerySelectorAll("[data-testid=resumed]").Length.ShouldBe(1);
         page.FindAll("[data-testid=resumed]").Count.ShouldBe(1, "only the resumed run is marked");
         page.FindAll($"[data-testid=finished-{_done}] [data-testid=cancel]").ShouldBeEmpty();
+        page.FindAll("[data-testid=clear-filters]").ShouldBeEmpty("nothing is filtered");
     }
 
     [Fact]
