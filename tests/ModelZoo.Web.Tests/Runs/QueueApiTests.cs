@@ -83,6 +83,15 @@ public sealed class QueueApiTests : IAsyncLifetime
         (await response.Content.ReadAsStringAsync()).ShouldContain(reason);
     }
 
+    [Fact]
+    public async Task ThePage_PrerendersWithItsFiltersFromTheUrl_AndTheMenuLinksToIt()
+    {
+        var html = await _http.GetStringAsync("/queue?status=queued,running&model=resnet18.tv_in1k");
+        html.ShouldContain("<title>Queue · ModelZoo</title>");
+        html.ShouldContain("href=\"/queue?status=queued&amp;model=resnet18.tv_in1k\"", customMessage: "the Running toggle keeps the other filters");
+        html.ShouldContain("href=\"/queue\"", customMessage: "the menu entry");
+    }
+
     public async Task DisposeAsync()
     {
         _http.Dispose();
