@@ -65,6 +65,7 @@ public static class DependencyInjection
         services.AddSingleton<RunService>();
         services.AddSingleton<SweepService>();
         services.AddSingleton<Runs.Compare.RunCompareService>();
+        services.AddSingleton<Runs.Queue.QueueService>();
         services.AddHostedService<RunWorker>();
         return services;
     }

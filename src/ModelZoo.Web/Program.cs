@@ -28,6 +28,7 @@ app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
 app.MapRunsCompareApi();
+app.MapQueueApi();
 app.MapStrategiesApi();
 app.MapCatalogApi();
 app.MapWeightsApi();
