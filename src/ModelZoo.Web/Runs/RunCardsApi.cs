@@ -41,6 +41,18 @@ public static class RunCardsApi
         app.MapGet("/api/runs/{id:guid}/card.zip", async Task<Results<FileContentHttpResult, NotFound>> (Guid id, CardService cards, CancellationToken ct) =>
                 await cards.ZipAsync(id, ct) is { } zip ? TypedResults.File(zip, "application/zip", $"model-card-{id:N}.zip") : TypedResults.NotFound())
             .WithTags("Cards").WithName("DownloadRunCardZip").WithSummary("The card as a folder: README.md, metadata.yaml (the front matter) and images/curves.png");
+        app.MapGet("/api/cards/diff", async Task<IResult> (CardService cards, CancellationToken ct, Guid? a = null, Guid? b = null, int? av = null, int? bv = null) =>
+            {
+                if (a is null || b is null)
+                    return TypedResults.Problem("Name both cards: a and b are run ids (av and bv optional versions; the latest when left out).",
+                        statusCode: StatusCodes.Status400BadRequest, title: "The cards cannot be compared.");
+                var (diff, problem) = await cards.DiffAsync(a.Value, av, b.Value, bv, ct);
+                return diff is null ? TypedResults.Problem(problem, statusCode: StatusCodes.Status404NotFound, title: "No such card.") : TypedResults.Ok(diff);
+            })
+            .WithTags("Cards").WithName("DiffCards").WithSummary("Two cards compared section by section")
+            .WithDescription("a, b: run ids; av, bv: versions of their person-written sections (default the latest; 0 = none). The same run with two " +
+                             "versions compares an edit. Each section: heading, change (same, changed, added, removed), both texts and the line diff. " +
+                             "400 without a or b, 404 naming the side that has no such card.");
         return app;
     }
 }

@@ -86,4 +86,24 @@ public class CardPanelTests : IAsyncLifetime
         panel.Find("[data-testid=intended-use] textarea").GetAttribute("value").ShouldBe("Mine.");
         panel.Find("[data-testid=card]").TextContent.ShouldContain("Theirs.", customMessage: "the card shows what the other save wrote");
     }
+
+    [Fact]
+    public async Task TheDiffPage_ShowsOnlyWhatAVersionChanged_LineByLine()
+    {
+        var cards = _host.Get<CardService>();
+        (await cards.SaveAsync(_run, new CardAuthorText("First text.", null), 0)).Status.ShouldBe(CardSaveStatus.Saved);
+        (await cards.SaveAsync(_run, new CardAuthorText("Second text.", null), 1)).Status.ShouldBe(CardSaveStatus.Saved);
+
+        var panel = _host.Ctx.Render<CardPanel>(p => p.Add(x => x.RunId, _run));
+        panel.WaitForAssertion(() => panel.Find("[data-testid=diff-previous]").GetAttribute("href").ShouldBe($"/cards/diff?a={_run}&av=1&b={_run}&bv=2"));
+
+        _host.Ctx.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo($"/cards/diff?a={_run}&av=1&b={_run}&bv=2");
+        var page = _host.Ctx.Render<CardDiffPage>();
+        page.WaitForAssertion(() => page.Find("[data-testid=diff-summary]").TextContent.ShouldContain("1 changed, 0 added, 0 removed"));
+        page.FindAll("[data-change]").Select(e => e.GetAttribute("data-testid")).ShouldBe(["section-intended-use"], "unchanged sections are hidden");
+        var section = page.Find("[data-testid=section-intended-use]");
+        section.QuerySelector(".removed")!.TextContent.ShouldBe("− First text.");
+        section.QuerySelector(".added")!.TextContent.ShouldBe("+ Second text.");
+        page.Find("[data-testid=diff-sides]").TextContent.ShouldContain("(version 1 of 2)");
+    }
 }

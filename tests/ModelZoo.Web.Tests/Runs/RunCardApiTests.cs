@@ -137,6 +137,29 @@ public class RunCardApiTests(TwoTrainedRuns runs) : IClassFixture<TwoTrainedRuns
         ink.ShouldBeGreaterThan(200);
     }
 
+    [Fact]
+    public async Task TwoRunsCards_AndTwoVersionsOfOne_AreDiffedBySection()
+    {
+        var runsDiff = (await _http.GetFromJsonAsync<CardDiffView>($"/api/cards/diff?a={runs.A.Id}&b={runs.B.Id}", RunPolling.Json))!;
+        runsDiff.A.RunId.ShouldBe(runs.A.Id);
+        var training = runsDiff.Sections.Single(s => s.Heading == "Training procedure");
+        training.Change.ShouldBe(SectionChange.Changed, "the two runs' seeds differ");
+        training.Lines.ShouldContain(l => l.Change == LineChange.Removed && l.Text.Contains('1'));
+        runsDiff.Sections.Single(s => s.Heading == CardDiff.Opening).Change.ShouldBe(SectionChange.Changed, "the runs' names differ");
+
+        var id = runs.B.Id;
+        var start = (await Card(id)).LatestVersion;
+        (await _http.PutAsJsonAsync($"/api/runs/{id}/card/sections", new Sections($"Diff test {start}.", null, start), RunPolling.Json)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var versions = (await _http.GetFromJsonAsync<CardDiffView>($"/api/cards/diff?a={id}&av={start}&b={id}&bv={start + 1}", RunPolling.Json))!;
+        versions.Sections.Where(s => s.Change != SectionChange.Same).Select(s => s.Heading).ShouldBe(["Intended use"]);
+        versions.Sections.Single(s => s.Heading == "Intended use").Lines.ShouldContain(new DiffLine(LineChange.Added, $"Diff test {start}."));
+
+        (await _http.GetAsync($"/api/cards/diff?a={id}")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var missing = await _http.GetAsync($"/api/cards/diff?a={id}&b={id}&bv=99");
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await missing.Content.ReadAsStringAsync()).ShouldContain("Card B");
+    }
+
     /// <summary>A level-2 section's text, up to the next level-2 heading.</summary>
     static string Section(string md, string heading)
     {

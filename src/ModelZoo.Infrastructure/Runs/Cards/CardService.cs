@@ -14,6 +14,11 @@ public sealed record CardVersionInfo(int Version, DateTimeOffset SavedAt, string
 /// (the latest unless another was asked for; 0 = none written yet).</summary>
 public sealed record CardView(Guid RunId, string Markdown, int Version, int LatestVersion, CardAuthorText Author, IReadOnlyList<CardVersionInfo> Versions);
 
+/// <summary>Which card a side of a diff is: the run, its name, the version shown and the latest.</summary>
+public sealed record CardSide(Guid RunId, string? RunName, int Version, int LatestVersion);
+
+public sealed record CardDiffView(CardSide A, CardSide B, IReadOnlyList<SectionDiff> Sections);
+
 public enum CardSaveStatus { Saved, Unchanged, NotFound, NoCard, Invalid, Conflict }
 
 /// <param name="Errors">By field, for <see cref="CardSaveStatus.Invalid"/>.</param>
@@ -83,6 +88,22 @@ public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService 
                 $"Someone saved version {latestVersion + 1} at the same moment. Reload the card, and save your text on top of it.");
         }
         return new CardSave(CardSaveStatus.Saved, await GetAsync(runId, null, ct), Empty, null);
+    }
+
+    /// <summary>Two cards section by section: two runs' cards, or two versions of one (null version = latest). The
+    /// problem names the side that has no such card.</summary>
+    public async Task<(CardDiffView? Diff, string? Problem)> DiffAsync(Guid a, int? versionA, Guid b, int? versionB, CancellationToken ct = default)
+    {
+        var left = await GetAsync(a, versionA, ct);
+        if (left is null) return (null, Missing("A", a, versionA));
+        var right = await GetAsync(b, versionB, ct);
+        if (right is null) return (null, Missing("B", b, versionB));
+        var names = await runs.GetAsync(a, ct) is { } ra && await runs.GetAsync(b, ct) is { } rb ? (ra.Name, rb.Name) : (null, null);
+        return (new CardDiffView(new CardSide(a, names.Item1, left.Version, left.LatestVersion), new CardSide(b, names.Item2, right.Version, right.LatestVersion),
+            CardDiff.Compare(left.Markdown, right.Markdown)), null);
+
+        static string Missing(string side, Guid id, int? version) =>
+            $"Card {side}: run {id} has no card{(version is { } v ? $" version {v}" : "")} (it does not exist, has not succeeded, or has no such version).";
     }
 
     /// <summary>
