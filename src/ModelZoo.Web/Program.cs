@@ -29,6 +29,7 @@ app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
 app.MapRunsCompareApi();
 app.MapQueueApi();
+app.MapExperimentsApi();
 app.MapStrategiesApi();
 app.MapCatalogApi();
 app.MapWeightsApi();
