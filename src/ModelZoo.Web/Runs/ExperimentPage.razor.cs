@@ -23,6 +23,7 @@ public partial class ExperimentPage : ComponentBase, IDisposable
     ExperimentView? _view;
     HashSet<Guid> _runIds = [];
     bool _loaded, _subscribed, _cancelling;
+    int _reads;
     RenderThrottle? _throttle;
 
     protected override async Task OnParametersSetAsync()
@@ -35,7 +36,12 @@ public partial class ExperimentPage : ComponentBase, IDisposable
 
     async Task ReloadAsync()
     {
-        _view = await Experiments.GetAsync(Id);
+        // Reads overlap (a throttled refresh, the cancel button's own re-read); one that started earlier can finish
+        // later with older statuses, so only the latest read started may replace the view.
+        var ticket = ++_reads;
+        var view = await Experiments.GetAsync(Id);
+        if (ticket != _reads) return;
+        _view = view;
         _runIds = _view?.Runs.Select(r => r.Id).ToHashSet() ?? [];
     }
 

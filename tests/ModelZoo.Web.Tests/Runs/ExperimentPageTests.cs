@@ -83,7 +83,7 @@ public class ExperimentPageTests : IAsyncLifetime
             page.Find("[data-testid=experiment-progress]").TextContent.ShouldBe("4 of 4 runs finished");
             page.Find("[data-testid=experiment-cancelled]").TextContent.ShouldContain("cancelled");
             page.Find("[data-testid=cell-0-0] [data-testid=cell-lost]").TextContent.ShouldBe("2 cancelled");
-        });
+        }, TimeSpan.FromSeconds(10));
         (await _host.Get<RunService>().ListAsync()).ShouldAllBe(r => r.Status == RunStatus.Cancelled);
     }
 
