@@ -88,6 +88,19 @@ public class ExperimentPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheList_LinksAGridToItsGrid_AndASweepToItsChart()
+    {
+        var grid = await Launch();
+        var sweep = await _host.Get<SweepService>().LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny", HyperParameters = new HyperParameters { Epochs = 1 } });
+        var page = _host.Ctx.Render<ExperimentsPage>();
+        page.WaitForAssertion(() => page.FindAll("[data-testid=experiments] tbody tr").Count.ShouldBe(2));
+        page.Find($"[data-testid=experiment-{grid.Id}] a").GetAttribute("href").ShouldBe($"/experiments/{grid.Id}");
+        page.Find($"[data-testid=experiment-{grid.Id}]").TextContent.ShouldContain("0 running, 4 queued");
+        page.Find($"[data-testid=experiment-{sweep.SweepId}] a").GetAttribute("href").ShouldBe($"/sweeps/{sweep.SweepId}");
+        page.Find($"[data-testid=experiment-{sweep.SweepId}] a").TextContent.ShouldBe("Sweep resnet18.tv_in1k on tiny");
+    }
+
+    [Fact]
     public void AnUnknownExperiment_SaysSo()
     {
         var page = _host.Ctx.Render<ExperimentPage>(p => p.Add(x => x.Id, Guid.NewGuid()));

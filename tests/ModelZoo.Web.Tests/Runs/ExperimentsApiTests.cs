@@ -131,6 +131,9 @@ public sealed class ExperimentsApiTests : IAsyncLifetime
         (await _http.GetFromJsonAsync<JsonArray>("/api/experiments", RunPolling.Json))!.ShouldBeEmpty();
         (await _http.GetAsync($"/api/experiments/{Guid.NewGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await _http.PostAsync($"/api/experiments/{Guid.NewGuid()}/cancel", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        var openapi = await _http.GetStringAsync("/openapi/v1.json");
+        foreach (var op in new[] { "LaunchExperiment", "ListExperiments", "GetExperiment", "CancelExperiment" }) openapi.ShouldContain(op);
     }
 
     /// <summary>Cancelling the experiment stops the training run and every queued one; the cells count them, not average them.</summary>
