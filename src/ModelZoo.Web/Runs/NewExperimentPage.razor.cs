@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Components;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
@@ -38,6 +39,8 @@ public partial class NewExperimentPage : ComponentBase
     }
 
     readonly Form _form = new();
+    /// <summary>Each strategy's option values as edited, kept when it is unticked and ticked again.</summary>
+    readonly Dictionary<string, Dictionary<string, object?>> _options = [];
     IReadOnlyList<CatalogEntry> _models = [];
     IReadOnlyList<DatasetInfo> _datasets = [];
     IReadOnlyDictionary<string, string> _errors = new Dictionary<string, string>();
@@ -57,6 +60,37 @@ public partial class NewExperimentPage : ComponentBase
 
     /// <summary>A grid has one dataset, so strategies that need a second one (domain adaptation) are not offered.</summary>
     IEnumerable<StrategyDescription> GridStrategies => Strategies.All.Where(s => !s.Info.NeedsTarget);
+
+    Dictionary<string, object?> OptionsOf(string strategy)
+    {
+        if (_options.TryGetValue(strategy, out var values)) return values;
+        values = Strategies.Find(strategy)?.Options.ToDictionary(o => o.Name, o => (object?)o.Default) ?? [];
+        return _options[strategy] = values;
+    }
+
+    /// <summary>The options changed from their defaults, so a column reads "partial-fine-tune (frozenStages 3)" and
+    /// not every option's value.</summary>
+    JsonObject? ChangedOptions(string strategy)
+    {
+        if (Strategies.Find(strategy) is not { } s || !_options.TryGetValue(strategy, out var values)) return null;
+        var changed = new JsonObject();
+        foreach (var o in s.Options)
+            if (values.TryGetValue(o.Name, out var v) && NewRunForm.Json(v) is { } node
+                && node.ToJsonString() != NewRunForm.Json(o.Default)?.ToJsonString())
+                changed[o.Name] = node;
+        return changed.Count == 0 ? null : changed;
+    }
+
+    /// <summary>The depths a frozen-stages option offers, named by the first chosen model (or the first that fits).</summary>
+    IReadOnlyList<string> OptionStages =>
+        (_models.FirstOrDefault(m => m.Id == _form.Models.FirstOrDefault()) ?? FittingModels.FirstOrDefault())?.Facts?.BackboneStages ?? [];
+
+    /// <summary>An arm's errors under the keys the options editor reads (<c>Options.frozenStages</c>).</summary>
+    IReadOnlyDictionary<string, string> ArmErrors(string strategy)
+    {
+        var prefix = $"Strategies[{_form.Strategies.IndexOf(strategy)}].";
+        return _errors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key[prefix.Length..], e => e.Value);
+    }
 
     static void Toggle(List<string> list, string id, bool on)
     {
@@ -87,7 +121,7 @@ public partial class NewExperimentPage : ComponentBase
         return new ExperimentRequest
         {
             Name = _form.Name, DatasetId = _form.DatasetId, Models = [.. _form.Models],
-            Strategies = _form.Strategies.Select(s => new StrategyChoice { Id = s }).ToList(),
+            Strategies = _form.Strategies.Select(s => new StrategyChoice { Id = s, Options = ChangedOptions(s) }).ToList(),
             Seeds = seeds!, LabelBudgets = budgets!.Count == 0 ? null : budgets,
             HyperParameters = new HyperParameters { Epochs = _form.Epochs, BatchSize = _form.BatchSize, LearningRate = _form.LearningRate, TrainLimit = _form.TrainLimit },
         };

@@ -114,7 +114,7 @@ public class ExperimentPageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TheLaunchForm_QueuesModelsTimesStrategiesTimesSeeds_AndOpensTheGrid()
+    public async Task TheLaunchForm_QueuesModelsTimesStrategiesTimesSeeds_WithEachArmsOptions_AndOpensTheGrid()
     {
         var page = _host.Ctx.Render<NewExperimentPage>();
         page.Find("[data-testid=run-count]").TextContent.ShouldBe("0 × 0 × 1 × 3 = 0 runs", "three seeds by default");
@@ -123,18 +123,28 @@ public class ExperimentPageTests : IAsyncLifetime
 
         Input(page, "model-resnet18.tv_in1k").Change(true);
         Input(page, "strategy-feature-extraction").Change(true);
-        Input(page, "strategy-scratch").Change(true);
+        Input(page, "strategy-partial-fine-tune").Change(true);
         Input(page, "seeds").Change("7, 8");
         // MudBlazor hands changes to the page asynchronously.
         page.WaitForAssertion(() => page.Find("[data-testid=run-count]").TextContent.ShouldBe("1 × 2 × 1 × 2 = 4 runs"));
-        page.Find("button[data-testid=launch]").Click();
 
+        // The arm's options come from the strategy's description; a bad one is explained under the option, as on the new-run page.
+        page.Find("[data-testid=options-partial-fine-tune] [data-testid=option-layerwiseDecay] input").Change("3");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=options-partial-fine-tune] [data-testid=option-layerwiseDecay]").TextContent
+            .ShouldContain("Layer-wise decay must be between 0.05 and 1; it is 3."));
+        (await _host.Get<ExperimentService>().ListAsync()).ShouldBeEmpty("nothing is queued while a run would be refused");
+
+        page.Find("[data-testid=options-partial-fine-tune] [data-testid=option-layerwiseDecay] input").Change("0.5");
+        page.Find("button[data-testid=launch]").Click();
         var nav = _host.Get<NavigationManager>();
         page.WaitForAssertion(() => nav.Uri.ShouldContain("/experiments/"));
         var id = Guid.Parse(nav.Uri.Split('/').Last());
         var view = (await _host.Get<ExperimentService>().GetAsync(id))!;
         view.Runs.Count.ShouldBe(4);
         view.Runs.Select(r => r.Request.HyperParameters.Seed).Distinct().Order().ShouldBe([7, 8]);
-        view.Grid!.Columns.Select(c => c.StrategyId).ShouldBe(["feature-extraction", "scratch"]);
+        view.Grid!.Columns.Select(c => c.Label).ShouldBe(["feature-extraction", "partial-fine-tune (layerwiseDecay 0.5)"],
+            "only the option changed from its default names the column");
+        view.Runs.Where(r => r.Strategy == "partial-fine-tune").ShouldAllBe(r => r.Request.Options!["layerwiseDecay"]!.GetValue<double>() == 0.5);
     }
 }
