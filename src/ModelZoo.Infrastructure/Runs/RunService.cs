@@ -176,7 +176,8 @@ public sealed class RunService(
         return CancelOutcome.CancelRequested;
     }
 
-    static async Task<List<Guid>> QueueOrderAsync(ZooDbContext db, CancellationToken ct) =>
+    /// <summary>Queued runs in the order the worker claims them (oldest first), for each view's queue position.</summary>
+    internal static async Task<List<Guid>> QueueOrderAsync(ZooDbContext db, CancellationToken ct) =>
         await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToListAsync(ct);
 
     internal static RunView ToView(RunRecord r, List<Guid> queue, bool includeCard) => new()

@@ -78,7 +78,7 @@ public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService
         if (s is null) return null;
         var request = RunJson.Read<RunRequest>(s.PlanJson);
         var rows = await db.Runs.AsNoTracking().Where(r => r.ExperimentId == id).OrderBy(r => r.CreatedAt).ToListAsync(ct);
-        var queue = await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToListAsync(ct);
+        var queue = await RunService.QueueOrderAsync(db, ct);
         return new SweepView(s.Id, request.ModelId, s.DatasetId, s.CreatedAt, request,
             rows.Select(r => RunService.ToView(r, queue, includeCard: false)).ToList());
     }

@@ -94,7 +94,7 @@ public sealed class ExperimentService(IDbContextFactory<ZooDbContext> dbs, RunSe
         var x = await db.Experiments.AsNoTracking().FirstOrDefaultAsync(e => e.Id == id, ct);
         if (x is null) return null;
         var rows = await db.Runs.AsNoTracking().Where(r => r.ExperimentId == id).OrderBy(r => r.CreatedAt).ToListAsync(ct);
-        var queue = await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToListAsync(ct);
+        var queue = await RunService.QueueOrderAsync(db, ct);
         var views = rows.Select(r => RunService.ToView(r, queue, includeCard: false)).ToList();
         if (x.Kind != ExperimentKind.Grid)
             return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, null, RunJson.Read<RunRequest>(x.PlanJson), views, null);
