@@ -93,6 +93,14 @@ public sealed class ExperimentsApiTests : IAsyncLifetime
         var summary = list.ShouldHaveSingleItem()!;
         (summary["name"]!.GetValue<string>(), summary["runs"]!.GetValue<int>(), summary["succeeded"]!.GetValue<int>()).ShouldBe(("Two backbones", 4, 4));
         (await _http.GetAsync($"/api/sweeps/{id}")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "a grid is not a sweep");
+
+        // The pages prerender on the real portal (services, routes and the database as the browser meets them).
+        var page = await _http.GetStringAsync($"/experiments/{id}");
+        page.ShouldContain("data-testid=\"experiment-grid\"");
+        page.ShouldContain("4 of 4 runs finished");
+        page.ShouldContain($"/runs/compare?ids={IdOf(cells[0]!["runs"]![0])}");
+        (await _http.GetStringAsync("/experiments")).ShouldContain($"href=\"/experiments/{id}\"");
+        (await _http.GetStringAsync("/experiments/new")).ShouldContain("data-testid=\"launch\"");
     }
 
     /// <summary>Nothing is queued when any planned run would be refused; each error names the experiment's field.</summary>
