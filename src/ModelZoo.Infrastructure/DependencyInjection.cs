@@ -64,6 +64,7 @@ public static class DependencyInjection
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<RunService>();
         services.AddSingleton<SweepService>();
+        services.AddSingleton<Runs.Experiments.ExperimentService>();
         services.AddSingleton<Runs.Compare.RunCompareService>();
         services.AddSingleton<Runs.Queue.QueueService>();
         services.AddSingleton<Runs.Cards.CardService>();

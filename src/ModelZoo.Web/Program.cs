@@ -30,6 +30,7 @@ app.MapRunsApi();
 app.MapRunCardsApi();
 app.MapRunsCompareApi();
 app.MapQueueApi();
+app.MapExperimentsApi();
 app.MapStrategiesApi();
 app.MapCatalogApi();
 app.MapWeightsApi();

@@ -194,8 +194,8 @@ public sealed record RunView
     public string? TargetDatasetId { get; init; }
     /// <summary>The run this one is the scratch baseline of.</summary>
     public Guid? BaselineFor { get; init; }
-    /// <summary>The transferability sweep this run belongs to.</summary>
-    public Guid? SweepId { get; init; }
+    /// <summary>The experiment (grid or transferability sweep) this run belongs to.</summary>
+    public Guid? ExperimentId { get; init; }
     /// <summary>How often the run resumed from its checkpoint after the portal stopped.</summary>
     public int Resumes { get; init; }
 }

@@ -15,8 +15,8 @@ public sealed class RunRecord
     public string? TargetDatasetId { get; set; }
     /// <summary>The run this one is the scratch baseline of.</summary>
     public Guid? BaselineForId { get; set; }
-    /// <summary>The transferability sweep this run belongs to.</summary>
-    public Guid? SweepId { get; set; }
+    /// <summary>The experiment (grid or transferability sweep) this run belongs to.</summary>
+    public Guid? ExperimentId { get; set; }
     public string RequestJson { get; set; } = "";
     public RunStatus Status { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
@@ -73,16 +73,25 @@ public sealed class CardVersionRecord
     public string? SavedBy { get; set; }
 }
 
-/// <summary>A transferability sweep: one backbone and dataset under feature extraction, every frozen depth, full
-/// fine-tuning and scratch, with one budget and seed; its runs point at it.</summary>
-public sealed class SweepRecord
+/// <summary>
+/// Runs launched together: a grid (<c>Kind = "grid"</c>: models × strategies × label budgets × seeds on one dataset)
+/// or a transferability sweep (<c>"sweep"</c>: one backbone at every frozen depth). Its runs point at it
+/// (<see cref="RunRecord.ExperimentId"/>). Sweeps were a table of their own until the Experiments migration moved them
+/// here with their runs' links.
+/// </summary>
+public sealed class ExperimentRecord
 {
     public Guid Id { get; set; }
-    public string ModelId { get; set; } = "";
+    /// <summary><c>grid</c> or <c>sweep</c> (Core's <c>ExperimentKind</c>).</summary>
+    public string Kind { get; set; } = "";
+    public string? Name { get; set; }
     public string DatasetId { get; set; } = "";
-    /// <summary>The request every run shares, before each run's strategy and options.</summary>
-    public string RequestJson { get; set; } = "";
+    /// <summary>What was launched: a grid's <c>GridLayout</c> (its request, rows, columns and every run's slot); a
+    /// sweep's shared <c>RunRequest</c>. Read whole, never queried by field.</summary>
+    public string PlanJson { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>When someone cancelled the experiment as a whole.</summary>
+    public DateTimeOffset? CancelledAt { get; set; }
 }
 
 /// <summary>One progress event, kept so late joiners and comparison views see the whole history.</summary>

@@ -11,7 +11,7 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
     public DbSet<RunEventRecord> RunEvents => Set<RunEventRecord>();
     public DbSet<LatencyRecord> Latencies => Set<LatencyRecord>();
     public DbSet<RunMetricRecord> RunMetrics => Set<RunMetricRecord>();
-    public DbSet<SweepRecord> Sweeps => Set<SweepRecord>();
+    public DbSet<ExperimentRecord> Experiments => Set<ExperimentRecord>();
     public DbSet<CardVersionRecord> CardVersions => Set<CardVersionRecord>();
 
     protected override void OnModelCreating(ModelBuilder b)
@@ -23,7 +23,7 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
             e.Property(r => r.Strategy).HasMaxLength(64);
             e.Property(r => r.TargetDatasetId).HasMaxLength(200);
-            e.HasIndex(r => r.SweepId);
+            e.HasIndex(r => r.ExperimentId);
             e.HasIndex(r => r.BaselineForId);
             e.Property(r => r.ModelId).HasMaxLength(200);
             e.Property(r => r.DatasetId).HasMaxLength(200);
@@ -45,12 +45,14 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.HasIndex(x => new { x.RunId, x.Name, x.Seq });
             e.HasIndex(x => new { x.RunId, x.Seq });
         });
-        b.Entity<SweepRecord>(e =>
+        b.Entity<ExperimentRecord>(e =>
         {
-            e.ToTable("sweeps");
+            e.ToTable("experiments");
             e.HasKey(x => x.Id);
-            e.Property(x => x.ModelId).HasMaxLength(200);
+            e.Property(x => x.Kind).HasMaxLength(16);
+            e.Property(x => x.Name).HasMaxLength(200);
             e.Property(x => x.DatasetId).HasMaxLength(200);
+            e.HasIndex(x => x.CreatedAt);
         });
         b.Entity<CardVersionRecord>(e =>
         {

@@ -36,11 +36,11 @@ public sealed class RunService(
     }
 
     public async Task<LaunchResult> LaunchAsync(RunRequest request, CancellationToken ct = default) =>
-        await LaunchAsync(request, sweepId: null, ct);
+        await LaunchAsync(request, experimentId: null, ct);
 
     /// <summary>Validates, stores and queues a run. The stored request names the strategy by its id and carries
     /// every option's value, defaults included, so the record says exactly what ran.</summary>
-    internal async Task<LaunchResult> LaunchAsync(RunRequest request, Guid? sweepId, CancellationToken ct)
+    internal async Task<LaunchResult> LaunchAsync(RunRequest request, Guid? experimentId, CancellationToken ct)
     {
         var check = Check(request);
         if (!check.Ok) return new LaunchResult(null, check.Errors);
@@ -67,7 +67,7 @@ public sealed class RunService(
             TargetDatasetId = request.TargetDatasetId,
             Strategy = request.Strategy,
             BaselineForId = request.BaselineFor,
-            SweepId = sweepId,
+            ExperimentId = experimentId,
             LabelsPerClass = request.HyperParameters.LabelsPerClass,
             RequestJson = RunJson.Write(request),
             Status = RunStatus.Queued,
@@ -182,13 +182,14 @@ public sealed class RunService(
         return CancelOutcome.CancelRequested;
     }
 
-    static async Task<List<Guid>> QueueOrderAsync(ZooDbContext db, CancellationToken ct) =>
+    /// <summary>Queued runs in the order the worker claims them (oldest first), for each view's queue position.</summary>
+    internal static async Task<List<Guid>> QueueOrderAsync(ZooDbContext db, CancellationToken ct) =>
         await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToListAsync(ct);
 
     internal static RunView ToView(RunRecord r, List<Guid> queue, bool includeCard) => new()
     {
         Id = r.Id, Name = r.Name, ModelId = r.ModelId, DatasetId = r.DatasetId, Strategy = r.Strategy, Status = r.Status,
-        TargetDatasetId = r.TargetDatasetId, BaselineFor = r.BaselineForId, SweepId = r.SweepId, Resumes = r.Resumes,
+        TargetDatasetId = r.TargetDatasetId, BaselineFor = r.BaselineForId, ExperimentId = r.ExperimentId, Resumes = r.Resumes,
         CreatedAt = r.CreatedAt, StartedAt = r.StartedAt, FinishedAt = r.FinishedAt, Device = r.Device, Error = r.Error,
         CancelRequested = r.CancelRequested,
         Request = RunJson.Read<RunRequest>(r.RequestJson),

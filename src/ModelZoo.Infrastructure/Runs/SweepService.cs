@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Runs.Experiments;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Persistence;
 
@@ -19,7 +20,8 @@ public sealed record SweepLaunch(Guid? SweepId, IReadOnlyList<Guid> RunIds, IRea
 /// The transferability sweep: for one backbone and dataset, with one budget and seed, feature extraction, partial
 /// fine-tuning at every frozen depth from 0 (all stages train) to the model's full depth (only the head), full
 /// fine-tuning and scratch, queued together. Its page plots test accuracy against frozen depth: where the curve
-/// peaks says how much of the pretrained backbone this data wants to keep.
+/// peaks says how much of the pretrained backbone this data wants to keep. Stored as an experiment of kind
+/// <c>sweep</c> whose plan is the shared request; <see cref="GetAsync"/> answers only for that kind.
 /// </summary>
 public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService runs, ZooCatalog catalog, TimeProvider clock)
 {
@@ -50,14 +52,14 @@ public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService
             var check = runs.Check(r);
             if (!check.Ok) return new SweepLaunch(null, [], check.Errors);
         }
-        var sweep = new SweepRecord
+        var sweep = new ExperimentRecord
         {
-            Id = Guid.CreateVersion7(), ModelId = request.ModelId, DatasetId = request.DatasetId,
-            RequestJson = RunJson.Write(request with { Strategy = "", Options = null }), CreatedAt = clock.GetUtcNow(),
+            Id = Guid.CreateVersion7(), Kind = ExperimentKind.Sweep, Name = Cut($"Sweep {request.ModelId} on {request.DatasetId}"),
+            DatasetId = request.DatasetId, PlanJson = RunJson.Write(request with { Strategy = "", Options = null }), CreatedAt = clock.GetUtcNow(),
         };
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            db.Sweeps.Add(sweep);
+            db.Experiments.Add(sweep);
             await db.SaveChangesAsync(ct);
         }
         var ids = new List<Guid>();
@@ -72,11 +74,12 @@ public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService
     public async Task<SweepView?> GetAsync(Guid id, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var s = await db.Sweeps.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        var s = await db.Experiments.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id && x.Kind == ExperimentKind.Sweep, ct);
         if (s is null) return null;
-        var rows = await db.Runs.AsNoTracking().Where(r => r.SweepId == id).OrderBy(r => r.CreatedAt).ToListAsync(ct);
-        var queue = await db.Runs.AsNoTracking().Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToListAsync(ct);
-        return new SweepView(s.Id, s.ModelId, s.DatasetId, s.CreatedAt, RunJson.Read<RunRequest>(s.RequestJson),
+        var request = RunJson.Read<RunRequest>(s.PlanJson);
+        var rows = await db.Runs.AsNoTracking().Where(r => r.ExperimentId == id).OrderBy(r => r.CreatedAt).ToListAsync(ct);
+        var queue = await RunService.QueueOrderAsync(db, ct);
+        return new SweepView(s.Id, request.ModelId, s.DatasetId, s.CreatedAt, request,
             rows.Select(r => RunService.ToView(r, queue, includeCard: false)).ToList());
     }
 

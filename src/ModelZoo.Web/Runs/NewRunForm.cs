@@ -63,7 +63,7 @@ public sealed class NewRunForm
         Flip = p.HorizontalFlip; MinCropScale = p.MinCropScale; MaxRotation = p.MaxRotationDegrees; ColorJitter = p.ColorJitter;
     }
 
-    static JsonNode? Json(object? v) => v switch
+    internal static JsonNode? Json(object? v) => v switch
     {
         int i => JsonValue.Create(i),
         long l => JsonValue.Create(l),

@@ -12,8 +12,8 @@ namespace ModelZoo.Web.Runs;
 /// The queue view (issue 13): running runs with device, elapsed time, progress and ETA; queued runs in the order the
 /// worker takes them, with the wait ahead of each where it can be estimated; then recent finished runs with their
 /// duration. Resumed runs are marked. The filters live in the URL, so a filtered view is a link to share; they are
-/// the same as <c>GET /api/queue</c>'s. There is no experiment filter because experiments do not exist yet: a
-/// transferability sweep (<c>?sweep=</c>) stands in for one.
+/// the same as <c>GET /api/queue</c>'s, <c>?experiment=</c> included (<c>?sweep=</c>, from links made before sweeps
+/// became experiments, reads the same).
 /// Live: a step event updates its run's progress and ETA in memory (no database read); a status event re-reads the
 /// queue. Both are throttled, so a run at 100 steps/s costs a few renders a second.
 /// </summary>
@@ -26,6 +26,7 @@ public partial class QueuePage : ComponentBase, IDisposable
     [SupplyParameterFromQuery(Name = "model")] public string? Model { get; set; }
     [SupplyParameterFromQuery(Name = "dataset")] public string? Dataset { get; set; }
     [SupplyParameterFromQuery(Name = "strategy")] public string? Strategy { get; set; }
+    [SupplyParameterFromQuery(Name = "experiment")] public string? Experiment { get; set; }
     [SupplyParameterFromQuery(Name = "sweep")] public string? Sweep { get; set; }
     [SupplyParameterFromQuery(Name = "resumed")] public bool? Resumed { get; set; }
 
@@ -47,7 +48,7 @@ public partial class QueuePage : ComponentBase, IDisposable
 
     protected override async Task OnParametersSetAsync()
     {
-        var parsed = QueueFilter.Parse(Status, Model, Dataset, Strategy, Sweep, Resumed);
+        var parsed = QueueFilter.Parse(Status, Model, Dataset, Strategy, Experiment ?? Sweep, Resumed);
         _error = parsed.Error;
         _filter = parsed.Filter ?? QueueFilter.All;
         // Subscribe before the first read, so no status change falls in between (a late one just re-reads).

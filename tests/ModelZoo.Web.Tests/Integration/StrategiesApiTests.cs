@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Datasets;
 
@@ -27,13 +26,7 @@ public class StrategiesApiTests : IAsyncLifetime
     {
         _factory.StartServer();
         _http = new HttpClient { BaseAddress = _factory.ClientOptions.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        var labels = Enumerable.Range(0, 60).Select(i => i % 2).ToArray();
-        var rng = new Random(2);
-        var pixels = labels.SelectMany(l => Enumerable.Range(0, 64).Select(_ => (byte)(l == 0 ? rng.Next(0, 90) : rng.Next(160, 256)))).ToArray();
-        _factory.Services.GetRequiredService<DatasetStore>().Write(
-            new DatasetInfo { Id = "blobs", Title = "Blobs", ClassNames = ["dark", "light"], Examples = 60, Width = 8, Height = 8, Channels = 1 },
-            new ImageSet { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = ["dark", "light"] },
-            StratifiedSplitter.Split(labels, 1));
+        BlobsDataset.WriteTo(_factory.Services.GetRequiredService<DatasetStore>());
         return Task.CompletedTask;
     }
 

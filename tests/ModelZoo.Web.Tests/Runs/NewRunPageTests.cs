@@ -193,7 +193,7 @@ public class NewRunPageTests : IAsyncLifetime
         runs.Count.ShouldBe(9, "feature extraction, depths 0-5, full fine-tune and scratch");
         runs.Select(r => r.Strategy).Distinct().Order().ShouldBe(["feature-extraction", "full-fine-tune", "partial-fine-tune", "scratch"]);
         runs.Where(r => r.Strategy == "partial-fine-tune").Select(r => r.Request.Options!["frozenStages"]!.GetValue<int>()).Order().ShouldBe([0, 1, 2, 3, 4, 5]);
-        runs.Select(r => r.SweepId).Distinct().ShouldHaveSingleItem().ShouldNotBeNull();
+        runs.Select(r => r.ExperimentId).Distinct().ShouldHaveSingleItem().ShouldNotBeNull();
     }
 
     /// <summary>A domain-adaptation strategy asks for a target and offers the listed pairs; others do not.</summary>

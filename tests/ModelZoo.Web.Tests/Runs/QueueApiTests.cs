@@ -75,7 +75,8 @@ public sealed class QueueApiTests : IAsyncLifetime
 
     [Theory]
     [InlineData("?status=done", "Unknown status 'done'")]
-    [InlineData("?sweep=42", "not a sweep id")]
+    [InlineData("?experiment=42", "not an experiment id")]
+    [InlineData("?sweep=42", "not an experiment id")]
     public async Task AnUnreadableFilter_IsABadRequest_ThatSaysWhy(string query, string reason)
     {
         var response = await _http.GetAsync($"/api/queue{query}");

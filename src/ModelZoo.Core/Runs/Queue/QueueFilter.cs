@@ -1,19 +1,19 @@
 namespace ModelZoo.Core.Runs.Queue;
 
 /// <summary>
-/// What the queue view shows: runs of these statuses (empty: all), of one model, dataset, strategy or sweep, or only
+/// What the queue view shows: runs of these statuses (empty: all), of one model, dataset, strategy or experiment, or only
 /// resumed ones. It round-trips through the URL's query (<see cref="Parse"/>, <see cref="ToQuery"/>) so a filtered
 /// view can be shared as a link, and <c>GET /api/queue</c> takes the same parameters.
 /// </summary>
-/// <remarks>The issue asks for an experiment filter too; experiments do not exist yet, so a transferability sweep
-/// (<see cref="RunView.SweepId"/>) stands in for one.</remarks>
+/// <remarks>A transferability sweep is an experiment too (<see cref="RunView.ExperimentId"/>); links made before
+/// experiments existed say <c>sweep=</c>, which the API and the page still read as <c>experiment=</c>.</remarks>
 public sealed record QueueFilter
 {
     public IReadOnlySet<RunStatus> Statuses { get; init; } = new HashSet<RunStatus>();
     public string? ModelId { get; init; }
     public string? DatasetId { get; init; }
     public string? Strategy { get; init; }
-    public Guid? SweepId { get; init; }
+    public Guid? ExperimentId { get; init; }
     public bool ResumedOnly { get; init; }
 
     public static QueueFilter All { get; } = new();
@@ -23,12 +23,12 @@ public sealed record QueueFilter
         && (ModelId is null || r.ModelId == ModelId)
         && (DatasetId is null || r.DatasetId == DatasetId)
         && (Strategy is null || r.Strategy == Strategy)
-        && (SweepId is null || r.SweepId == SweepId)
+        && (ExperimentId is null || r.ExperimentId == ExperimentId)
         && (!ResumedOnly || r.Resumes > 0);
 
     /// <summary>Reads the query's values; <paramref name="status"/> is comma-separated. An unknown status or a
-    /// malformed sweep id is an error, not silently "everything": a shared link that shows more than it says misleads.</summary>
-    public static QueueFilterParse Parse(string? status, string? model, string? dataset, string? strategy, string? sweep, bool? resumed)
+    /// malformed experiment id is an error, not silently "everything": a shared link that shows more than it says misleads.</summary>
+    public static QueueFilterParse Parse(string? status, string? model, string? dataset, string? strategy, string? experiment, bool? resumed)
     {
         var statuses = new HashSet<RunStatus>();
         foreach (var s in (status ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -37,16 +37,16 @@ public sealed record QueueFilter
                 return new(null, $"Unknown status '{s}': use {string.Join(", ", Enum.GetNames<RunStatus>().Select(n => n.ToLowerInvariant()))}.");
             statuses.Add(st);
         }
-        Guid? sweepId = null;
-        if (!string.IsNullOrWhiteSpace(sweep))
+        Guid? experimentId = null;
+        if (!string.IsNullOrWhiteSpace(experiment))
         {
-            if (!Guid.TryParse(sweep, out var g)) return new(null, $"'{sweep}' is not a sweep id.");
-            sweepId = g;
+            if (!Guid.TryParse(experiment, out var g)) return new(null, $"'{experiment}' is not an experiment id.");
+            experimentId = g;
         }
         return new(new QueueFilter
         {
             Statuses = statuses, ModelId = Blank(model), DatasetId = Blank(dataset), Strategy = Blank(strategy),
-            SweepId = sweepId, ResumedOnly = resumed == true,
+            ExperimentId = experimentId, ResumedOnly = resumed == true,
         }, null);
     }
 
@@ -58,7 +58,7 @@ public sealed record QueueFilter
         if (ModelId is not null) parts.Add("model=" + Uri.EscapeDataString(ModelId));
         if (DatasetId is not null) parts.Add("dataset=" + Uri.EscapeDataString(DatasetId));
         if (Strategy is not null) parts.Add("strategy=" + Uri.EscapeDataString(Strategy));
-        if (SweepId is { } g) parts.Add("sweep=" + g);
+        if (ExperimentId is { } g) parts.Add("experiment=" + g);
         if (ResumedOnly) parts.Add("resumed=true");
         return string.Join("&", parts);
     }

@@ -52,6 +52,43 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     b.ToTable("card_versions", (string)null);
                 });
 
+            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.ExperimentRecord", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CancelledAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PlanJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("experiments", (string)null);
+                });
+
             modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.LatencyRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -211,6 +248,9 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     b.Property<string>("Error")
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("ExperimentId")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("FinishedAt")
                         .HasColumnType("INTEGER");
 
@@ -252,9 +292,6 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
-                    b.Property<Guid?>("SweepId")
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("TargetDatasetId")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
@@ -278,39 +315,11 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
 
                     b.HasIndex("BaselineForId");
 
-                    b.HasIndex("SweepId");
+                    b.HasIndex("ExperimentId");
 
                     b.HasIndex("Status", "CreatedAt");
 
                     b.ToTable("runs", (string)null);
-                });
-
-            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.SweepRecord", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("DatasetId")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ModelId")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("RequestJson")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("sweeps", (string)null);
                 });
 #pragma warning restore 612, 618
         }

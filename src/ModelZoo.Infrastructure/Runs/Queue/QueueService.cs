@@ -37,7 +37,7 @@ public sealed class QueueService(IDbContextFactory<ZooDbContext> dbs, TimeProvid
         if (filter.ModelId is { } m) done = done.Where(r => r.ModelId == m);
         if (filter.DatasetId is { } d) done = done.Where(r => r.DatasetId == d);
         if (filter.Strategy is { } s) done = done.Where(r => r.Strategy == s);
-        if (filter.SweepId is { } w) done = done.Where(r => r.SweepId == w);
+        if (filter.ExperimentId is { } w) done = done.Where(r => r.ExperimentId == w);
         if (filter.ResumedOnly) done = done.Where(r => r.Resumes > 0);
         var finishedRows = await done.OrderByDescending(r => r.FinishedAt).ThenByDescending(r => r.CreatedAt)
             .Take(Math.Clamp(finished, 0, 1000)).ToListAsync(ct);

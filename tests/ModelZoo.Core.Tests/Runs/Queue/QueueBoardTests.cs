@@ -12,7 +12,7 @@ public class QueueBoardTests
     {
         Id = Guid.Parse($"0194a3b0-0000-7000-8000-{n:D12}"), Name = $"run {n}", Status = status, QueuePosition = position,
         ModelId = model, DatasetId = dataset, Strategy = strategy, CreatedAt = T0.AddMinutes(-100 + n), StartedAt = started,
-        FinishedAt = finished, Resumes = resumes, SweepId = sweep, Device = status == RunStatus.Queued ? null : "CPU (test)",
+        FinishedAt = finished, Resumes = resumes, ExperimentId = sweep, Device = status == RunStatus.Queued ? null : "CPU (test)",
     };
 
     /// <summary>A step recorded <paramref name="secondsAgo"/> before now with the trainer's ETA at that moment.</summary>
@@ -127,8 +127,8 @@ public class QueueBoardTests
         Build(runs, filter: new QueueFilter { Statuses = new HashSet<RunStatus> { RunStatus.Running } }).Running.Count.ShouldBe(1);
         Build(runs, filter: new QueueFilter { Statuses = new HashSet<RunStatus> { RunStatus.Running } }).Queued.ShouldBeEmpty();
         Build(runs, filter: new QueueFilter { DatasetId = "flowers" }).Queued.Single().Run.Name.ShouldBe("run 1");
-        Build(runs, filter: new QueueFilter { SweepId = sweep }).Queued.Count.ShouldBe(2);
-        Build(runs, filter: new QueueFilter { SweepId = sweep }).Running.ShouldBeEmpty();
+        Build(runs, filter: new QueueFilter { ExperimentId = sweep }).Queued.Count.ShouldBe(2);
+        Build(runs, filter: new QueueFilter { ExperimentId = sweep }).Running.ShouldBeEmpty();
         Build(runs, filter: new QueueFilter { Strategy = "full-fine-tune" }).Running.Single().Resumed.ShouldBeTrue();
         var resumed = Build(runs, filter: new QueueFilter { ResumedOnly = true });
         (resumed.Running.Count, resumed.Queued.Count).ShouldBe((1, 0));
@@ -141,12 +141,12 @@ public class QueueBoardTests
         var f = new QueueFilter
         {
             Statuses = new HashSet<RunStatus> { RunStatus.Running, RunStatus.Queued }, ModelId = "bert.base uncased",
-            DatasetId = "digits", Strategy = "partial-fine-tune", SweepId = sweep, ResumedOnly = true,
+            DatasetId = "digits", Strategy = "partial-fine-tune", ExperimentId = sweep, ResumedOnly = true,
         };
         var q = f.ToQuery();
-        q.ShouldBe($"status=queued,running&model=bert.base%20uncased&dataset=digits&strategy=partial-fine-tune&sweep={sweep}&resumed=true");
+        q.ShouldBe($"status=queued,running&model=bert.base%20uncased&dataset=digits&strategy=partial-fine-tune&experiment={sweep}&resumed=true");
         var args = q.Split('&').Select(p => p.Split('=')).ToDictionary(p => p[0], p => Uri.UnescapeDataString(p[1]));
-        var back = QueueFilter.Parse(args["status"], args["model"], args["dataset"], args["strategy"], args["sweep"], bool.Parse(args["resumed"])).Filter!;
+        var back = QueueFilter.Parse(args["status"], args["model"], args["dataset"], args["strategy"], args["experiment"], bool.Parse(args["resumed"])).Filter!;
         back.Statuses.ShouldBe(f.Statuses, ignoreOrder: true);
         (back with { Statuses = f.Statuses }).ShouldBe(f);
         QueueFilter.All.ToQuery().ShouldBeEmpty();

@@ -11,8 +11,8 @@ using ModelZoo.Infrastructure.Persistence;
 namespace ModelZoo.Infrastructure.Persistence.Migrations
 {
     [DbContext(typeof(ZooDbContext))]
-    [Migration("20261207122826_CardVersions")]
-    partial class CardVersions
+    [Migration("20261207122600_Experiments")]
+    partial class Experiments
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -20,39 +20,41 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.CardVersionRecord", b =>
+            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.ExperimentRecord", b =>
                 {
-                    b.Property<long>("Id")
+                    b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CancelledAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("EthicalConsiderations")
-                        .HasMaxLength(20000)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("IntendedUse")
-                        .HasMaxLength(20000)
-                        .HasColumnType("TEXT");
-
-                    b.Property<Guid>("RunId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("SavedAt")
+                    b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("SavedBy")
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
-                    b.Property<int>("Version")
-                        .HasColumnType("INTEGER");
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PlanJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RunId", "Version")
-                        .IsUnique();
+                    b.HasIndex("CreatedAt");
 
-                    b.ToTable("card_versions", (string)null);
+                    b.ToTable("experiments", (string)null);
                 });
 
             modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.LatencyRecord", b =>
@@ -214,6 +216,9 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                     b.Property<string>("Error")
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("ExperimentId")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("FinishedAt")
                         .HasColumnType("INTEGER");
 
@@ -255,9 +260,6 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
-                    b.Property<Guid?>("SweepId")
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("TargetDatasetId")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
@@ -281,39 +283,11 @@ namespace ModelZoo.Infrastructure.Persistence.Migrations
 
                     b.HasIndex("BaselineForId");
 
-                    b.HasIndex("SweepId");
+                    b.HasIndex("ExperimentId");
 
                     b.HasIndex("Status", "CreatedAt");
 
                     b.ToTable("runs", (string)null);
-                });
-
-            modelBuilder.Entity("ModelZoo.Infrastructure.Persistence.SweepRecord", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("DatasetId")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ModelId")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("RequestJson")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("sweeps", (string)null);
                 });
 #pragma warning restore 612, 618
         }
