@@ -27,6 +27,7 @@ app.UseZooAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
+app.MapPredictApi();
 app.MapRunsCompareApi();
 app.MapQueueApi();
 app.MapStrategiesApi();

@@ -14,11 +14,12 @@ public static class GradCamOverlay
 
     /// <param name="rgb">The image as 3 x n x n planes (C x H x W), the stored square at display resolution.</param>
     /// <param name="crop">The region of that square the model saw, in its pixels.</param>
-    /// <param name="heat">The map upsampled to <paramref name="size"/> x <paramref name="size"/>, values in [0, 1].</param>
-    public static byte[] RenderPng(byte[] rgb, int n, SKRect crop, float[] heat, int size)
+    /// <param name="heat">The map upsampled to <paramref name="size"/> x <paramref name="size"/>, values in [0, 1];
+    /// null: the crop alone (what the model saw, to show beside the overlay).</param>
+    public static byte[] RenderPng(byte[] rgb, int n, SKRect crop, float[]? heat, int size)
     {
         if (rgb.Length != 3 * n * n) throw new ArgumentException($"{rgb.Length} bytes are not 3 planes of {n}x{n}.", nameof(rgb));
-        if (heat.Length != size * size) throw new ArgumentException($"{heat.Length} heat values for a {size}x{size} overlay.", nameof(heat));
+        if (heat is not null && heat.Length != size * size) throw new ArgumentException($"{heat.Length} heat values for a {size}x{size} overlay.", nameof(heat));
         using var source = new SKBitmap(new SKImageInfo(n, n, SKColorType.Rgba8888, SKAlphaType.Opaque));
         var src = source.GetPixelSpan();
         int plane = n * n;
@@ -34,7 +35,7 @@ public static class GradCamOverlay
             canvas.DrawImage(image, crop, SKRect.Create(0, 0, size, size), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
         }
         var dst = target.GetPixelSpan();
-        for (int i = 0; i < size * size; i++)
+        for (int i = 0; heat is not null && i < size * size; i++)
         {
             var (r, g, b) = Jet(heat[i]);
             dst[4 * i] = Blend(dst[4 * i], r);

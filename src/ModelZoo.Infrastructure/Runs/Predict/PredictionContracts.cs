@@ -24,6 +24,9 @@ public sealed record RunPrediction
     public int Classes { get; init; }
     public IReadOnlyList<PredictedClass> Top { get; init; } = [];
     public GradCamView? GradCam { get; init; }
+    /// <summary>For images: the part of the image the model saw (its centre crop, in the dataset's channels), as a PNG
+    /// data URL the size of the overlay.</summary>
+    public string? InputPng { get; init; }
     /// <summary>How the input was prepared, in a sentence (the run's evaluation preprocessing).</summary>
     public string Preprocessing { get; init; } = "";
 }

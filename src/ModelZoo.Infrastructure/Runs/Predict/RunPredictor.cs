@@ -90,11 +90,12 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
         {
             var map = prediction.Map!;
             var spec = ((ImagePipeline)source).Spec;
-            var overlay = Overlay(image, info, fit, spec, map);
+            var (overlay, seen) = Overlay(image, info, fit, spec, map);
             return result with
             {
                 GradCam = new GradCamView(map.Stage, map.Module, map.TargetClass, ClassNameOf(run, map.TargetClass), map.Height, map.Width, map.Values,
-                    "data:image/png;base64," + Convert.ToBase64String(overlay)),
+                    DataUrl(overlay)),
+                InputPng = DataUrl(seen),
                 Preprocessing = $"Decoded as {decoded.Format} ({decoded.Width}x{decoded.Height}), " +
                     $"{(fit == UploadFit.CenterCrop ? "centre-cropped" : "stretched")} to the dataset's stored {info.Width}x{info.Height} " +
                     $"{(info.Channels == 1 ? "grey" : "RGB")}, then the run's evaluation transform: resize to {spec.ResizeSize}, " +
@@ -125,8 +126,9 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
         }, ct);
     }
 
-    public string TooLargeMessage(long bytes) =>
-        $"The upload is {bytes:N0} bytes, over the limit of {_options.MaxImageBytes:N0} ({_options.MaxImageBytes / (1024.0 * 1024):0.#} MB, " +
+    /// <param name="bytes">The upload's size; null when it was refused while still arriving.</param>
+    public string TooLargeMessage(long? bytes) =>
+        $"The upload is {(bytes is { } b ? $"{b:N0} bytes, " : "")}over the limit of {_options.MaxImageBytes:N0} ({_options.MaxImageBytes / (1024.0 * 1024):0.#} MB, " +
         $"{PredictOptions.Section}:{nameof(PredictOptions.MaxImageBytes)}).";
 
     async Task<PredictOutcome> PredictAsync(RunView run, DatasetModality modality, LoadedDataset data, int top,
@@ -179,7 +181,7 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
 
     /// <summary>The region the model saw: the stored square, resized to the spec's resize size and centre-cropped to
     /// its input size; drawn from a decode of the upload at the overlay's resolution so it is sharp.</summary>
-    byte[] Overlay(byte[] image, DatasetInfo info, UploadFit fit, ImageTransformSpec spec, GradCamMap map)
+    (byte[] Overlay, byte[] Seen) Overlay(byte[] image, DatasetInfo info, UploadFit fit, ImageTransformSpec spec, GradCamMap map)
     {
         int size = _options.OverlaySize;
         var (rh, rw) = spec.ResizedShape(info.Height, info.Width);
@@ -198,8 +200,10 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
         else display!.Rgb.CopyTo(rgb, 0);
         double sx = n / (double)rw, sy = n / (double)rh;
         var crop = SKRect.Create((float)(left * sx), (float)(top * sy), (float)(spec.InputSize * sx), (float)(spec.InputSize * sy));
-        return GradCamOverlay.RenderPng(rgb, n, crop, GradCam.Upsample(map, size, size), size);
+        return (GradCamOverlay.RenderPng(rgb, n, crop, GradCam.Upsample(map, size, size), size), GradCamOverlay.RenderPng(rgb, n, crop, null, size));
     }
+
+    static string DataUrl(byte[] png) => "data:image/png;base64," + Convert.ToBase64String(png);
 
     public void Dispose()
     {
