@@ -45,7 +45,7 @@ public static class GradCam
         {
             // Channel weights: the spatial mean of each channel's gradient; the map: ReLU of the weighted sum of channels.
             var weights = gradients.mean([2, 3], keepdim: true);
-            var cam = nn.functional.relu((weights * leaf).sum(1))[0].to(ScalarType.Float32).cpu();
+            var cam = nn.functional.relu((weights * leaf).sum(1L))[0].to(ScalarType.Float32).cpu();
             var max = cam.max().item<float>();
             // A map with no positive evidence stays zero rather than dividing by zero; a non-finite maximum (an
             // overflowing activation) is refused rather than drawn.

@@ -39,7 +39,7 @@ public sealed class TrainedModel : IDisposable
         var metadata = SafeTensors.ReadMetadata(weightsPath);
         var name = Path.GetFileName(weightsPath);
         if (!metadata.TryGetValue("modelzoo.architecture", out var arch))
-            throw new TrainedWeightsException($"{name} does not name its architecture (modelzoo.architecture); only weights a run saved can be loaded.");
+            throw new TrainedWeightsException($"{name} does not name its architecture (modelzoo.architecture); only weights a run saved can be used.");
         if (!registry.Contains(arch))
             throw new TrainedWeightsException($"{name} names architecture '{arch}', which this installation does not have.");
         string[]? labels = null;
