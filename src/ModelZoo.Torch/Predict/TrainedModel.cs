@@ -74,5 +74,13 @@ public sealed class TrainedModel : IDisposable
         }
     }
 
-    public void Dispose() => Model.Dispose();
+    /// <summary>Whether <see cref="Dispose"/> ran (a cache evicts by disposing).</summary>
+    public bool IsDisposed { get; private set; }
+
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        IsDisposed = true;
+        Model.Dispose();
+    }
 }
