@@ -22,44 +22,6 @@ namespace ModelZoo.Infrastructure.Tests.Runs.Predict;
 /// </summary>
 public sealed class RunPredictorTests
 {
-    const int Side = 12;
-
-    /// <summary>Three classes of 12x12 RGB noise, each with one channel brighter, so a short run learns them.</summary>
-    static (DatasetInfo Info, ImageSet Images, SplitIndices Split) Tinted(int perClass, int seed)
-    {
-        var rng = new Random(seed);
-        int n = 3 * perClass, plane = Side * Side;
-        var labels = Enumerable.Range(0, n).Select(i => i % 3).ToArray();
-        var pixels = new byte[n * 3 * plane];
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < 3; c++)
-                for (int p = 0; p < plane; p++)
-                    pixels[(i * 3 + c) * plane + p] = (byte)Math.Min(255, rng.Next(0, 120) + (c == labels[i] ? 110 : 0));
-        string[] names = ["red", "green", "blue"];
-        var split = StratifiedSplitter.Split(labels, 1);
-        var info = new DatasetInfo
-        {
-            Id = "tinted", Title = "Tinted", ClassNames = names, Examples = n, Width = Side, Height = Side, Channels = 3, License = "test",
-            Provenance = "generated in test", Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
-        };
-        return (info, new ImageSet { Width = Side, Height = Side, Channels = 3, Pixels = pixels, Labels = labels, ClassNames = names }, split);
-    }
-
-    /// <summary>Stored image <paramref name="index"/> as a PNG file: lossless, so the upload is the stored pixels.</summary>
-    static byte[] Png(ImageSet images, int index)
-    {
-        int plane = Side * Side;
-        using var bitmap = new SKBitmap(new SKImageInfo(Side, Side, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var px = bitmap.GetPixelSpan();
-        for (int p = 0; p < plane; p++)
-        {
-            for (int c = 0; c < 3; c++) px[4 * p + c] = images.Pixels[(index * 3 + c) * plane + p];
-            px[4 * p + 3] = 255;
-        }
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
-    }
-
     static async Task<RunView> TrainAsync(TestHost host, RunRequest request)
     {
         var runs = host.Services.GetRequiredService<RunService>();
@@ -110,7 +72,7 @@ public sealed class RunPredictorTests
     {
         await using var host = new TestHost(new Trainer(ArchitectureRegistry.Default), settings: new Dictionary<string, string?> { ["Runs:Predict:CachedModels"] = "1" });
         await host.StartAsync();
-        var (info, images, split) = Tinted(perClass: 20, seed: 3);
+        var (info, images, split) = TintedImages.Tinted(perClass: 20, seed: 3);
         host.Services.GetRequiredService<DatasetStore>().Write(info, images, split);
         var run = await TrainAsync(host, new RunRequest
         {
@@ -126,7 +88,7 @@ public sealed class RunPredictorTests
         var confusion = Enumerable.Range(0, 3).Select(_ => new int[3]).ToArray();
         foreach (var i in data.Split.Test)
         {
-            var outcome = await predictor.PredictImageAsync(run.Id, Png(images, i), top: 10);
+            var outcome = await predictor.PredictImageAsync(run.Id, TintedImages.Png(images, i), top: 10);
             var p = outcome.Prediction.ShouldNotBeNull(outcome.Problem);
             ShouldMatch(p, run, Probabilities(source, model, i));
             confusion[images.Labels[i]][p.Top[0].Index]++;
@@ -140,7 +102,7 @@ public sealed class RunPredictorTests
         }
         confusion.ShouldBe(run.Result!.ConfusionMatrix.Select(r => r.ToArray()).ToArray(), "each test example predicted as the run's evaluation predicted it");
 
-        var last = (await predictor.PredictImageAsync(run.Id, Png(images, data.Split.Test[0]), top: 2)).Prediction!;
+        var last = (await predictor.PredictImageAsync(run.Id, TintedImages.Png(images, data.Split.Test[0]), top: 2)).Prediction!;
         last.Top.Count.ShouldBe(2);
         foreach (var url in new[] { last.GradCam!.OverlayPng, last.InputPng! })
         {
