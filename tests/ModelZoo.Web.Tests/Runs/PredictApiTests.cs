@@ -131,8 +131,9 @@ public sealed class PredictApiTests(PredictPortal portal) : IClassFixture<Predic
         png.Length.ShouldBeLessThan(4000, "small in bytes, large in pixels");
         var response = await PostFile(portal.RunId, png);
         response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
-        (await Detail(response)).ShouldContain("200x200");
-        (await Detail(await PostFile(portal.RunId, png))).ShouldContain("Runs:Predict:MaxPixels");
+        var detail = await Detail(response);
+        detail.ShouldContain("200x200");
+        detail.ShouldContain("Runs:Predict:MaxPixels");
     }
 
     [Fact]
@@ -149,6 +150,10 @@ public sealed class PredictApiTests(PredictPortal portal) : IClassFixture<Predic
         var empty = await Http.PostAsync($"/api/runs/{portal.RunId}/predict", new MultipartFormDataContent { { new StringContent("3"), "top" } });
         empty.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await Detail(empty)).ShouldContain("neither a `file`");
+
+        var none = await PostFile(portal.RunId, TintedImages.Png(portal.Images, 0), "?top=0");
+        none.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await Detail(none)).ShouldContain("top must be at least 1");
 
         var unknown = Guid.NewGuid();
         var response = await PostFile(unknown, SolidPng(8));
