@@ -187,4 +187,13 @@ public sealed class PredictApiTests(PredictPortal portal) : IClassFixture<Predic
         finally { File.Move(weights + ".away", weights); }
         (await PostFile(portal.RunId, SolidPng(8))).StatusCode.ShouldBe(HttpStatusCode.OK, "the portal is up and the run can be tried again");
     }
+
+    [Fact]
+    public async Task OpenApi_DocumentsThePredictEndpoint_AndItsRefusals()
+    {
+        var doc = await Http.GetStringAsync("/openapi/v1.json");
+        doc.ShouldContain("\"/api/runs/{id}/predict\"");
+        doc.ShouldContain("\"operationId\": \"PredictWithRun\"");
+        doc.ShouldContain("\"413\"");
+    }
 }
