@@ -69,6 +69,7 @@ public static class DependencyInjection
         services.AddSingleton<SweepService>();
         services.AddSingleton<Runs.Compare.RunCompareService>();
         services.AddSingleton<Runs.Queue.QueueService>();
+        services.AddSingleton<Runs.Cards.CardService>();
         services.AddHostedService<RunWorker>();
         return services;
     }

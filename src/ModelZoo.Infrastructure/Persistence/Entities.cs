@@ -58,6 +58,21 @@ public sealed class RunMetricRecord
     public double Value { get; set; }
 }
 
+/// <summary>One saved version of the person-written parts of a run's card. Versions are only ever added, so every
+/// earlier text stays readable; the generated card itself lives on the run and is never edited.</summary>
+public sealed class CardVersionRecord
+{
+    public long Id { get; set; }
+    public Guid RunId { get; set; }
+    /// <summary>1, 2, ... per run; unique with <see cref="RunId"/>, so two editors saving on the same version cannot both win.</summary>
+    public int Version { get; set; }
+    public string? IntendedUse { get; set; }
+    public string? EthicalConsiderations { get; set; }
+    public DateTimeOffset SavedAt { get; set; }
+    /// <summary>Who saved it; null while the portal has no accounts.</summary>
+    public string? SavedBy { get; set; }
+}
+
 /// <summary>A transferability sweep: one backbone and dataset under feature extraction, every frozen depth, full
 /// fine-tuning and scratch, with one budget and seed; its runs point at it.</summary>
 public sealed class SweepRecord

@@ -1,3 +1,4 @@
+using ModelZoo.Core.Cards;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -11,6 +12,7 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
     public DbSet<LatencyRecord> Latencies => Set<LatencyRecord>();
     public DbSet<RunMetricRecord> RunMetrics => Set<RunMetricRecord>();
     public DbSet<SweepRecord> Sweeps => Set<SweepRecord>();
+    public DbSet<CardVersionRecord> CardVersions => Set<CardVersionRecord>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -49,6 +51,15 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.HasKey(x => x.Id);
             e.Property(x => x.ModelId).HasMaxLength(200);
             e.Property(x => x.DatasetId).HasMaxLength(200);
+        });
+        b.Entity<CardVersionRecord>(e =>
+        {
+            e.ToTable("card_versions");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.IntendedUse).HasMaxLength(CardAuthorText.MaxLength);
+            e.Property(x => x.EthicalConsiderations).HasMaxLength(CardAuthorText.MaxLength);
+            e.Property(x => x.SavedBy).HasMaxLength(200);
+            e.HasIndex(x => new { x.RunId, x.Version }).IsUnique();
         });
         b.Entity<LatencyRecord>(e =>
         {

@@ -1,3 +1,4 @@
+using ModelZoo.Core.Cards;
 using Microsoft.EntityFrameworkCore;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
@@ -140,7 +141,12 @@ public sealed class RunService(
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var r = await db.Runs.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
-        return r is null ? null : ToView(r, await QueueOrderAsync(db, ct), includeCard: true);
+        if (r is null) return null;
+        var view = ToView(r, await QueueOrderAsync(db, ct), includeCard: true);
+        // The card people read: the generated card with the latest person-written sections (Cards/CardService).
+        return view.CardMarkdown is { } generated
+            ? view with { CardMarkdown = CardComposer.Compose(generated, await Cards.CardService.LatestAuthorAsync(db, id, ct)) }
+            : view;
     }
 
     public async Task<IReadOnlyList<RunEvent>> EventsAsync(Guid id, long afterSeq = 0, CancellationToken ct = default)
