@@ -108,16 +108,16 @@ public static class PredictApi
             return Problem(StatusCodes.Status400BadRequest, "The input is invalid.", $"The request body could not be read: {e.Message}");
         }
 
-        int k2 = top ?? 5;
-        if (topField is not null && !int.TryParse(topField.Trim(), out k2))
+        int count = top ?? 5;
+        if (topField is not null && !int.TryParse(topField.Trim(), out count))
             return Problem(StatusCodes.Status400BadRequest, "The input is invalid.", $"top must be a whole number, not '{topField}'.");
         if (image is null && text is null)
             return Problem(StatusCodes.Status400BadRequest, "The input is missing.",
                 "The request has neither a `file` (an image) nor a `text` field.");
 
         var outcome = image is not null
-            ? await predictor.PredictImageAsync(id, image, k2, ct)
-            : await predictor.PredictTextAsync(id, text, k2, ct);
+            ? await predictor.PredictImageAsync(id, image, count, ct)
+            : await predictor.PredictTextAsync(id, text, count, ct);
         return outcome switch
         {
             { Prediction: { } p } => TypedResults.Ok(p),

@@ -50,11 +50,12 @@ public partial class TryItPanel
         _error = null;
         StateHasChanged();
         try { Show(await predict()); }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The circuit stays up: a read that failed or a model that would not run is a message, not a crash.
+            // Bad input comes back as a refusal; anything else (a read that failed, a model that would not run) is shown
+            // too, since an exception escaping an event handler would end the user's circuit.
             _prediction = null;
-            _error = e.Message;
+            _error = $"The prediction failed: {e.Message}";
         }
         finally
         {
