@@ -61,6 +61,9 @@ public static class DependencyInjection
         services.AddSingleton<RunEventRecorder>();
         services.AddSingleton<RunOutputs>();
         services.AddSingleton<RunOnnxExporter>();
+        services.AddOptions<Runs.Predict.PredictOptions>().Bind(config.GetSection(Runs.Predict.PredictOptions.Section)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Runs.Predict.PredictOptions>, Runs.Predict.PredictOptionsValidator>();
+        services.AddSingleton<Runs.Predict.RunPredictor>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<RunService>();
         services.AddSingleton<SweepService>();

@@ -27,6 +27,7 @@ app.UseZooAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
+app.MapPredictApi();
 app.MapRunCardsApi();
 app.MapRunsCompareApi();
 app.MapQueueApi();

@@ -139,8 +139,7 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         {
             labels[i] = classIndex[layout.Images[i].ClassName];
             var dst = pixels.AsSpan((int)((long)i * per), per);
-            if (channels == 3) decoded[i].Rgb.CopyTo(dst);
-            else ToGrey(decoded[i], plane, dst);
+            decoded[i].CopyPlanes(channels, dst);
         }
 
         var split = StratifiedSplitter.Split(labels, o.SplitSeed, o.ValidationFraction, o.TestFraction);
@@ -228,13 +227,6 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
             problems.Add(new(img.Path, $"is damaged inside the zip: {e.Message}"));
             return null;
         }
-    }
-
-    static void ToGrey(UploadedImageDecoder.Decoded d, int plane, Span<byte> dst)
-    {
-        var rgb = d.Rgb;
-        for (int p = 0; p < plane; p++)
-            dst[p] = d.IsGrey ? rgb[p] : (byte)Math.Round(0.299 * rgb[p] + 0.587 * rgb[plane + p] + 0.114 * rgb[2 * plane + p]);
     }
 
     static SourceImageStats Stats(UploadedImageDecoder.Decoded[] d)

@@ -10,7 +10,30 @@ namespace ModelZoo.Infrastructure.Datasets;
 /// </summary>
 public static class UploadedImageDecoder
 {
-    public sealed record Decoded(byte[] Rgb, bool IsGrey, int Width, int Height, string Format);
+    /// <param name="Rgb">S x S RGB planes (C x H x W).</param>
+    /// <param name="Width">The original's upright width, before it was rendered at the stored size.</param>
+    public sealed record Decoded(byte[] Rgb, bool IsGrey, int Width, int Height, string Format)
+    {
+        /// <summary>Writes the stored form: the RGB planes (3 channels), or one grey plane by ITU-R 601 luma (an
+        /// image that is grey already keeps its values). Uploaded datasets and prediction inputs share it, so an
+        /// upload to a run is the pixels the run's dataset would have stored.</summary>
+        public void CopyPlanes(int channels, Span<byte> destination)
+        {
+            if (channels == 3) { Rgb.CopyTo(destination); return; }
+            int plane = Rgb.Length / 3;
+            for (int p = 0; p < plane; p++)
+                destination[p] = IsGrey ? Rgb[p] : (byte)Math.Round(0.299 * Rgb[p] + 0.587 * Rgb[plane + p] + 0.114 * Rgb[2 * plane + p]);
+        }
+    }
+
+    /// <summary>The image's size from its header alone (no pixel decoded), or null when the bytes are not an image
+    /// the codecs read; callers that answer "too large" differently from "not an image" ask this first.</summary>
+    public static (int Width, int Height)? HeaderSize(byte[] bytes)
+    {
+        if (bytes.Length == 0) return null;
+        using var codec = SKCodec.Create(new MemoryStream(bytes, writable: false));
+        return codec is null ? null : (codec.Info.Width, codec.Info.Height);
+    }
 
     /// <summary>The decoded image as S x S RGB planes (C x H x W), or the reason it cannot be used.</summary>
     public static (Decoded? Image, string? Problem) Decode(byte[] bytes, int size, UploadFit fit, long maxPixels)

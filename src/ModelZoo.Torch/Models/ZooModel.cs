@@ -75,6 +75,31 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     public IReadOnlyList<string> StageNames => StagePrefixes.Select(s => s.Stage).ToList();
 
     /// <summary>
+    /// The stage whose output <see cref="ForwardFeatures"/> returns (for CNNs its last convolutional stage, which
+    /// Grad-CAM explains): the last stage that is not part of the head. Head stages are found from the model's own
+    /// names rather than per architecture: a stage is the head's when every prefix it owns lies in the classifier's
+    /// top-level module (<c>fc</c>, or <c>classifier</c> with its pre-logits layers), since <see cref="ForwardHead"/>
+    /// runs exactly that module.
+    /// </summary>
+    public string FeatureStage => FeatureStageEntry.Stage;
+
+    /// <summary>The state_dict path of the module whose output <see cref="ForwardFeatures"/> returns: the last module
+    /// <see cref="FeatureStage"/> owns (<c>layer4</c>, <c>features.18</c>); every image architecture's test hooks it.</summary>
+    public string FeatureModule => FeatureStageEntry.Prefixes[^1];
+
+    (string Stage, string[] Prefixes) FeatureStageEntry
+    {
+        get
+        {
+            var head = ClassifierPrefix.Split('.')[0];
+            var stages = StagePrefixes;
+            for (int i = stages.Count - 1; i >= 0; i--)
+                if (!stages[i].Prefixes.All(p => p.Split('.')[0] == head)) return stages[i];
+            throw new InvalidOperationException($"{Architecture}: every stage is part of the head.");
+        }
+    }
+
+    /// <summary>
     /// The outermost modules a stage owns: those whose name is one of the stage's prefixes (a module under a prefix
     /// is reached through it). Strategies use these to put single stages in eval mode.
     /// </summary>

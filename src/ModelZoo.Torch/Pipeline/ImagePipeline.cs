@@ -90,6 +90,25 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
         }
     }
 
+    /// <summary>
+    /// The same pipeline over a few images held in memory (prediction's uploads): the resize that
+    /// <see cref="ResizeCache"/> would write to disk is done in memory by the same function, so the batches equal the
+    /// evaluation batches of the same pixels, and no cache file is written per request.
+    /// </summary>
+    public static ImagePipeline InMemory(ImageSet images, DatasetInfo info, Preprocessing preprocessing, int runImageSize, Device device,
+        string? meanImagePath = null)
+    {
+        if (images.Channels is not (1 or 3)) throw new ArgumentException($"Images must have 1 or 3 channels, not {images.Channels}.");
+        var spec = ImageTransformSpec.From(preprocessing, runImageSize, meanImagePath);
+        var original = new MemoryImageSource(images.Pixels, images.Count, images.Channels, images.Height, images.Width);
+        var (h, w) = spec.ResizedShape(images.Height, images.Width);
+        ImageSource resized = (h, w) == (images.Height, images.Width) ? original
+            : new MemoryImageSource(ResizeCache.Resize(images.Pixels, images.Count, images.Channels, images.Height, images.Width, h, w, spec.Interpolation),
+                images.Count, images.Channels, h, w);
+        var options = new PipelineOptions { Workers = 1 };
+        return new ImagePipeline(original, resized, CacheState.NotNeeded, null, images.Labels, spec, AugmentationProfile.For(info), device, options);
+    }
+
     /// <summary>The training batches of one epoch in <paramref name="order"/>, augmented when <paramref name="augment"/>.</summary>
     public Prefetcher<TrainingBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) =>
         Stream(order, batchSize, augment ? b => new Random(Augmentation.BatchSeed(seed, epoch, b)) : null, ct);

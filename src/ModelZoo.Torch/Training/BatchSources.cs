@@ -21,6 +21,24 @@ public static class BatchSources
             return ImagePipeline.Create(images, data.Info, job.Model.Preprocessing, h.ImageSize, device, pipelineOptions, ct, h.Augmentation, job.MeanImagePath);
         }
 
+        return Texts(job, data, model, device);
+    }
+
+    /// <summary>
+    /// The batch source of a few inputs to predict, prepared exactly as the run's evaluation batches: images through
+    /// the run's transform (<see cref="ImagePipeline.InMemory"/>, no cache file), texts through the run's tokenizer and
+    /// length. <paramref name="data"/> holds the inputs already in the dataset's stored form.
+    /// </summary>
+    public static IBatchSource ForPrediction(TrainingJob job, LoadedDataset data, Modality modality, ZooModel model, Device device)
+    {
+        if (modality == Modality.Text) return Texts(job, data, model, device);
+        var images = data.Images ?? throw new NotSupportedException($"Model '{job.Model.Id}' reads images, but the input is not one.");
+        return ImagePipeline.InMemory(images, data.Info, job.Model.Preprocessing, job.Request.HyperParameters.ImageSize, device, job.MeanImagePath);
+    }
+
+    static TextBatcher Texts(TrainingJob job, LoadedDataset data, ZooModel model, Device device)
+    {
+        var h = job.Request.HyperParameters;
         var texts = data.Texts ?? throw new NotSupportedException(
             $"Model '{job.Model.Id}' reads texts, but dataset '{data.Info.Id}' holds {data.Info.Modality.ToString().ToLowerInvariant()}s.");
         var files = job.Text ?? throw new InvalidOperationException(

@@ -99,7 +99,7 @@ public sealed class RunOnnxExportTests
         export.Path.ShouldBeNull();
         export.Failure.ShouldBe(RunOnnxFailure.NotExportable);
         export.Problem.ShouldBe($"Run {run.Id}'s model cannot be exported to ONNX: run-{run.Id:N}.safetensors does not name its architecture " +
-                                "(modelzoo.architecture); only weights a run saved can be exported.");
+                                "(modelzoo.architecture); only weights a run saved can be used.");
         var dir = host.Services.GetRequiredService<RunOutputs>().DirOf(run.Id);
         Directory.GetFiles(dir).ShouldBe([Path.Combine(dir, RunOutputs.WeightsFileNameOf(run.Id))], "no ONNX file and no temp file");
     }
