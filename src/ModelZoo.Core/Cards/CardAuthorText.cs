@@ -72,12 +72,14 @@ public static class CardComposer
     /// considerations" before "Limitations", the order of Mitchell et al. Cards generated before these sections
     /// existed compose the same way, since the generated text is never edited.
     /// </summary>
-    public static string Compose(string generated, CardAuthorText? author)
+    /// <param name="seedAnalysis">The run's experiment cell over seeds (<see cref="SeedAnalysis"/>), placed before the
+    /// ethical considerations, as Mitchell et al. order quantitative analyses; null when there is none.</param>
+    public static string Compose(string generated, CardAuthorText? author, string? seedAnalysis = null)
     {
         author ??= CardAuthorText.Empty;
         var text = generated.Replace("\r\n", "\n");
         var intended = Section(IntendedUseHeading, author.IntendedUse, IntendedUsePlaceholder);
-        var ethical = Section(EthicalHeading, author.EthicalConsiderations, EthicalPlaceholder);
+        var ethical = (seedAnalysis is null ? "" : seedAnalysis.TrimEnd('\n') + "\n\n") + Section(EthicalHeading, author.EthicalConsiderations, EthicalPlaceholder);
 
         // The first level-2 heading after the title starts the generated sections (the front matter has none).
         var firstSection = IndexOfHeading(text, "## ", 0);

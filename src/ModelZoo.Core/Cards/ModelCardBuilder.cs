@@ -288,7 +288,7 @@ public static class ModelCardBuilder
     static string Pct(double v) => (v * 100).ToString("F2", Inv) + " %";
 
     /// <summary>User-provided text goes into Markdown; keep it from forming tables, links or HTML.</summary>
-    static string Esc(string s)
+    internal static string Esc(string s)
     {
         var sb = new StringBuilder(s.Length);
         foreach (var ch in s)

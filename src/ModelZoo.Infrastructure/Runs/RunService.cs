@@ -1,4 +1,3 @@
-using ModelZoo.Core.Cards;
 using Microsoft.EntityFrameworkCore;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
@@ -142,11 +141,9 @@ public sealed class RunService(
         await using var db = await dbs.CreateDbContextAsync(ct);
         var r = await db.Runs.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
         if (r is null) return null;
-        var view = ToView(r, await QueueOrderAsync(db, ct), includeCard: true);
-        // The card people read: the generated card with the latest person-written sections (Cards/CardService).
-        return view.CardMarkdown is { } generated
-            ? view with { CardMarkdown = CardComposer.Compose(generated, await Cards.CardService.LatestAuthorAsync(db, id, ct)) }
-            : view;
+        // The generated card; the card people read (with its written sections and the seeds of its experiment cell)
+        // is Cards/CardService's, which the API and pages serve.
+        return ToView(r, await QueueOrderAsync(db, ct), includeCard: true);
     }
 
     public async Task<IReadOnlyList<RunEvent>> EventsAsync(Guid id, long afterSeq = 0, CancellationToken ct = default)

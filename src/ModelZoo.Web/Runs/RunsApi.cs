@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Runs;
+using ModelZoo.Infrastructure.Runs.Cards;
 
 namespace ModelZoo.Web.Runs;
 
@@ -49,8 +50,8 @@ public static class RunsApi
         g.MapGet("/", async (RunService runs, CancellationToken ct, int take = 200) => TypedResults.Ok(await runs.ListAsync(Math.Clamp(take, 1, 1000), ct)))
             .WithName("ListRuns").WithSummary("List runs, newest first");
 
-        g.MapGet("/{id:guid}", async Task<Results<Ok<RunView>, NotFound>> (Guid id, RunService runs, CancellationToken ct) =>
-            await runs.GetAsync(id, ct) is { } v ? TypedResults.Ok(v) : TypedResults.NotFound())
+        g.MapGet("/{id:guid}", async Task<Results<Ok<RunView>, NotFound>> (Guid id, RunService runs, CardService cards, CancellationToken ct) =>
+            await runs.GetAsync(id, ct) is { } v ? TypedResults.Ok(await WithCardAsync(v, cards, ct)) : TypedResults.NotFound())
             .WithName("GetRun").WithSummary("A run with its status, result and model card");
 
         g.MapGet("/{id:guid}/events", async Task<Results<Ok<IReadOnlyList<RunEvent>>, NotFound>> (Guid id, RunService runs, CancellationToken ct, long after = 0) =>
@@ -68,9 +69,9 @@ public static class RunsApi
             };
         }).WithName("CancelRun").WithSummary("Cancel a queued or running run (a running one stops within one step)");
 
-        g.MapGet("/{id:guid}/card.md", async Task<Results<FileContentHttpResult, NotFound>> (Guid id, RunService runs, CancellationToken ct) =>
-            await runs.GetAsync(id, ct) is { CardMarkdown: { } card } v
-                ? TypedResults.File(Encoding.UTF8.GetBytes(card), "text/markdown; charset=utf-8", $"model-card-{v.Id:N}.md")
+        g.MapGet("/{id:guid}/card.md", async Task<Results<FileContentHttpResult, NotFound>> (Guid id, CardService cards, CancellationToken ct) =>
+            await cards.GetAsync(id, null, ct) is { } card
+                ? TypedResults.File(Encoding.UTF8.GetBytes(card.Markdown), "text/markdown; charset=utf-8", $"model-card-{id:N}.md")
                 : TypedResults.NotFound())
             .WithName("DownloadRunCard").WithSummary("The run's model card as a Markdown file");
 
@@ -118,4 +119,9 @@ public static class RunsApi
                 "cannot be exported (the reason names the architecture and what stops it).");
         return app;
     }
+
+    /// <summary>The run with the card people read (its written sections and its experiment cell's seeds), not the
+    /// generated text alone.</summary>
+    static async Task<RunView> WithCardAsync(RunView v, CardService cards, CancellationToken ct) =>
+        v.CardMarkdown is null ? v : v with { CardMarkdown = (await cards.GetAsync(v.Id, null, ct))?.Markdown ?? v.CardMarkdown };
 }

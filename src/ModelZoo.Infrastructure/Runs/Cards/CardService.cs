@@ -30,7 +30,7 @@ public sealed record CardSave(CardSaveStatus Status, CardView? Card, IReadOnlyDi
 /// from: a save based on an older version is refused as a conflict, so two reviewers editing at once cannot silently
 /// overwrite each other. The unique (run, version) index settles a race between two saves on the same version.
 /// </summary>
-public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService runs, TimeProvider clock)
+public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService runs, Experiments.ExperimentService experiments, TimeProvider clock)
 {
     /// <summary>Null when the run does not exist or has no card (it has not succeeded); <paramref name="version"/> out
     /// of range also gives null.</summary>
@@ -45,15 +45,24 @@ public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService 
         CardVersionRecord? row = null;
         if (chosen != 0 && (row = versions.FirstOrDefault(v => v.Version == chosen)) is null) return null;
         var author = row is null ? CardAuthorText.Empty : new CardAuthorText(row.IntendedUse, row.EthicalConsiderations);
-        return new CardView(runId, CardComposer.Compose(generated, author), chosen, latest, author,
+        return new CardView(runId, CardComposer.Compose(generated, author, await SeedAnalysisOfAsync(runId, ct)), chosen, latest, author,
             versions.Select(v => new CardVersionInfo(v.Version, v.SavedAt, v.SavedBy)).ToList());
     }
 
-    /// <summary>The person-written sections of the latest version, for composing the card a run view carries.</summary>
-    internal static async Task<CardAuthorText> LatestAuthorAsync(ZooDbContext db, Guid runId, CancellationToken ct)
+    /// <summary>The run's experiment cell over its succeeded seeds (<see cref="SeedAnalysis"/>), or null when the run is
+    /// not in a grid or its cell has fewer than two succeeded seeds.</summary>
+    internal async Task<string?> SeedAnalysisOfAsync(Guid runId, CancellationToken ct)
     {
-        var row = await db.CardVersions.AsNoTracking().Where(v => v.RunId == runId).OrderByDescending(v => v.Version).FirstOrDefaultAsync(ct);
-        return row is null ? CardAuthorText.Empty : new CardAuthorText(row.IntendedUse, row.EthicalConsiderations);
+        if (await runs.GetAsync(runId, ct) is not { ExperimentId: { } experimentId }) return null;
+        if (await experiments.GetAsync(experimentId, ct) is not { Grid: { } grid } view) return null;
+        var cell = grid.Cells.SelectMany(r => r).FirstOrDefault(c => c.Runs.Any(x => x.Id == runId));
+        if (cell is null) return null;
+        var byId = view.Runs.ToDictionary(r => r.Id);
+        var results = cell.Runs
+            .Where(x => x.Status == RunStatus.Succeeded && byId.TryGetValue(x.Id, out var v) && v.Result is not null)
+            .Select(x => (x.Seed, byId[x.Id].Result!)).ToList();
+        var label = $"{cell.ModelId} × {grid.Columns[cell.Column].Label}";
+        return SeedAnalysis.Section(label, results);
     }
 
     public async Task<CardSave> SaveAsync(Guid runId, CardAuthorText text, int baseVersion, string? savedBy = null, CancellationToken ct = default)
