@@ -8,6 +8,7 @@ using ModelZoo.Infrastructure.Persistence;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Infrastructure.Runs.Predict;
 using ModelZoo.Torch.Models;
+using ModelZoo.Torch.Native;
 using ModelZoo.Torch.Weights;
 using ModelZoo.Web.Components.Shared;
 using ModelZoo.Web.Runs;
@@ -31,8 +32,9 @@ public sealed class MistakesPanelTests : IAsyncLifetime
             HyperParameters = new HyperParameters { ImageSize = 32 } })).RunId!.Value;
         var file = RunOutputs.WeightsFileNameOf(_id);
         var path = Path.Combine(Directory.CreateDirectory(_host.Get<RunOutputs>().DirOf(_id)).FullName, file);
-        manual_seed(1);
-        using (var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2)))
+        // Built under the runtime's construction lock: a portal starting in a parallel test class counts parameters on the
+        // meta device (libtorch's process-wide default while it does), which would otherwise turn this model into meta tensors.
+        using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2))))
             SafeTensors.Save(path, model.state_dict(), ScalarType.Float32,
                 new Dictionary<string, string> { ["modelzoo.architecture"] = "resnet18", ["modelzoo.classes"] = """["a","b"]""" });
         // A recorded matrix the model cannot reproduce (every test image of "tiny" is the same, so one class gets them all).
