@@ -111,4 +111,47 @@ public sealed class RunMistakesTests
         File.WriteAllText(file, json.ToJsonString());
         (await mistakes.QueryAsync(run.Id, take: 200)).View.ShouldNotBeNull().Examples.ShouldBe(all.Examples);
     }
+
+    [Fact]
+    public async Task TextGallery_OfAHouseBertRun_RebuildsTheConfusionMatrix_AndCarriesTheTexts()
+    {
+        await using var host = new TestHost(new Trainer(ArchitectureRegistry.Default));
+        await host.StartAsync();
+        var texts = HouseBertRunTests.WaterOrFire(perClass: 20, seed: 5);
+        var split = StratifiedSplitter.Split(texts.Labels, 1);
+        host.Services.GetRequiredService<DatasetStore>().Write(new DatasetInfo
+        {
+            Id = "topics", Title = "Topics", Modality = DatasetModality.Text, ClassNames = texts.ClassNames, Examples = texts.Count,
+            License = "test", Provenance = "generated in test", Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
+        }, texts, split);
+        var runs = host.Services.GetRequiredService<RunService>();
+        var launch = await runs.LaunchAsync(new RunRequest
+        {
+            ModelId = "bert_mlm.mini_house", DatasetId = "topics", Strategy = "full-fine-tune",
+            HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 8, LearningRate = 1e-4, Seed = 3, MaxTokens = 32 },
+        });
+        launch.Ok.ShouldBeTrue(string.Join("; ", launch.Errors.Values));
+        var run = await runs.UntilEndAsync(launch.RunId!.Value, TimeSpan.FromMinutes(5));
+        run.Status.ShouldBe(RunStatus.Succeeded, run.Error);
+        var names = run.Result!.ClassNames;
+
+        var mistakes = host.Services.GetRequiredService<RunMistakes>();
+        var seen = 0;
+        for (int t = 0; t < names.Count; t++)
+            for (int p = 0; p < names.Count; p++)
+            {
+                var cell = (await mistakes.QueryAsync(run.Id, names[t], names[p], take: 200)).View.ShouldNotBeNull();
+                cell.Modality.ShouldBe("text");
+                cell.Matching.ShouldBe(run.Result.ConfusionMatrix[t][p], $"cell {names[t]} -> {names[p]}");
+                foreach (var e in cell.Examples)
+                {
+                    e.ImageUrl.ShouldBeNull();
+                    e.Text.ShouldBe(texts.Texts[e.Index], "the test example's own text");
+                    texts.Labels[e.Index].ShouldBe(t);
+                    seen++;
+                }
+            }
+        seen.ShouldBe(split.Test.Length);
+        (await mistakes.ImageAsync(run.Id, split.Test[0])).Refusal!.Failure.ShouldBe(PredictFailure.WrongModality);
+    }
 }
