@@ -64,6 +64,7 @@ public static class DependencyInjection
         services.AddOptions<Runs.Predict.PredictOptions>().Bind(config.GetSection(Runs.Predict.PredictOptions.Section)).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Runs.Predict.PredictOptions>, Runs.Predict.PredictOptionsValidator>();
         services.AddSingleton<Runs.Predict.RunPredictor>();
+        services.AddSingleton<Runs.Predict.RunMistakes>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<RunService>();
         services.AddSingleton<SweepService>();

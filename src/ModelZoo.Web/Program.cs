@@ -28,6 +28,7 @@ app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunsHub>(RunsHub.Path);
 app.MapRunsApi();
 app.MapPredictApi();
+app.MapMistakesApi();
 app.MapRunCardsApi();
 app.MapRunsCompareApi();
 app.MapQueueApi();

@@ -29,4 +29,33 @@ public static class Predictor
         var probabilities = nn.functional.softmax(model.call(batch.X), 1)[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
         return new ModelPrediction(probabilities, null);
     }
+
+    /// <summary>
+    /// Every example of <paramref name="indices"/> through the source's evaluation batches, in order and in batches of
+    /// <paramref name="batchSize"/> (pass <see cref="Evaluator.BatchSize"/> to form the batches the test evaluation
+    /// formed: a text batch is padded to its longest text): the most probable class of each and its softmax probability.
+    /// </summary>
+    public static (int[] Predicted, float[] Confidence) PredictAll(TrainedModel trained, IBatchSource source, int[] indices, int batchSize,
+        CancellationToken ct = default)
+    {
+        var predicted = new int[indices.Length];
+        var confidence = new float[indices.Length];
+        if (indices.Length == 0) return (predicted, confidence);
+        var model = trained.Model;
+        using var _ = no_grad();
+        using var batches = source.Eval(indices, batchSize, ct);
+        int k = 0;
+        for (int b = 0; b < batches.Count; b++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            using var batch = batches.Next();
+            var (conf, pred) = nn.functional.softmax(model.call(batch.X), 1).max(1);
+            var p = pred.cpu().data<long>().ToArray();
+            var c = conf.to(ScalarType.Float32).cpu().data<float>().ToArray();
+            for (int i = 0; i < p.Length; i++, k++) (predicted[k], confidence[k]) = ((int)p[i], c[i]);
+        }
+        if (k != indices.Length) throw new InvalidOperationException($"The source gave {k} examples for {indices.Length} indices.");
+        return (predicted, confidence);
+    }
 }

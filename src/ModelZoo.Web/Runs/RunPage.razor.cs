@@ -41,6 +41,12 @@ public partial class RunPage : ComponentBase, IDisposable
         foreach (var e in await Runs.EventsAsync(Id)) { _live.Apply(e); _curves.Apply(e); }
     }
 
+    // "Where it goes wrong": the confusion-matrix cell its gallery shows (true, predicted), set by clicking the matrix.
+    (int True, int Predicted)? _cell;
+    bool ShowsMistakes => _run is { Status: RunStatus.Succeeded, Result.TrainedWeights: not null };
+    EventCallback<(int True, int Predicted)> CellClick => ShowsMistakes
+        ? EventCallback.Factory.Create<(int True, int Predicted)>(this, c => _cell = c) : default;
+
     StrategyDescription? Strategy => _run is null ? null : Strategies.Find(_run.Strategy);
 
     async Task LaunchBaselineAsync()

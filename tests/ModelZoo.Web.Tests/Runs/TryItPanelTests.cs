@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 using Bunit;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.EntityFrameworkCore;
@@ -34,8 +35,9 @@ public sealed class TryItPanelTests : IAsyncLifetime
         // The weights file as the trainer writes it: the whole model, its architecture and classes in the metadata.
         var file = RunOutputs.WeightsFileNameOf(_id);
         var path = Path.Combine(Directory.CreateDirectory(_host.Get<RunOutputs>().DirOf(_id)).FullName, file);
-        manual_seed(1);
-        using (var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2)))
+        // Under the runtime's construction lock: a portal starting in a parallel test class builds models on the meta
+        // device (libtorch's process-wide default while it does), which would otherwise make this one meta tensors.
+        using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2))))
             SafeTensors.Save(path, model.state_dict(), ScalarType.Float32,
                 new Dictionary<string, string> { ["modelzoo.architecture"] = "resnet18", ["modelzoo.classes"] = """["a","b"]""" });
         await using var db = await _host.Get<IDbContextFactory<ZooDbContext>>().CreateDbContextAsync();
@@ -107,7 +109,7 @@ public sealed class TryItPanelTests : IAsyncLifetime
         var config = File.ReadAllText(Path.Combine(ModelZoo.Torch.Tests.SharedFixtures.RepoRoot, "zoo", "bert_mlm.mini_house", "config.json"));
         var file = RunOutputs.WeightsFileNameOf(id);
         var path = Path.Combine(Directory.CreateDirectory(_host.Get<RunOutputs>().DirOf(id)).FullName, file);
-        using (var model = ArchitectureRegistry.Default.Create("bert", new ArchitectureOptions(2, config)))
+        using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("bert", new ArchitectureOptions(2, config))))
             SafeTensors.Save(path, model.state_dict(), ScalarType.Float32, new Dictionary<string, string>
             {
                 ["modelzoo.architecture"] = "bert", ["modelzoo.classes"] = """["water","fire"]""", ["modelzoo.config"] = config,

@@ -134,12 +134,41 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
     async Task<PredictOutcome> PredictAsync(RunView run, DatasetModality modality, LoadedDataset data, int top,
         Func<ModelPrediction, IBatchSource, RunPrediction, RunPrediction> complete, CancellationToken ct)
     {
-        var manifest = catalog.ManifestOf(run.ModelId)!;
+        var (outcome, refusal) = await WithModelAsync(run, modality, data, (trained, source) =>
+        {
+            var prediction = Predictor.Predict(trained, source, explain: true, ct);
+            var classes = run.Result?.ClassNames ?? [];
+            if (classes.Count != prediction.Probabilities.Length)
+                return PredictOutcome.Refused(PredictFailure.NotAvailable,
+                    $"Run {run.Id}'s model has {prediction.Probabilities.Length} outputs but its result names {classes.Count} classes.");
+            var ranked = prediction.Probabilities.Select((p, i) => new PredictedClass(i, classes[i], p))
+                .OrderByDescending(c => c.Probability).ThenBy(c => c.Index).Take(Math.Min(top, classes.Count)).ToList();
+            var result = new RunPrediction
+            {
+                RunId = run.Id, ModelId = run.ModelId, Architecture = trained.Architecture.Name, DatasetId = run.DatasetId,
+                Modality = modality == DatasetModality.Image ? "image" : "text", Classes = classes.Count, Top = ranked,
+            };
+            return new PredictOutcome(complete(prediction, source, result), null, null);
+        }, ct);
+        return refusal ?? outcome!;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="use"/> with the run's trained model (from the cache) and the run's own evaluation batch
+    /// source over <paramref name="data"/> (<see cref="BatchSources.ForPrediction"/>, built from the job the worker would
+    /// build), on the CPU, under the gate: "Try it" and the mistakes gallery share the loading and the preprocessing.
+    /// </summary>
+    internal async Task<(T? Result, PredictOutcome? Refusal)> WithModelAsync<T>(RunView run, DatasetModality modality, LoadedDataset data,
+        Func<TrainedModel, IBatchSource, T> use, CancellationToken ct)
+    {
+        if (catalog.ManifestOf(run.ModelId) is not { } manifest)
+            return (default, PredictOutcome.Refused(PredictFailure.NotAvailable,
+                $"Run {run.Id} trained catalogue entry '{run.ModelId}', which this installation no longer has: its preprocessing is unknown."));
         var weights = outputs.WeightsOf(run);
-        if (weights.Path is not { } path) return PredictOutcome.Refused(PredictFailure.NotAvailable, weights.Problem!);
+        if (weights.Path is not { } path) return (default, PredictOutcome.Refused(PredictFailure.NotAvailable, weights.Problem!));
         var text = catalog.TextFilesOf(manifest);
         if (modality == DatasetModality.Text && text.Files is null)
-            return PredictOutcome.Refused(PredictFailure.NotAvailable, text.MissingMessage(run.ModelId));
+            return (default, PredictOutcome.Refused(PredictFailure.NotAvailable, text.MissingMessage(run.ModelId)));
         // The job the worker would build for this run (its request, entry, text files and mean image), over the input.
         var job = new TrainingJob(run.Id, run.Request, manifest, data, null, outputs.DirOf(run.Id))
         {
@@ -154,21 +183,12 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
             {
                 TrainedModel trained;
                 try { trained = _cache.GetOrLoad($"{run.Id:N}:{weights.Weights!.Sha256}", () => TrainedModel.Load(path, catalog.OptionsOf(manifest), registry)); }
-                catch (TrainedWeightsException e) { return PredictOutcome.Refused(PredictFailure.NotAvailable, $"Run {run.Id}'s weights cannot be loaded: {e.Message}"); }
-                using var source = BatchSources.ForPrediction(job, data, trained.Architecture.Modality, trained.Model, CPU);
-                var prediction = Predictor.Predict(trained, source, explain: true, ct);
-                var classes = run.Result?.ClassNames ?? [];
-                if (classes.Count != prediction.Probabilities.Length)
-                    return PredictOutcome.Refused(PredictFailure.NotAvailable,
-                        $"Run {run.Id}'s model has {prediction.Probabilities.Length} outputs but its result names {classes.Count} classes.");
-                var ranked = prediction.Probabilities.Select((p, i) => new PredictedClass(i, classes[i], p))
-                    .OrderByDescending(c => c.Probability).ThenBy(c => c.Index).Take(Math.Min(top, classes.Count)).ToList();
-                var result = new RunPrediction
+                catch (TrainedWeightsException e)
                 {
-                    RunId = run.Id, ModelId = run.ModelId, Architecture = trained.Architecture.Name, DatasetId = run.DatasetId,
-                    Modality = modality == DatasetModality.Image ? "image" : "text", Classes = classes.Count, Top = ranked,
-                };
-                return new PredictOutcome(complete(prediction, source, result), null, null);
+                    return (default(T), PredictOutcome.Refused(PredictFailure.NotAvailable, $"Run {run.Id}'s weights cannot be loaded: {e.Message}"));
+                }
+                using var source = BatchSources.ForPrediction(job, data, trained.Architecture.Modality, trained.Model, CPU);
+                return (use(trained, source), (PredictOutcome?)null);
             }, ct).ConfigureAwait(false);
         }
         finally
