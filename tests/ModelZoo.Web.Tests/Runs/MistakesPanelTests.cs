@@ -27,16 +27,8 @@ public sealed class MistakesPanelTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _host = await ComponentHost.CreateAsync();
-        var runs = _host.Get<RunService>();
-        _id = (await runs.LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny",
-            HyperParameters = new HyperParameters { ImageSize = 32 } })).RunId!.Value;
-        var file = RunOutputs.WeightsFileNameOf(_id);
-        var path = Path.Combine(Directory.CreateDirectory(_host.Get<RunOutputs>().DirOf(_id)).FullName, file);
-        // Built under the runtime's construction lock: a portal starting in a parallel test class counts parameters on the
-        // meta device (libtorch's process-wide default while it does), which would otherwise turn this model into meta tensors.
-        using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2))))
-            SafeTensors.Save(path, model.state_dict(), ScalarType.Float32,
-                new Dictionary<string, string> { ["modelzoo.architecture"] = "resnet18", ["modelzoo.classes"] = """["a","b"]""" });
+        var (id, path, file) = await TrainedRunFiles.ResNetRunAsync(_host);
+        _id = id;
         // A recorded matrix the model cannot reproduce (every test image of "tiny" is the same, so one class gets them all).
         await RecordAsync([[1, 1], [1, 1]], path, file);
     }

@@ -28,18 +28,8 @@ public sealed class TryItPanelTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _host = await ComponentHost.CreateAsync();
-        var runs = _host.Get<RunService>();
-        _id = (await runs.LaunchAsync(new RunRequest { ModelId = "resnet18.tv_in1k", DatasetId = "tiny",
-            HyperParameters = new HyperParameters { ImageSize = 32 } })).RunId!.Value;
-
-        // The weights file as the trainer writes it: the whole model, its architecture and classes in the metadata.
-        var file = RunOutputs.WeightsFileNameOf(_id);
-        var path = Path.Combine(Directory.CreateDirectory(_host.Get<RunOutputs>().DirOf(_id)).FullName, file);
-        // Under the runtime's construction lock: a portal starting in a parallel test class builds models on the meta
-        // device (libtorch's process-wide default while it does), which would otherwise make this one meta tensors.
-        using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2))))
-            SafeTensors.Save(path, model.state_dict(), ScalarType.Float32,
-                new Dictionary<string, string> { ["modelzoo.architecture"] = "resnet18", ["modelzoo.classes"] = """["a","b"]""" });
+        var (id, path, file) = await TrainedRunFiles.ResNetRunAsync(_host);
+        _id = id;
         await using var db = await _host.Get<IDbContextFactory<ZooDbContext>>().CreateDbContextAsync();
         var r = await db.Runs.FirstAsync(x => x.Id == _id);
         r.Status = RunStatus.Succeeded;
