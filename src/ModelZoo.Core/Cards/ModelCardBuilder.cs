@@ -153,6 +153,8 @@ public static class ModelCardBuilder
 
         AppendStrategy(sb, c);
 
+        AppendEvaluationData(sb, c);
+
         sb.AppendLine("## Training data");
         sb.AppendLine();
         var isText = c.Dataset.Modality == DatasetModality.Text;
@@ -223,6 +225,26 @@ public static class ModelCardBuilder
             sb.AppendLine("- The backbone is untrained: do not read these numbers as the architecture's transfer-learning quality.");
         sb.AppendLine("- Not for decisions about people, and not validated for any safety-relevant use.");
         return sb.ToString();
+    }
+
+    /// <summary>What the results were measured on (Mitchell et al.'s "evaluation data"), from the run's record: the
+    /// split, its size and class balance, and what the split did and did not decide.</summary>
+    static void AppendEvaluationData(StringBuilder sb, CardInput c)
+    {
+        var r = c.Result;
+        var data = c.Target ?? c.Dataset;
+        sb.AppendLine("## Evaluation data");
+        sb.AppendLine();
+        sb.AppendLine($"- Test split of {Esc(data.Title)} (`{data.Id}`): {r.TestExamples} examples, held out from training and from model " +
+                      $"selection{(c.Target is null ? "" : " (the target domain's test split)")}; it is the same split for every run on this dataset (split seed {data.SplitSeed}).");
+        if (r.PerClass.Count > 0 && r.PerClass.Sum(p => p.Support) == r.TestExamples)
+            sb.AppendLine($"- Test examples per class: {string.Join(", ", r.PerClass.Select(p => $"{Esc(p.Class)} {p.Support}"))}.");
+        sb.AppendLine(r.Selection == ModelSelection.LastEpoch
+            ? "- Validation split: reported per epoch, not used to choose the weights (the last epoch's are tested)."
+            : $"- Validation split ({r.ValExamples} examples): chose the epoch whose weights are tested (epoch {r.BestEpoch}).");
+        sb.AppendLine($"- Factors: results are broken down by class only; {(data.Modality == DatasetModality.Text ? "source, topic and writing style" : "writer, device, lighting and background")} " +
+                      "are not recorded for this dataset, so no other factor was evaluated.");
+        sb.AppendLine();
     }
 
     static string StrategyTitle(CardInput c) => c.Strategy?.Title ?? c.Request.Strategy;

