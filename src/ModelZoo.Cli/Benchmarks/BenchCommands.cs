@@ -66,7 +66,7 @@ public static class BenchCommands
         });
         return new Command("bench", "Benchmarks whose numbers go to docs/benchmarks.md.") {
             models, layers, LoaderBenchCommand.Create(), TextBenchCommand.Create(), FewShotBenchCommand.Create(),
-            StrategyBenchCommand.Create(), FeatureBenchCommand.Create(), MemoryBenchCommand.Create(), CatalogBenchCommand.Create(),
+            StrategyBenchCommand.Create(), FeatureBenchCommand.Create(), MemoryBenchCommand.Create(), CatalogBenchCommand.Create(), CompareBenchCommand.Create(),
         };
     }
 
