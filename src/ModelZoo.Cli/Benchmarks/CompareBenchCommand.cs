@@ -20,7 +20,8 @@ namespace ModelZoo.Cli.Benchmarks;
 /// what training would have left; the values are generated, since the benchmark measures drawing, not learning. The
 /// built portal then serves the page, and Debian's Chromium (headless, driven over the DevTools protocol) loads it:
 /// the time is from the navigation until every chart holds every run's trace with every point the server sent
-/// (checked against the counts the page states on each chart). Issue 13's target: under 1 s for 50 runs × 100 epochs.
+/// (checked against the counts the page states on each chart), and the parallel coordinates hold a line per finished
+/// run on every axis. Issue 13's target: under 1 s for 50 runs × 100 epochs.
 /// </summary>
 public static class CompareBenchCommand
 {
@@ -32,19 +33,20 @@ public static class CompareBenchCommand
         var loads = new Option<int>("--loads") { Description = "Page loads after the first (which also fetches and compiles the scripts).", DefaultValueFactory = _ => 5 };
         var web = new Option<string?>("--web") { Description = "The built web portal (default: src/ModelZoo.Web/bin/Release/net10.0/linux-x64/ModelZoo.Web.dll under the repository)." };
         var browser = new Option<string>("--browser") { DefaultValueFactory = _ => "/usr/bin/chromium" };
+        var profile = new Option<bool>("--profile") { Description = "Also record the browser's CPU profile of the last load and print the functions that took the most time." };
         var cmd = new Command("compare-page", "The compare page with N runs of E epochs, timed in headless Chromium until every chart is drawn.")
-        { runs, epochs, steps, loads, web, browser };
+        { runs, epochs, steps, loads, web, browser, profile };
         cmd.SetAction(async (r, ct) =>
         {
             var webDll = r.GetValue(web) ?? Path.Combine(RepoRoot() ?? ".", "src", "ModelZoo.Web", "bin", "Release", "net10.0", "linux-x64", "ModelZoo.Web.dll");
             if (!File.Exists(webDll)) { r.InvocationConfiguration.Error.WriteLine($"No web portal at {webDll}: build it (dotnet build src/ModelZoo.Web -c Release) or pass --web."); return 2; }
             if (!File.Exists(r.GetValue(browser))) { r.InvocationConfiguration.Error.WriteLine($"No browser at {r.GetValue(browser)}: apt-get install chromium, or pass --browser."); return 2; }
-            return await RunAsync(webDll, r.GetValue(browser)!, r.GetValue(runs), r.GetValue(epochs), r.GetValue(steps), r.GetValue(loads), r.InvocationConfiguration.Output, ct);
+            return await RunAsync(webDll, r.GetValue(browser)!, r.GetValue(runs), r.GetValue(epochs), r.GetValue(steps), r.GetValue(loads), r.GetValue(profile), r.InvocationConfiguration.Output, ct);
         });
         return cmd;
     }
 
-    static async Task<int> RunAsync(string webDll, string browserPath, int runCount, int epochs, int stepsPerEpoch, int loads, TextWriter o, CancellationToken ct)
+    static async Task<int> RunAsync(string webDll, string browserPath, int runCount, int epochs, int stepsPerEpoch, int loads, bool cpuProfile, TextWriter o, CancellationToken ct)
     {
         await using var portal = await BenchPortal.StartAsync(threads: 1, worker: false);
         var seed = Stopwatch.StartNew();
@@ -70,21 +72,41 @@ public static class CompareBenchCommand
             using var cdp = new DevTools();
             await cdp.ConnectAsync(new Uri((string)page["webSocketDebuggerUrl"]!), ct);
             await cdp.CallAsync("Page.enable", null, ct);
+            await cdp.CallAsync("Performance.enable", null, ct);
 
             var compare = $"{url}/runs/compare?ids={string.Join(',', ids)}";
             o.WriteLine($"page: /runs/compare with {ids.Count} ids; browser: {browserPath} (headless); the first load also fetches and compiles blazor.web.js and plotly.js");
             o.WriteLine();
-            o.WriteLine("| load | navigation to every chart drawn (ms) | charts | traces | points |");
-            o.WriteLine("| --- | --- | --- | --- | --- |");
+            o.WriteLine("| load | navigation to every chart drawn (ms) | page received | circuit asked for | plotly.js received | charts | traces | points |");
+            o.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
             var warm = new List<double>();
+            IReadOnlyDictionary<string, double> lastChartAt = new Dictionary<string, double>();
+            IReadOnlyList<string> hottest = [];
             for (var i = 0; i <= loads; i++)
             {
-                var (ms, charts, traces, points) = await LoadAsync(cdp, compare, ct);
+                var profiling = cpuProfile && i == loads;
+                if (profiling)
+                {
+                    await cdp.CallAsync("Profiler.enable", null, ct);
+                    await cdp.CallAsync("Profiler.setSamplingInterval", new JsonObject { ["interval"] = 500 }, ct);
+                    await cdp.CallAsync("Profiler.start", null, ct);
+                }
+                var (ms, charts, traces, points, chartAt) = await LoadAsync(cdp, compare, ct);
+                if (profiling) hottest = Hottest((await cdp.CallAsync("Profiler.stop", null, ct))!["profile"]!);
                 if (i > 0) warm.Add(ms);
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {(i == 0 ? "first" : i.ToString(CultureInfo.InvariantCulture))} | {ms:F0} | {charts} | {traces} | {points:N0} |"));
+                lastChartAt = chartAt;
+                var (html, negotiate, plotly) = await MilestonesAsync(cdp, ct);
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {(i == 0 ? "first" : i.ToString(CultureInfo.InvariantCulture))} | {ms:F0} | {html:F0} | {negotiate:F0} | {plotly:F0} | {charts} | {traces} | {points:N0} |"));
             }
             warm.Sort();
             o.WriteLine();
+            var metrics = await cdp.CallAsync("Performance.getMetrics", null, ct);
+            string Metric(string name) => metrics?["metrics"]?.AsArray().FirstOrDefault(m => (string?)m!["name"] == name)?["value"] is { } v
+                ? string.Create(CultureInfo.InvariantCulture, $"{(double)v * 1000:F0}") : "?";
+            o.WriteLine($"browser main thread over all {loads + 1} loads (ms): tasks {Metric("TaskDuration")}, script {Metric("ScriptDuration")}, layout {Metric("LayoutDuration")}, style {Metric("RecalcStyleDuration")}");
+            o.WriteLine("last load, each chart first complete at (ms): " + string.Join(", ", lastChartAt.OrderBy(kv => kv.Value).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F0}"))));
+            foreach (var line in hottest) o.WriteLine(line);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median of the {warm.Count} later loads: {warm[warm.Count / 2]:F0} ms"));
             return 0;
         }
@@ -96,35 +118,89 @@ public static class CompareBenchCommand
         }
     }
 
-    /// <summary>Navigates and polls until every chart holds the traces and points its figure says the server sent.</summary>
-    static async Task<(double Ms, int Charts, int Traces, long Points)> LoadAsync(DevTools cdp, string url, CancellationToken ct)
+    /// <summary>Navigates and polls until every chart holds the traces and points its figure says the server sent;
+    /// also notes when each chart (by its test id) was first complete, to show whether one chart holds up the rest.</summary>
+    static async Task<(double Ms, int Charts, int Traces, long Points, IReadOnlyDictionary<string, double> ChartAt)> LoadAsync(
+        DevTools cdp, string url, CancellationToken ct)
     {
         const string Probe = """
             (() => {
-              const figs = [...document.querySelectorAll('figure.plotly-curves')];
-              if (figs.length === 0) return null;
-              let traces = 0, points = 0;
-              for (const f of figs) {
+              const figs = [...document.querySelectorAll('figure.plotly-curves')].map(f => {
                 const gd = f.querySelector('.js-plotly-plot');
                 const want = +f.dataset.traces, wantPoints = +f.dataset.points;
-                if (!gd || !gd.data || gd.data.length !== want) return null;
-                const got = gd.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
-                if (got !== wantPoints) return null;
-                traces += want; points += got;
-              }
-              return [figs.length, traces, points];
+                const got = gd && gd.data ? gd.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : -1;
+                return [f.dataset.testid || '?', gd && gd.data && gd.data.length === want && got === wantPoints ? 1 : 0, want, got];
+              });
+              // The parallel coordinates: one trace, a line per finished run on every axis.
+              const par = [...document.querySelectorAll('figure[data-axes]')].map(f => {
+                const gd = f.querySelector('.js-plotly-plot');
+                const lines = +f.dataset.lines;
+                const dims = gd && gd.data && gd.data[0] ? gd.data[0].dimensions : null;
+                const drawn = dims && dims.length === f.dataset.axes.split('|').length && dims.every(d => d.values.length === lines)
+                  && gd.querySelector('canvas') !== null;
+                return [f.dataset.testid || 'parallel', drawn ? 1 : 0, 1, drawn ? lines : -1];
+              });
+              return figs.concat(par);
             })()
             """;
+        var chartAt = new Dictionary<string, double>();
         var sw = Stopwatch.StartNew();
         await cdp.CallAsync("Page.navigate", new JsonObject { ["url"] = url }, ct);
         while (sw.Elapsed < TimeSpan.FromSeconds(60))
         {
             var result = await cdp.CallAsync("Runtime.evaluate", new JsonObject { ["expression"] = Probe, ["returnByValue"] = true }, ct);
-            if (result?["result"]?["value"] is JsonArray done)
-                return (sw.Elapsed.TotalMilliseconds, (int)done[0]!, (int)done[1]!, (long)done[2]!);
+            if (result?["result"]?["value"] is JsonArray figs && figs.Count > 0)
+            {
+                var now = sw.Elapsed.TotalMilliseconds;
+                foreach (var f in figs.Select(x => x!.AsArray()).Where(x => (int)x[1]! == 1)) chartAt.TryAdd((string)f[0]!, now);
+                if (figs.All(x => (int)x![1]! == 1))
+                    return (now, figs.Count, figs.Sum(x => (int)x![2]!), figs.Sum(x => (long)x![3]!), chartAt);
+            }
             await Task.Delay(20, ct);
         }
         throw new TimeoutException("The compare page did not draw every chart within 60 s.");
+    }
+
+    /// <summary>The functions with the most self time in a V8 CPU profile (samples × their interval), grouped by name
+    /// and script, and the total per script.</summary>
+    static IReadOnlyList<string> Hottest(JsonNode profile)
+    {
+        var nodes = profile["nodes"]!.AsArray().ToDictionary(n => (int)n!["id"]!, n => n!["callFrame"]!);
+        var samples = profile["samples"]!.AsArray().Select(x => (int)x!).ToList();
+        var deltas = profile["timeDeltas"]!.AsArray().Select(x => (long)x!).ToList();
+        var byFunction = new Dictionary<string, double>();
+        var byScript = new Dictionary<string, double>();
+        for (var i = 0; i < samples.Count - 1; i++)
+        {
+            var frame = nodes[samples[i]];
+            var ms = deltas[i + 1] / 1000.0;
+            var script = Path.GetFileName((string?)frame["url"] ?? "") is { Length: > 0 } f ? f : "(" + (string?)frame["functionName"] + ")";
+            var fn = $"{((string?)frame["functionName"] is { Length: > 0 } n ? n : "(anonymous)")} [{script}:{(int?)frame["lineNumber"]}]";
+            byFunction[fn] = byFunction.GetValueOrDefault(fn) + ms;
+            byScript[script] = byScript.GetValueOrDefault(script) + ms;
+        }
+        return [
+            "last load's CPU profile, by script (ms): " + string.Join(", ", byScript.OrderByDescending(kv => kv.Value).Take(8).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F0}"))),
+            .. byFunction.OrderByDescending(kv => kv.Value).Take(15).Select(kv => string.Create(CultureInfo.InvariantCulture, $"  {kv.Value,7:F0} ms  {kv.Key}")),
+        ];
+    }
+
+    /// <summary>Where the time went, from the browser's own timings (ms after the navigation started): the prerendered
+    /// page received, the Blazor circuit's negotiation started, and plotly.js received; what follows the last of these
+    /// is script compilation, the circuit's first render and drawing.</summary>
+    static async Task<(double Html, double Negotiate, double Plotly)> MilestonesAsync(DevTools cdp, CancellationToken ct)
+    {
+        const string Timings = """
+            (() => {
+              const nav = performance.getEntriesByType('navigation')[0];
+              const res = performance.getEntriesByType('resource');
+              const at = (f, k) => { const r = res.find(e => f(e.name)); return r ? r[k] : -1; };
+              return [nav ? nav.responseEnd : -1, at(n => n.includes('/_blazor/negotiate'), 'startTime'), at(n => /plotly[^/]*\.js/.test(n), 'responseEnd')];
+            })()
+            """;
+        var result = await cdp.CallAsync("Runtime.evaluate", new JsonObject { ["expression"] = Timings, ["returnByValue"] = true }, ct);
+        var v = result?["result"]?["value"]?.AsArray();
+        return v is null ? (-1, -1, -1) : ((double)v[0]!, (double)v[1]!, (double)v[2]!);
     }
 
     /// <summary>Runs on a synthetic dataset, launched through the portal's validation, with a plausible history and a
