@@ -16,7 +16,7 @@ public partial class Program
         WeightsCommands.Create(),   // weights parity | inspect | import-onnx | onnx-tensor
         BenchCommands.Create(),     // bench models | layers | loader | text | fewshot
         DatasetCommands.Create(),   // datasets fetch | lengths
-        PretrainCommands.Create(MlmPretrainCommand.Create()),  // pretrain glyphs | mlm
+        PretrainCommands.Create(MlmPretrainCommand.Create(), FingerprintsCommand.Create()),  // pretrain glyphs | mlm | fingerprints
         StudyCommands.Create(),     // study run | table | list
     };
 

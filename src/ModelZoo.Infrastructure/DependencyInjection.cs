@@ -39,6 +39,7 @@ public static class DependencyInjection
         services.AddSingleton<WeightsExporter>();
 
         services.AddSingleton<ZooCatalog>();
+        services.AddSingleton<PretrainingCorpora>();
         services.AddSingleton<ICatalog>(sp => sp.GetRequiredService<ZooCatalog>());
         services.AddSingleton<LatencyService>();
         services.AddHostedService(sp => sp.GetRequiredService<LatencyService>());

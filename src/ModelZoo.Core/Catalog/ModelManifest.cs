@@ -35,6 +35,9 @@ public sealed record ModelManifest
     public IReadOnlyList<string> Sources { get; init; } = [];
     /// <summary>How house weights were made (dataset, command, time, device); null for weights trained elsewhere.</summary>
     public TrainingRecord? Training { get; init; }
+    /// <summary>The text the weights were pretrained on, as fingerprints, where the portal knows it (its house models);
+    /// runs and the new-run page count the target's texts found in it word for word.</summary>
+    public PretrainingCorpusInfo? PretrainingCorpus { get; init; }
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -68,6 +71,7 @@ public sealed record Preprocessing
     public MeanImageInfo? MeanImage { get; init; }
 
     /// <summary>Whether this is the plain per-channel normalisation of [0, 1] RGB pixels (no reorder, scale or mean image).</summary>
+    [JsonIgnore]
     public bool IsPerChannelOnly => ChannelOrder == ChannelOrder.Rgb && PixelScale == 1 && MeanImage is null;
 }
 
@@ -210,3 +214,10 @@ public sealed record LicenseInfo
     public string? Name { get; init; }
     public string? Source { get; init; }
 }
+
+/// <summary>A model's pretraining corpus, kept as <see cref="Text.CorpusFingerprints"/> in a file of the entry's folder.</summary>
+/// <param name="Fingerprints">The file's name in the entry's folder.</param>
+/// <param name="Description">What the corpus is, in words a card can quote ("WordNet 3.0 glosses, ...").</param>
+/// <param name="Command">The command that wrote the file.</param>
+public sealed record PretrainingCorpusInfo(string Fingerprints, string Description, string? Command = null);
+

@@ -147,6 +147,9 @@ public sealed record RunResult
     public double ExamplesPerSecond { get; init; }
     /// <summary>The epochs the run resumed after (a checkpoint of that epoch), in order; empty when it never stopped.</summary>
     public IReadOnlyList<int> ResumedAfterEpochs { get; init; } = [];
+    /// <summary>The dataset's texts found word for word in the starting weights' pretraining corpus, per split; null
+    /// when the model records no corpus (or the run started from no pretrained weights, or the data is not text).</summary>
+    public Text.PretrainingOverlap? PretrainingOverlap { get; init; }
 }
 
 /// <summary>One line a strategy adds to its run's record and card.</summary>

@@ -162,6 +162,8 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
                 var problems = ManifestValidator.Validate(m, Path.GetFileName(dir)).ToList();
                 if (!registry.Contains(m.Architecture)) problems.Add($"architecture '{m.Architecture}' is not implemented");
                 if (m.Config is { } config && !File.Exists(Path.Combine(dir, config))) problems.Add($"config file '{config}' is missing");
+                if (m.PretrainingCorpus is { } corpus && !File.Exists(Path.Combine(dir, corpus.Fingerprints)))
+                    problems.Add($"pretraining corpus fingerprints '{corpus.Fingerprints}' are missing");
                 if (m.Preprocessing.MeanImage is { } meanImage && !File.Exists(Path.Combine(dir, meanImage.File)))
                     problems.Add($"mean image file '{meanImage.File}' is missing");
                 if (registry.Contains(m.Architecture) && registry.Get(m.Architecture).Modality == Modality.Text && m.Text is null)

@@ -111,6 +111,7 @@ public sealed class RunWorker(
 
             progress.Status(new StatusChange(RunStatus.Running, "Training", trainer.Device));
             var outcome = trainer.Train(job, progress, cts.Token);
+            if (prepared.Overlap is not null) outcome = outcome with { Result = outcome.Result with { PretrainingOverlap = prepared.Overlap } };
             progress.Flush();
             var card = ModelCardBuilder.Build(new CardInput(
                 run.Id, run.Name, entry.Manifest,

@@ -2,6 +2,7 @@ using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Strategies;
+using ModelZoo.Core.Text;
 using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Datasets;
@@ -10,15 +11,17 @@ using ModelZoo.Infrastructure.Storage;
 namespace ModelZoo.Infrastructure.Runs;
 
 /// <summary>A request made ready for the trainer, with what the card needs to say about it.</summary>
+/// <param name="Overlap">The evaluated texts found word for word in the starting weights' pretraining corpus; null when
+/// the run starts from no pretrained weights, the model records no corpus, or the data is not text.</param>
 public sealed record PreparedRun(TrainingJob Job, StrategyDescription Strategy, StrategyOptions Options, CatalogEntry Entry,
-    StartingWeights? Weights, DatasetInfo? Target);
+    StartingWeights? Weights, DatasetInfo? Target, PretrainingOverlap? Overlap = null);
 
 /// <summary>
 /// Turns a run request into a <see cref="TrainingJob"/>: the strategy and its options, the catalogue entry and its
 /// text files, the data (and for domain adaptation the aligned target), and the starting weights (none for the scratch
 /// baseline), hashed now so the card names exactly what the trainer loads. The worker and the study command share it.
 /// </summary>
-public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies, ZooPaths paths)
+public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies, ZooPaths paths, PretrainingCorpora corpora)
 {
     /// <exception cref="InvalidOperationException">The strategy or its options are not (or no longer) valid, the model
     /// left the catalogue, or a text model's files are missing; the message says which.</exception>
@@ -44,6 +47,8 @@ public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStr
             WeightsSha256 = weights?.Sha256,
             MeanImagePath = catalog.MeanImagePathOf(entry.Manifest),
         };
-        return new PreparedRun(job, strategy, options, entry, weights, target?.Info);
+        // Only weights that were pretrained can have memorised text; the evaluated data is the target's when there is one.
+        var overlap = weights is null ? null : corpora.Measure(entry.Manifest, target ?? data);
+        return new PreparedRun(job, strategy, options, entry, weights, target?.Info, overlap);
     }
 }

@@ -3,6 +3,8 @@ using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Strategies;
+using ModelZoo.Core.Text;
+using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Runs;
 
@@ -23,6 +25,7 @@ public partial class NewRunPage : ComponentBase, IDisposable
     [Inject] RunService Runs { get; set; } = default!;
     [Inject] SweepService Sweeps { get; set; } = default!;
     [Inject] NavigationManager Nav { get; set; } = default!;
+    [Inject] PretrainingCorpora Corpora { get; set; } = default!;
 
     [SupplyParameterFromQuery(Name = "model")] public string? PresetModel { get; set; }
     /// <summary>Set by a dataset page's "Train on it"; kept when it fits the preset model (or there is none).</summary>
@@ -101,6 +104,29 @@ public partial class NewRunPage : ComponentBase, IDisposable
     /// <summary>The model's backbone depth when a sweep can be offered (the sweep's strategies are registered).</summary>
     int? SweepDepth => SelectedModel?.Facts is { } f && new[] { SweepService.FeatureExtraction, SweepService.Partial, SweepService.Full, SweepService.Scratch }.All(id => _strategies.Find(id) is not null)
         ? f.BackboneStages.Count : null;
+
+    PretrainingOverlap? _overlap;
+    (string Model, string Dataset)? _overlapFor;
+
+    /// <summary>Only pretrained weights can have memorised text: the warning is for strategies that start from them.</summary>
+    bool StartsFromPretrained => SelectedStrategy?.Info.UsesPretrainedWeights != false;
+
+    /// <summary>When the model records its pretraining corpus and the dataset holds texts, counts the texts the corpus
+    /// holds word for word, off the circuit's thread (a large dataset takes a second the first time; then it is cached).</summary>
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        var key = (_form.ModelId, _form.DatasetId);
+        if (_overlapFor == key) return;
+        _overlapFor = key;
+        _overlap = null;
+        if (SelectedModel is not { Manifest.PretrainingCorpus: not null } model || SelectedDataset is not { Modality: DatasetModality.Text } data) return;
+        PretrainingOverlap? overlap;
+        try { overlap = await Task.Run(() => Corpora.Measure(model.Manifest, Datasets.Load(data.Id))); }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException) { return; }
+        if (_overlapFor != key) return;
+        _overlap = overlap;
+        StateHasChanged();
+    }
 
     void EnsureFittingStrategy()
     {

@@ -199,4 +199,24 @@ public class ModelCardBuilderTests
         md = ModelCardBuilder.Build(input with { Result = input.Result with { PerClass = [new ClassScores("0", 1, 1, 1, 3)] } });
         md.ShouldNotContain("Test examples per class");
     }
+
+    [Fact]
+    public void Card_WarnsWhenTestTextsAreInThePretrainingCorpus_AndSaysSoWhenNoneAre()
+    {
+        var input = Input();
+        var seen = new ModelZoo.Core.Text.PretrainingOverlap("the training documents of Debian fortunes", 1234,
+            [new("train", 60, 40), new("validation", 10, 6), new("test", 30, 21)], ["A journey of a thousand miles begins with a single step."]);
+        var md = ModelCardBuilder.Build(input with { Result = input.Result with { PretrainingOverlap = seen } });
+        md.ShouldContain("**Warning: 21 of the 30 test texts (70.00 %) appear word for word in the corpus the starting weights were pretrained on.**");
+        md.ShouldContain("- Pretraining overlap: the starting weights were pretrained on the training documents of Debian fortunes. Word for word, that corpus holds " +
+                         "40 of 60 train texts (66.67 %), 6 of 10 validation texts (60.00 %), 21 of 30 test texts (70.00 %)");
+        md.ShouldContain("1,234 of those are recorded");
+        md.ShouldContain("For example: \"A journey of a thousand miles begins with a single step.\"");
+
+        var none = seen with { Splits = [new("train", 60, 0), new("validation", 10, 0), new("test", 30, 0)], Examples = [] };
+        var clean = ModelCardBuilder.Build(input with { Result = input.Result with { PretrainingOverlap = none } });
+        clean.ShouldNotContain("Warning: ");
+        clean.ShouldContain("None of this dataset's 100 texts is in it word for word");
+        ModelCardBuilder.Build(input).ShouldNotContain("Pretraining overlap");
+    }
 }

@@ -216,6 +216,35 @@ public class NewRunPageTests : IAsyncLifetime
     const string RunPageUri = "/runs/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
     /// <summary>The page as opened from a model's "new run" link.</summary>
+    /// <summary>The house BERT records its pretraining corpus: texts that hold one of its WordNet glosses word for word
+    /// are counted and warned about before launch; texts it never saw get a quiet line instead.</summary>
+    [Fact]
+    public void PretrainingOverlap_IsCountedBeforeLaunch_ForAModelThatRecordsItsCorpus()
+    {
+        WriteTextDataset();
+        var clean = RenderFor("bert_mlm.mini_house");
+        clean.WaitForAssertion(() => clean.Find("[data-testid=pretraining-overlap-none]").TextContent.ShouldContain("None of this dataset's test texts"), TimeSpan.FromSeconds(10));
+        clean.FindAll("[data-testid=pretraining-overlap]").ShouldBeEmpty();
+
+        // Even-numbered texts carry a WordNet 3.0 gloss the house BERT was pretrained on, as a sentence of their own.
+        var labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray();
+        var texts = labels.Select((l, i) => i % 2 == 0 ? $"Note {i}. The act of moving something from one location to another." : $"Note {i} is new text of kind beta.").ToList();
+        var split = StratifiedSplitter.Split(labels, 3);
+        _host.Get<DatasetStore>().Write(new DatasetInfo { Id = "glossy", Title = "Glossy", ClassNames = ["a", "b"], License = "CC0-1.0", Provenance = "written by the test" },
+            new TextSet { Texts = texts, Labels = labels, ClassNames = ["a", "b"] }, split);
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo(nav.GetUriWithQueryParameters(new Dictionary<string, object?> { ["model"] = "bert_mlm.mini_house", ["dataset"] = "glossy" }));
+        var page = _host.Ctx.Render<NewRunPage>();
+        var seen = split.Test.Count(i => i % 2 == 0);
+        page.WaitForAssertion(() =>
+        {
+            var warning = page.Find("[data-testid=pretraining-overlap]").TextContent;
+            warning.ShouldContain($"{seen} of the {split.Test.Length} test texts");
+            warning.ShouldContain("WordNet 3.0 glosses");
+            warning.ShouldContain($"Training split: {split.Train.Count(i => i % 2 == 0)} of {split.Train.Length}.");
+        }, TimeSpan.FromSeconds(10));
+    }
+
     IRenderedComponent<NewRunPage> RenderFor(string model)
     {
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
