@@ -99,7 +99,7 @@ public class MlmPretrainCommandTests : IDisposable
 public class HouseBertEntryTests
 {
     const string Id = "bert_mlm.mini_house";
-    static string Dir => Path.Combine(ModelZoo.Torch.Tests.SharedFixtures.RepoRoot, "zoo", Id);
+    static string Dir => Path.Combine(ModelZoo.Torch.Tests.TestFixtures.RepoRoot, "zoo", Id);
 
     static string DownloadCache =>
         Environment.GetEnvironmentVariable("MODELZOO_TEST_DOWNLOADS") is { Length: > 0 } d ? d

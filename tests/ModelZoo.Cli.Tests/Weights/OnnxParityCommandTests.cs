@@ -120,7 +120,7 @@ public sealed class OnnxParityCommandTests : IDisposable
     [InlineData("weights", "parity", "--reference", "onnx", "NOT_ONNX", "--arch", "no_such_arch")]
     public void ParityOnnx_ExitsTwo_OnBadInput_WithAMessage(params string[] args)
     {
-        var notOnnx = SharedFixtures.PathOf("resnet18_seed7.safetensors");
+        var notOnnx = TestFixtures.PathOf("resnet18_seed7.safetensors");
         var (exit, _, error) = Run([.. args.Select(a => a == "NOT_ONNX" ? notOnnx : a)]);
         exit.ShouldBe(ExitCodes.BadInput);
         error.ShouldStartWith("error: ");

@@ -19,8 +19,8 @@ public class WeightsCommandsTests
         return (exit, output.ToString(), error.ToString());
     }
 
-    static readonly string Weights = SharedFixtures.PathOf("resnet18_seed7.safetensors");
-    static readonly string Io = SharedFixtures.PathOf("resnet18_seed7.io.safetensors");
+    static readonly string Weights = TestFixtures.PathOf("resnet18_seed7.safetensors");
+    static readonly string Io = TestFixtures.PathOf("resnet18_seed7.io.safetensors");
 
     [Fact]
     public void Parity_ExitsZero_AndPrintsTheDifference_ForTheResNet18Fixture()
@@ -37,9 +37,9 @@ public class WeightsCommandsTests
     public void Parity_ExitsZero_ForTheBertFixture_WithConfigAndJsonIo()
     {
         var (exit, output, error) = Run("weights", "parity", "--arch", "bert",
-            "--weights", SharedFixtures.PathOf("bert_dev_seed7.safetensors"),
-            "--config", SharedFixtures.PathOf("bert_dev_seed7.config.json"),
-            "--io", SharedFixtures.PathOf("bert_dev_seed7.expected.json"));
+            "--weights", TestFixtures.PathOf("bert_dev_seed7.safetensors"),
+            "--config", TestFixtures.PathOf("bert_dev_seed7.config.json"),
+            "--io", TestFixtures.PathOf("bert_dev_seed7.expected.json"));
         error.ShouldBeEmpty();
         exit.ShouldBe(ExitCodes.Ok);
         output.ShouldContain("imported 57 of 57 tensors into bert");
@@ -208,7 +208,7 @@ public class WeightsCommandsTests
             error.ShouldBeEmpty();
             exit.ShouldBe(ExitCodes.Ok);
             output.ShouldContain("MeanImage [1, 3, 224, 224] <- ResNetPreprocess.onnx");
-            Sha256.OfFile(outPath).ShouldBe(Sha256.OfFile(Path.Combine(SharedFixtures.RepoRoot, "zoo", "resnet18_cntk.mlnet_in1k", "mean_image.safetensors")),
+            Sha256.OfFile(outPath).ShouldBe(Sha256.OfFile(Path.Combine(TestFixtures.RepoRoot, "zoo", "resnet18_cntk.mlnet_in1k", "mean_image.safetensors")),
                 "the command reproduces the committed file byte for byte");
 
             (exit, _, error) = Run("weights", "onnx-tensor", OnnxTestFiles.MlNetResNetPreprocess, "--name", "NoSuch", "--out", Path.Combine(dir, "x.safetensors"));

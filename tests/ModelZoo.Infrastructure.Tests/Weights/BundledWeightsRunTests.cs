@@ -33,7 +33,7 @@ public sealed class BundledWeightsRunTests
 
     /// <summary>An entry whose weights file lies in its own folder, described as bundled (sha256 and size given).</summary>
     static (string Id, string File) AddBundled(TestZoo zoo, string? sha256 = null, long? size = null) =>
-        zoo.AddBundled(SharedFixtures.PathOf(Fixture), sha256: sha256, size: size);
+        zoo.AddBundled(TestFixtures.PathOf(Fixture), sha256: sha256, size: size);
 
     static async Task<RunView> RunOn(TestHost host, string id)
     {

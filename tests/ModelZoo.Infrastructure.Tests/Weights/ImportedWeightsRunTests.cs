@@ -41,7 +41,7 @@ public sealed class ImportedWeightsRunTests
         await host.StartAsync();
 
         WeightsImportResult imported;
-        await using (var fs = File.OpenRead(SharedFixtures.PathOf(fixture)))
+        await using (var fs = File.OpenRead(TestFixtures.PathOf(fixture)))
             imported = await host.Services.GetRequiredService<WeightsImportService>().ImportAsync(id, fs, fixture);
         imported.Ok.ShouldBeTrue(imported.Error);
 
@@ -56,7 +56,7 @@ public sealed class ImportedWeightsRunTests
 
         view.Status.ShouldBe(RunStatus.Succeeded, view.Error);
         weights.WeightsPath.ShouldBe(imported.Imported!.Path);
-        var file = SafeTensors.Load(SharedFixtures.PathOf(fixture));
+        var file = SafeTensors.Load(TestFixtures.PathOf(fixture));
         WeightsImportServiceTests.Same(weights.Conv1AfterInit!, file["conv1.weight"]).ShouldBeTrue("the backbone starts from the imported weights");
         view.CardMarkdown.ShouldNotBeNull().ShouldContain($"started from the imported weights of catalogue entry `{id}` (sha256 `{imported.Imported.Sha256}`)");
         view.CardMarkdown.ShouldNotContain("randomly initialised");

@@ -63,7 +63,7 @@ public sealed class NuGetWeightsFetchTests : IAsyncLifetime
     /// <summary>Copies the repository's entry, then edits its model.json (a wrong hash, a missing version, ...).</summary>
     string CopyEntry(string id, Action<JsonObject>? edit = null)
     {
-        _zoo.CopyEntry(id, ModelZoo.Torch.Tests.SharedFixtures.RepoRoot);
+        _zoo.CopyEntry(id, ModelZoo.Torch.Tests.TestFixtures.RepoRoot);
         if (edit is null) return id;
         var path = Path.Combine(_zoo.Dir, id, "model.json");
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();

@@ -35,7 +35,7 @@ public sealed class OnnxWeightsImportTests : IAsyncLifetime
 
     async Task StartAsync(IRunTrainer? trainer = null)
     {
-        _zoo.CopyEntry(EntryId, SharedFixtures.RepoRoot);
+        _zoo.CopyEntry(EntryId, TestFixtures.RepoRoot);
         _host = new TestHost(trainer ?? new NoTrainer(), startWorker: trainer is not null, new Dictionary<string, string?>
         {
             ["Storage:ZooDir"] = _zoo.Dir,
@@ -139,10 +139,10 @@ public sealed class OnnxWeightsImportTests : IAsyncLifetime
     public async Task Import_RefusesACheckpointOfAnotherFormat_ForAnOnnxEntry()
     {
         const string fixture = "mobilenet_v2_seed7.pth";
-        var id = _zoo.AddOnnx("pth", Sha256.OfFile(SharedFixtures.PathOf(fixture)), architecture: "mobilenet_v2");
+        var id = _zoo.AddOnnx("pth", Sha256.OfFile(TestFixtures.PathOf(fixture)), architecture: "mobilenet_v2");
         await StartAsync();
 
-        var result = await Import(id, SharedFixtures.PathOf(fixture));
+        var result = await Import(id, TestFixtures.PathOf(fixture));
 
         result.Failure.ShouldBe(WeightsImportFailure.UnreadableFile);
         result.Error!.ShouldContain("the file is a PyTorch .pth archive, but");

@@ -13,7 +13,7 @@ namespace ModelZoo.Infrastructure.Tests.Weights;
 public sealed class WeightsImportServiceTests : IAsyncLifetime
 {
     const string ResNetFixture = "resnet18_seed7.safetensors";
-    static readonly string ResNetSha256 = Sha256.OfFile(SharedFixtures.PathOf(ResNetFixture));
+    static readonly string ResNetSha256 = Sha256.OfFile(TestFixtures.PathOf(ResNetFixture));
 
     readonly TestZoo _zoo = new();
     TestHost _host = default!;
@@ -55,7 +55,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
 
     async Task<WeightsImportResult> ImportFixture(string id, string fixture, ProgressLog? progress = null)
     {
-        var path = SharedFixtures.PathOf(fixture);
+        var path = TestFixtures.PathOf(fixture);
         await using var fs = File.OpenRead(path);
         return await Service.ImportAsync(id, fs, fixture, fs.Length, progress);
     }
@@ -76,7 +76,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         result.Ok.ShouldBeTrue(result.Error);
         var imported = result.Imported!;
         imported.Sha256.ShouldBe(ResNetSha256);
-        imported.Bytes.ShouldBe(new FileInfo(SharedFixtures.PathOf(ResNetFixture)).Length);
+        imported.Bytes.ShouldBe(new FileInfo(TestFixtures.PathOf(ResNetFixture)).Length);
         imported.OriginalFileName.ShouldBe(ResNetFixture);
         imported.Messages.ShouldContain("The checkpoint's classifier ('fc') has 10 classes and the model has 1000, so the head was initialised fresh.");
         imported.Path.ShouldBe(Path.Combine(WeightsDir, id, ResNetFixture));
@@ -146,7 +146,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
     {
         var id = _zoo.Add("unpinned", TestZoo.SafeTensors("model.safetensors"));
         await StartAsync();
-        var bytes = await File.ReadAllBytesAsync(SharedFixtures.PathOf(ResNetFixture));
+        var bytes = await File.ReadAllBytesAsync(TestFixtures.PathOf(ResNetFixture));
         using var half = new MemoryStream(bytes, 0, bytes.Length / 2);
 
         var result = await Service.ImportAsync(id, half, "resnet18.safetensors");
@@ -191,7 +191,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         announced.Failure.ShouldBe(WeightsImportFailure.TooLarge);
         announced.Error.ShouldBe($"{ResNetFixture}: the file is 21.36 MiB, which is larger than the upload limit of 1 MiB (setting Weights:MaxUploadBytes).");
 
-        await using var fs = File.OpenRead(SharedFixtures.PathOf(ResNetFixture));
+        await using var fs = File.OpenRead(TestFixtures.PathOf(ResNetFixture));
         var streamed = await Service.ImportAsync(id, fs, ResNetFixture);
         streamed.Failure.ShouldBe(WeightsImportFailure.TooLarge);
         streamed.Error.ShouldBe($"{ResNetFixture}: the file is larger than the upload limit of 1 MiB (setting Weights:MaxUploadBytes).");
@@ -228,7 +228,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         var id = _zoo.Add("seed7", TestZoo.SafeTensors(ResNetFixture));
         await StartAsync();
         var gate = new TaskCompletionSource();
-        var first = Service.ImportAsync(id, new GatedStream(await File.ReadAllBytesAsync(SharedFixtures.PathOf(ResNetFixture)), gate.Task), ResNetFixture);
+        var first = Service.ImportAsync(id, new GatedStream(await File.ReadAllBytesAsync(TestFixtures.PathOf(ResNetFixture)), gate.Task), ResNetFixture);
 
         var second = await ImportFixture(id, ResNetFixture);
         second.Failure.ShouldBe(WeightsImportFailure.Busy);
@@ -245,7 +245,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
         var id = _zoo.Add("seed7", TestZoo.SafeTensors(ResNetFixture));
         await StartAsync();
         var dir = Directory.CreateDirectory(Path.Combine(WeightsDir, id)).FullName;
-        File.Copy(SharedFixtures.PathOf(ResNetFixture), Path.Combine(dir, ResNetFixture));
+        File.Copy(TestFixtures.PathOf(ResNetFixture), Path.Combine(dir, ResNetFixture));
         Catalog.Find(id)!.Weights.ShouldBe(WeightsAvailability.ImportToEnable, "a file without an import record may be half-copied");
 
         (await ImportFixture(id, ResNetFixture)).Ok.ShouldBeTrue();
@@ -275,7 +275,7 @@ public sealed class WeightsImportServiceTests : IAsyncLifetime
 
         SafeTensors.ReadHeader(copy).Where(t => t.Name.EndsWith(".weight")).ShouldAllBe(t => t.Dtype == dtype.ToString());
         SafeTensors.ReadMetadata(copy)["modelzoo.source_sha256"].ShouldBe(ResNetSha256);
-        var expected = SafeTensors.Load(SharedFixtures.PathOf(ResNetFixture));
+        var expected = SafeTensors.Load(TestFixtures.PathOf(ResNetFixture));
         var actual = SafeTensors.Load(copy);
         actual.Keys.ShouldBe(expected.Keys, ignoreOrder: true);
         foreach (var (k, t) in expected) Same(actual[k], t).ShouldBeTrue(k);

@@ -182,7 +182,7 @@ public class BertTests
     }
 
     // Key sets of the files transformers saves (save_pretrained / safetensors): for BertForSequenceClassification they
-    // are the 57 tensors of ../shared/fixtures/bert_dev_seed7.safetensors (3 layers). BertForMaskedLM's file leaves
+    // are the 57 tensors of tests/fixtures/bert_dev_seed7.safetensors (3 layers). BertForMaskedLM's file leaves
     // out cls.predictions.decoder.weight/bias, which are tied to the word embeddings and cls.predictions.bias.
     // No position_ids: transformers >= 4.31 keeps it as a non-persistent buffer, and the fixture has none.
     [Theory]
@@ -208,7 +208,7 @@ public class BertTests
     [Fact]
     public void StateDictKeys_OfTheFixtureConfig_AreTheFixtureFilesKeyCount()
     {
-        var config = File.ReadAllText(SharedFixtures.PathOf("bert_dev_seed7.config.json"));
+        var config = File.ReadAllText(TestFixtures.PathOf("bert_dev_seed7.config.json"));
         using var m = ArchitectureRegistry.Default.Create("bert", new ArchitectureOptions(ConfigJson: config));
         m.NumClasses.ShouldBe(4); // from id2label
         m.state_dict().Count.ShouldBe(57); // the safetensors header lists 57 tensors (plus __metadata__)
@@ -350,7 +350,7 @@ public class BertTests
     [Fact]
     public void Config_ReadsTheFixtureConfig()
     {
-        var c = BertConfig.FromJson(File.ReadAllText(SharedFixtures.PathOf("bert_dev_seed7.config.json")));
+        var c = BertConfig.FromJson(File.ReadAllText(TestFixtures.PathOf("bert_dev_seed7.config.json")));
         (c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize).ShouldBe((600, 48, 3, 3, 96));
         (c.MaxPositionEmbeddings, c.StatedNumLabels, c.ClassifierDropout).ShouldBe((64, (int?)4, (double?)null));
     }
@@ -421,7 +421,7 @@ public class BertTests
     public static TheoryData<string> TextZooEntries()
     {
         var d = new TheoryData<string>();
-        foreach (var dir in Directory.GetDirectories(Path.Combine(SharedFixtures.RepoRoot, "zoo")).Order())
+        foreach (var dir in Directory.GetDirectories(Path.Combine(TestFixtures.RepoRoot, "zoo")).Order())
         {
             var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(dir, "model.json")), ModelManifest.Json)!;
             if (ArchitectureRegistry.Default.Contains(m.Architecture) && ArchitectureRegistry.Default.Get(m.Architecture).Modality == Modality.Text)
@@ -434,10 +434,10 @@ public class BertTests
     [MemberData(nameof(TextZooEntries))]
     public void ZooEntry_IsValid_AndItsParameterCountIsTheModels(string id)
     {
-        var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, "model.json")), ModelManifest.Json)!;
+        var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(TestFixtures.RepoRoot, "zoo", id, "model.json")), ModelManifest.Json)!;
         ManifestValidator.Validate(m, id).ShouldBeEmpty();
-        File.Exists(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, "README.md")).ShouldBeTrue();
-        var config = m.Config is { } c ? File.ReadAllText(Path.Combine(SharedFixtures.RepoRoot, "zoo", id, c)) : null;
+        File.Exists(Path.Combine(TestFixtures.RepoRoot, "zoo", id, "README.md")).ShouldBeTrue();
+        var config = m.Config is { } c ? File.ReadAllText(Path.Combine(TestFixtures.RepoRoot, "zoo", id, c)) : null;
         using var model = ArchitectureRegistry.Default.Create(m.Architecture, new ArchitectureOptions(m.Head.NumClasses, config));
         m.Params.ShouldBe(model.ParameterCount());
         // A bare encoder (minilm_l6, arctic_embed_xs) has no classifier of its own: the entry names the head that its

@@ -16,7 +16,7 @@ public class CatalogManifestTests
     /// </summary>
     const double GflopsTolerance = 0.0005;
 
-    static string ZooDir => Path.Combine(SharedFixtures.RepoRoot, "zoo");
+    static string ZooDir => Path.Combine(TestFixtures.RepoRoot, "zoo");
 
     static IEnumerable<string> EntryIds() =>
         Directory.GetDirectories(ZooDir).Where(dir => File.Exists(Path.Combine(dir, "model.json")))

@@ -17,7 +17,7 @@ namespace ModelZoo.Torch.Tests.Pipeline;
 public sealed class MeanImagePipelineTests
 {
     const string EntryId = "resnet18_cntk.mlnet_in1k";
-    static string EntryDir => Path.Combine(SharedFixtures.RepoRoot, "zoo", EntryId);
+    static string EntryDir => Path.Combine(TestFixtures.RepoRoot, "zoo", EntryId);
 
     static ModelManifest Entry() =>
         JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(EntryDir, "model.json")), ModelManifest.Json)!;

@@ -56,7 +56,7 @@ internal static class TinyBert
         return path;
     }
 
-    /// <summary>The shape of ../shared/fixtures/bert_dev_seed7.config.json: 3 layers of 48, 3 heads.</summary>
+    /// <summary>The shape of tests/fixtures/bert_dev_seed7.config.json: 3 layers of 48, 3 heads.</summary>
     public static string WriteConfig(string dir, int vocabSize)
     {
         var path = Path.Combine(dir, "config.json");

@@ -19,9 +19,9 @@ public class FileWeightsInitializerTests
     public void Initialise_CopiesTheFilesBackbone_AndKeepsAHeadOfTheModelsSize()
     {
         using var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(1000));
-        var file = WeightsFile.Load(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
+        var file = WeightsFile.Load(TestFixtures.PathOf("resnet18_seed7.safetensors"));
 
-        new FileWeightsInitializer().Initialise(model, Job(SharedFixtures.PathOf("resnet18_seed7.safetensors")));
+        new FileWeightsInitializer().Initialise(model, Job(TestFixtures.PathOf("resnet18_seed7.safetensors")));
 
         var state = model.state_dict();
         foreach (var key in file.Keys.Where(k => !k.StartsWith("fc.")))
@@ -45,7 +45,7 @@ public class FileWeightsInitializerTests
     {
         using var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(1000));
         Should.Throw<WeightsImportException>(() =>
-            new FileWeightsInitializer().Initialise(model, Job(SharedFixtures.PathOf("mobilenet_v2_seed7.safetensors"))))
+            new FileWeightsInitializer().Initialise(model, Job(TestFixtures.PathOf("mobilenet_v2_seed7.safetensors"))))
             .Missing.ShouldContain("conv1.weight");
     }
 }

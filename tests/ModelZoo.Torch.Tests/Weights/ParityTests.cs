@@ -16,7 +16,7 @@ public class ParityTests
     [InlineData("mobilenet_v2", "mobilenet_v2_seed7.pth", "mobilenet_v2_seed7.io.safetensors", 10)]
     public void Parity_MatchesTheReferenceOutput(string arch, string weights, string io, int numClasses)
     {
-        var result = ParityCheck.Run(new ParityRequest(arch, SharedFixtures.PathOf(weights), SharedFixtures.PathOf(io), numClasses));
+        var result = ParityCheck.Run(new ParityRequest(arch, TestFixtures.PathOf(weights), TestFixtures.PathOf(io), numClasses));
         result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
         result.Passed.ShouldBeTrue();
         result.WeightsSha256.Length.ShouldBe(64);
@@ -29,9 +29,9 @@ public class ParityTests
     [InlineData(ParityOutput.Features, new[] { 2L, 48 })]
     public void Parity_Bert_MatchesTransformers(ParityOutput output, long[] shape)
     {
-        var result = ParityCheck.Run(new ParityRequest("bert", SharedFixtures.PathOf("bert_dev_seed7.safetensors"),
-            SharedFixtures.PathOf("bert_dev_seed7.expected.json"), Output: output,
-            ConfigJson: File.ReadAllText(SharedFixtures.PathOf("bert_dev_seed7.config.json"))));
+        var result = ParityCheck.Run(new ParityRequest("bert", TestFixtures.PathOf("bert_dev_seed7.safetensors"),
+            TestFixtures.PathOf("bert_dev_seed7.expected.json"), Output: output,
+            ConfigJson: File.ReadAllText(TestFixtures.PathOf("bert_dev_seed7.config.json"))));
         result.Shape.ShouldBe(shape);
         result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
         result.ImportMessages[0].ShouldBe("imported 57 of 57 tensors into bert");
@@ -42,7 +42,7 @@ public class ParityTests
     [InlineData("vgg11_bn", "vgg11_bn_features_seed7.safetensors", "vgg11_bn_features_seed7.io.safetensors")]
     public void Parity_FeaturesMatchTheReferenceOutput(string arch, string weights, string io)
     {
-        var result = ParityCheck.Run(new ParityRequest(arch, SharedFixtures.PathOf(weights), SharedFixtures.PathOf(io),
+        var result = ParityCheck.Run(new ParityRequest(arch, TestFixtures.PathOf(weights), TestFixtures.PathOf(io),
             Output: ParityOutput.Features));
         result.Shape.ShouldBe([2L, 512, 2, 2]);
         result.MaxAbsDiff.ShouldBeLessThan(ParityCheck.DefaultThreshold);
@@ -54,7 +54,7 @@ public class ParityTests
     public void Parity_TakesTheClassCountFromTheCheckpoint_WhenNoneIsGiven()
     {
         var result = ParityCheck.Run(new ParityRequest("resnet18",
-            SharedFixtures.PathOf("resnet18_seed7.safetensors"), SharedFixtures.PathOf("resnet18_seed7.io.safetensors")));
+            TestFixtures.PathOf("resnet18_seed7.safetensors"), TestFixtures.PathOf("resnet18_seed7.io.safetensors")));
         result.Shape.ShouldBe([2L, 10]);
         result.Passed.ShouldBeTrue();
     }
@@ -65,7 +65,7 @@ public class ParityTests
     public void Parity_Fails_WhenOneExpectedValueIsOffByMoreThanTheThreshold()
     {
         var path = Path.Combine(Path.GetTempPath(), $"mz-parity-{Guid.NewGuid():N}.safetensors");
-        var io = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.io.safetensors"));
+        var io = SafeTensors.Load(TestFixtures.PathOf("resnet18_seed7.io.safetensors"));
         try
         {
             var output = io["output"].clone();
@@ -73,7 +73,7 @@ public class ParityTests
             SafeTensors.Save(path, new Dictionary<string, Tensor> { ["input"] = io["input"], ["output"] = output });
             output.Dispose();
 
-            var result = ParityCheck.Run(new ParityRequest("resnet18", SharedFixtures.PathOf("resnet18_seed7.safetensors"), path));
+            var result = ParityCheck.Run(new ParityRequest("resnet18", TestFixtures.PathOf("resnet18_seed7.safetensors"), path));
 
             result.Passed.ShouldBeFalse();
             result.MaxAbsDiff.ShouldBe(1e-3, 1e-4);
@@ -89,7 +89,7 @@ public class ParityTests
     public void Parity_RejectsWeightsOfAnotherArchitecture_BeforeRunning()
     {
         Should.Throw<WeightsImportException>(() => ParityCheck.Run(new ParityRequest("resnet18",
-                SharedFixtures.PathOf("mobilenet_v2_seed7.safetensors"), SharedFixtures.PathOf("resnet18_seed7.io.safetensors"), 10)))
+                TestFixtures.PathOf("mobilenet_v2_seed7.safetensors"), TestFixtures.PathOf("resnet18_seed7.io.safetensors"), 10)))
             .Message.ShouldContain("missing keys");
     }
 
@@ -101,8 +101,8 @@ public class ParityTests
     public void Parity_FeaturesRun_AcceptsACheckpointWithoutItsHead()
     {
         using var tmp = new TempFolder();
-        var weights = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
-        var io = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.io.safetensors"));
+        var weights = SafeTensors.Load(TestFixtures.PathOf("resnet18_seed7.safetensors"));
+        var io = SafeTensors.Load(TestFixtures.PathOf("resnet18_seed7.io.safetensors"));
         using var model = ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(10));
         StateDictImporter.Import(model, weights, ImportOptions.Strict);
         model.eval();

@@ -12,8 +12,8 @@ public class PthReaderTests : IDisposable
     [Fact]
     public void Load_MobileNetV2Pth_GivesExactlyTheSafetensorsTensors()
     {
-        var pth = PthReader.Load(SharedFixtures.PathOf("mobilenet_v2_seed7.pth"));
-        var st = SafeTensors.Load(SharedFixtures.PathOf("mobilenet_v2_seed7.safetensors"));
+        var pth = PthReader.Load(TestFixtures.PathOf("mobilenet_v2_seed7.pth"));
+        var st = SafeTensors.Load(TestFixtures.PathOf("mobilenet_v2_seed7.safetensors"));
         try
         {
             pth.Count.ShouldBe(314);
@@ -67,7 +67,7 @@ public class PthReaderTests : IDisposable
     [Fact]
     public void Load_RejectsATruncatedArchive()
     {
-        var src = File.ReadAllBytes(SharedFixtures.PathOf("mobilenet_v2_seed7.pth"));
+        var src = File.ReadAllBytes(TestFixtures.PathOf("mobilenet_v2_seed7.pth"));
         var path = _tmp.PathOf("cut.pth");
         File.WriteAllBytes(path, src[..(src.Length * 2 / 3)]);
         Should.Throw<WeightsFormatException>(() => PthReader.Load(path)).Message.ShouldStartWith("cut.pth:");
@@ -93,7 +93,7 @@ public class PthReaderTests : IDisposable
     public void Load_RejectsAFileThatIsNotAZipArchive()
     {
         var path = _tmp.PathOf("renamed.pth");
-        File.Copy(SharedFixtures.PathOf("resnet18_seed7.io.safetensors"), path);
+        File.Copy(TestFixtures.PathOf("resnet18_seed7.io.safetensors"), path);
         Should.Throw<WeightsFormatException>(() => PthReader.Load(path)).Message.ShouldContain("not a zip archive");
     }
 

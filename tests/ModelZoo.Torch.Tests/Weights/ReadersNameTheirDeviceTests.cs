@@ -42,8 +42,8 @@ public sealed class ReadersNameTheirDeviceTests : IDisposable
     [Fact]
     public void SafeTensors_PthAndTorchSharpFiles_LoadOnTheCpu_WhileAnotherThreadBuildsOnMeta()
     {
-        ShouldAllBeOnTheCpu(WhileTheDefaultIsMeta(() => SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.safetensors"))));
-        ShouldAllBeOnTheCpu(WhileTheDefaultIsMeta(() => PthReader.Load(SharedFixtures.PathOf("mobilenet_v2_seed7.pth"))));
+        ShouldAllBeOnTheCpu(WhileTheDefaultIsMeta(() => SafeTensors.Load(TestFixtures.PathOf("resnet18_seed7.safetensors"))));
+        ShouldAllBeOnTheCpu(WhileTheDefaultIsMeta(() => PthReader.Load(TestFixtures.PathOf("mobilenet_v2_seed7.pth"))));
 
         var path = _tmp.PathOf("state.dat");
         TorchSharpFormat.Save(path, new Dictionary<string, Tensor> { ["w"] = ones(3, device: CPU), ["n"] = tensor(5L, device: CPU) });

@@ -14,7 +14,7 @@ public class SafeTensorsTests : IDisposable
     [Fact]
     public void Load_WidensF16Fixture_ToFloat32_AndKeepsCountersInt64()
     {
-        var sd = SafeTensors.Load(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
+        var sd = SafeTensors.Load(TestFixtures.PathOf("resnet18_seed7.safetensors"));
         try
         {
             sd.Count.ShouldBe(122);
@@ -31,7 +31,7 @@ public class SafeTensorsTests : IDisposable
     [Fact]
     public void ReadMetadata_ReturnsTheHeaderMetadata_WithoutLoadingTensors()
     {
-        var meta = SafeTensors.ReadMetadata(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
+        var meta = SafeTensors.ReadMetadata(TestFixtures.PathOf("resnet18_seed7.safetensors"));
         meta["format"].ShouldBe("pt");
         meta["source"].ShouldContain("resnet18");
     }
@@ -92,7 +92,7 @@ public class SafeTensorsTests : IDisposable
     [Fact]
     public void Load_RejectsATruncatedFixture_NamingTheFile()
     {
-        var src = File.ReadAllBytes(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
+        var src = File.ReadAllBytes(TestFixtures.PathOf("resnet18_seed7.safetensors"));
         var path = _tmp.PathOf("cut.safetensors");
         File.WriteAllBytes(path, src[..(src.Length / 2)]);
         var e = Should.Throw<WeightsFormatException>(() => SafeTensors.Load(path));

@@ -15,7 +15,7 @@ public sealed class TempFolder : IDisposable
     }
 
     public static string TestData(string file) =>
-        Path.Combine(SharedFixtures.RepoRoot, "tests", "ModelZoo.Torch.Tests", "Weights", "TestData", file);
+        Path.Combine(TestFixtures.RepoRoot, "tests", "ModelZoo.Torch.Tests", "Weights", "TestData", file);
 }
 
 internal static class StateDicts

@@ -96,7 +96,7 @@ public sealed class TryItPanelTests : IAsyncLifetime
         var launch = await _host.Get<RunService>().LaunchAsync(new RunRequest { ModelId = "bert_mlm.mini_house", DatasetId = "words" });
         launch.Ok.ShouldBeTrue(string.Join("; ", launch.Errors.Values));
         var id = launch.RunId!.Value;
-        var config = File.ReadAllText(Path.Combine(ModelZoo.Torch.Tests.SharedFixtures.RepoRoot, "zoo", "bert_mlm.mini_house", "config.json"));
+        var config = File.ReadAllText(Path.Combine(ModelZoo.Torch.Tests.TestFixtures.RepoRoot, "zoo", "bert_mlm.mini_house", "config.json"));
         var file = RunOutputs.WeightsFileNameOf(id);
         var path = Path.Combine(Directory.CreateDirectory(_host.Get<RunOutputs>().DirOf(id)).FullName, file);
         using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("bert", new ArchitectureOptions(2, config))))

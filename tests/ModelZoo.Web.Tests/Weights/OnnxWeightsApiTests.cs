@@ -23,7 +23,7 @@ public sealed class OnnxWeightsApiTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _zoo.CopyEntry(EntryId, SharedFixtures.RepoRoot);
+        _zoo.CopyEntry(EntryId, TestFixtures.RepoRoot);
         _factory = new PortalFactory(new Dictionary<string, string?>
         {
             ["Storage:ZooDir"] = _zoo.Dir,
@@ -79,7 +79,7 @@ public sealed class OnnxWeightsApiTests : IAsyncLifetime
     [Fact]
     public async Task Upload_OfAnotherFile_IsRefusedByTheHash()
     {
-        await using var fs = File.OpenRead(SharedFixtures.PathOf("resnet18_seed7.safetensors"));
+        await using var fs = File.OpenRead(TestFixtures.PathOf("resnet18_seed7.safetensors"));
         var file = new StreamContent(fs);
         var response = await _http.PostAsync($"/api/models/{EntryId}/weights", new MultipartFormDataContent { { file, "file", "ResNet18.onnx" } });
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);

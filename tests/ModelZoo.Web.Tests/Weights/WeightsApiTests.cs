@@ -14,7 +14,7 @@ public sealed class WeightsApiTests : IAsyncLifetime
 {
     const string Fixture = "resnet18_seed7.safetensors";
     const long MaxUpload = 24L << 20;
-    static readonly string FixtureSha256 = Sha256.OfFile(SharedFixtures.PathOf(Fixture));
+    static readonly string FixtureSha256 = Sha256.OfFile(TestFixtures.PathOf(Fixture));
 
     readonly TestZoo _zoo = new();
     readonly string _scratch = Directory.CreateTempSubdirectory("mz-weights-api-").FullName;
@@ -26,8 +26,8 @@ public sealed class WeightsApiTests : IAsyncLifetime
         _zoo.Add("seed7", TestZoo.SafeTensors(Fixture, sha256: FixtureSha256));
         _zoo.Add("unpinned", TestZoo.SafeTensors("model.safetensors"));
         _zoo.Add("scratch", weights: null);
-        _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "house");
-        var (_, tampered) = _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "tampered");
+        _zoo.AddBundled(TestFixtures.PathOf(Fixture), tag: "house");
+        var (_, tampered) = _zoo.AddBundled(TestFixtures.PathOf(Fixture), tag: "tampered");
         // Same size, one byte of tensor data changed: only the hash can tell.
         var bytes = File.ReadAllBytes(tampered);
         bytes[^1] ^= 0x01;
@@ -60,7 +60,7 @@ public sealed class WeightsApiTests : IAsyncLifetime
 
     async Task<HttpResponseMessage> Upload(string id, string fixture)
     {
-        await using var fs = File.OpenRead(SharedFixtures.PathOf(fixture));
+        await using var fs = File.OpenRead(TestFixtures.PathOf(fixture));
         return await _http.PostAsync($"/api/models/{id}/weights", Form(fs, fixture));
     }
 
@@ -87,7 +87,7 @@ public sealed class WeightsApiTests : IAsyncLifetime
         var exported = Path.Combine(_scratch, "export.safetensors");
         await File.WriteAllBytesAsync(exported, await export.Content.ReadAsByteArrayAsync());
         SafeTensors.ReadHeader(exported).Where(t => t.Name.EndsWith(".weight")).ShouldAllBe(t => t.Dtype == "F32");
-        var original = SafeTensors.Load(SharedFixtures.PathOf(Fixture));
+        var original = SafeTensors.Load(TestFixtures.PathOf(Fixture));
         var roundTrip = SafeTensors.Load(exported);
         roundTrip.Keys.ShouldBe(original.Keys, ignoreOrder: true);
         foreach (var (k, t) in original)
@@ -125,7 +125,7 @@ public sealed class WeightsApiTests : IAsyncLifetime
         SafeTensors.ReadHeader(exported).Single(t => t.Name == "conv1.weight").Dtype.ShouldBe(stored);
         SafeTensors.ReadHeader(exported).Single(t => t.Name == "bn1.num_batches_tracked").Dtype.ShouldBe("I64");
 
-        var original = SafeTensors.Load(SharedFixtures.PathOf(Fixture));
+        var original = SafeTensors.Load(TestFixtures.PathOf(Fixture));
         var roundTrip = SafeTensors.Load(exported);
         var type = stored switch { "F16" => TorchSharp.torch.ScalarType.Float16, "BF16" => TorchSharp.torch.ScalarType.BFloat16, _ => TorchSharp.torch.ScalarType.Float32 };
         roundTrip.Keys.ShouldBe(original.Keys, ignoreOrder: true);

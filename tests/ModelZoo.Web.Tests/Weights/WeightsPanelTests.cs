@@ -19,8 +19,8 @@ public sealed class WeightsPanelTests : IAsyncLifetime
         _zoo.Add("seed7", TestZoo.SafeTensors(Fixture));
         _zoo.Add("tv", TestZoo.SafeTensors("resnet18-f37072fd.safetensors", prefix: "f37072fd"));
         _zoo.Add("scratch", weights: null);
-        _zoo.AddBundled(SharedFixtures.PathOf(Fixture), tag: "house");
-        _zoo.CopyEntry("resnet18_cntk.mlnet_in1k", SharedFixtures.RepoRoot);
+        _zoo.AddBundled(TestFixtures.PathOf(Fixture), tag: "house");
+        _zoo.CopyEntry("resnet18_cntk.mlnet_in1k", TestFixtures.RepoRoot);
         _host = await ComponentHost.CreateAsync(new Dictionary<string, string?> { ["Storage:ZooDir"] = _zoo.Dir });
     }
 
@@ -33,7 +33,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
     IRenderedComponent<ModelPage> Page(string id) => _host.Ctx.Render<ModelPage>(p => p.Add(x => x.Id, id));
 
     static void Upload(IRenderedComponent<ModelPage> page, string fixture, string? asName = null) =>
-        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(File.ReadAllBytes(SharedFixtures.PathOf(fixture)), asName ?? fixture));
+        page.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(File.ReadAllBytes(TestFixtures.PathOf(fixture)), asName ?? fixture));
 
     [Fact]
     public void ImportingAFile_ShowsItsSha256AndMessages_TheExportLink_AndTheChipSaysImported()
@@ -44,7 +44,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
 
         Upload(page, Fixture);
 
-        var sha256 = Sha256.OfFile(SharedFixtures.PathOf(Fixture));
+        var sha256 = Sha256.OfFile(TestFixtures.PathOf(Fixture));
         page.WaitForAssertion(() => page.Find("[data-testid=import-result]").TextContent.ShouldContain(sha256), TimeSpan.FromSeconds(60));
         page.Find("[data-testid=import-result]").TextContent.ShouldContain("the head was initialised fresh");
         page.Find("[data-testid=weights-sha256]").TextContent.ShouldBe(sha256);
@@ -72,7 +72,7 @@ public sealed class WeightsPanelTests : IAsyncLifetime
     {
         var page = Page("resnet18.house");
         page.Find("[data-testid=weights-bundled]").TextContent.ShouldContain("ship with the portal");
-        page.Find("[data-testid=weights-sha256]").TextContent.ShouldBe(Sha256.OfFile(SharedFixtures.PathOf(Fixture)));
+        page.Find("[data-testid=weights-sha256]").TextContent.ShouldBe(Sha256.OfFile(TestFixtures.PathOf(Fixture)));
         page.Find("a[data-testid=export-weights]").GetAttribute("href").ShouldBe("api/models/resnet18.house/weights.safetensors");
         page.FindAll("[data-testid=import-weights]").ShouldBeEmpty("bundled weights need no import");
     }

@@ -140,7 +140,7 @@ public sealed class OnnxImporterTests : IClassFixture<MlNetResNet18File>, IDispo
         var text = _tmp.PathOf("notes.onnx");
         File.WriteAllText(text, "not a model at all\n");
         Should.Throw<WeightsFormatException>(() => OnnxModel.Read(text));
-        Should.Throw<WeightsFormatException>(() => OnnxModel.Read(SharedFixtures.PathOf("resnet18_seed7.safetensors")));
+        Should.Throw<WeightsFormatException>(() => OnnxModel.Read(TestFixtures.PathOf("resnet18_seed7.safetensors")));
         var empty = _tmp.PathOf("empty.onnx");
         File.WriteAllBytes(empty, []);
         Should.Throw<WeightsFormatException>(() => OnnxModel.Read(empty)).Message.ShouldContain("not an ONNX model");
