@@ -2,6 +2,8 @@ using System.Text.Json.Serialization;
 using ModelZoo.Core.Runs;
 using ModelZoo.Web.Runs;
 using ModelZoo.Web.Components.Shared;
+using ModelZoo.Web.Errors;
+using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 using MudBlazor.Services;
 
 namespace ModelZoo.Web;
@@ -21,10 +23,24 @@ public static class DependencyInjection
         });
         services.AddOpenApi();
         services.AddHealthChecks();
+        services.AddZooErrors();
         services.AddSingleton<RunNotifier>();
         services.AddSingleton<IRunEventBroadcaster, RunEventRelay>();
         services.AddSingleton<MarkdownRenderer>();
         return services;
+    }
+
+    /// <summary>
+    /// The framework's and packages' assets (<c>_framework/blazor.web.js</c>, <c>_content/MudBlazor/...</c>) in every
+    /// environment. From a build (not a publish) they live in the NuGet cache and the project folder, listed by the
+    /// build's static-web-assets manifest, which ASP.NET Core reads only in Development: in Production, as the README's
+    /// command runs, they answered 200 with empty bodies. A published app has no such manifest and is unaffected.
+    /// </summary>
+    public static WebApplication MapZooStaticAssets(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment()) StaticWebAssetsLoader.UseStaticWebAssets(app.Environment, app.Configuration);
+        app.MapStaticAssets();
+        return app;
     }
 
     /// <summary>Serves the top-level wwwroot-assets/ folder, which the build copies beside the app.</summary>

@@ -4,6 +4,7 @@ using ModelZoo.Web;
 using ModelZoo.Web.Catalog;
 using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
+using ModelZoo.Web.Errors;
 using ModelZoo.Web.Runs;
 using ModelZoo.Web.Weights;
 
@@ -19,9 +20,9 @@ var app = builder.Build();
 await app.Services.MigrateZooDatabaseAsync();
 app.Services.WarmZooCatalog();
 
-if (!app.Environment.IsDevelopment()) app.UseExceptionHandler("/error", createScopeForErrors: true);
+app.UseZooErrors();
 app.UseAntiforgery();
-app.MapStaticAssets();
+app.MapZooStaticAssets();
 app.UseZooAssets();
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

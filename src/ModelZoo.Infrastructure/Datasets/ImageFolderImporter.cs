@@ -113,7 +113,9 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
 
         var decoded = new UploadedImageDecoder.Decoded[layout.Images.Count];
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < layout.Images.Count && problems.Count < o.MaxProblems; i++)
+        // Every file is checked, however many are wrong: a refusal that stops at the twentieth leaves the uploader
+        // fixing their archive one batch at a time (an icon theme had 275 duplicates).
+        for (int i = 0; i < layout.Images.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
             var img = layout.Images[i];

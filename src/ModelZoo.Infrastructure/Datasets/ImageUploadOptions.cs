@@ -34,8 +34,6 @@ public sealed class ImageUploadOptions
     public double ValidationFraction { get; set; } = 0.15;
     public double TestFraction { get; set; } = 0.15;
     public int SplitSeed { get; set; } = 20261123;
-    /// <summary>How many problems one rejection lists before it stops looking.</summary>
-    public int MaxProblems { get; set; } = 20;
 
     public IEnumerable<string> Validate()
     {
@@ -54,7 +52,6 @@ public sealed class ImageUploadOptions
         if (Channels is not (0 or 1 or 3)) yield return "Channels must be 0 (auto), 1 or 3.";
         if (ValidationFraction < 0 || TestFraction < 0 || ValidationFraction + TestFraction >= 1)
             yield return "ValidationFraction and TestFraction must be non-negative and sum to less than 1.";
-        if (MaxProblems < 1) yield return "MaxProblems must be at least 1.";
     }
 }
 

@@ -95,8 +95,7 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
                     throw new DatasetRejectedException(upload.FileName, $"has more than {o.MaxRows:N0} rows, the limit (Datasets:TextUpload:MaxRows)");
                 if (r.Fields.Length != header.Length)
                 {
-                    if (problems.Count < o.MaxProblems)
-                        problems.Add(new(Where(upload, r), $"has {r.Fields.Length} field{(r.Fields.Length == 1 ? "" : "s")}; the header has {header.Length} (ragged row{(delimiter == ',' ? "; a text with commas must be in double quotes" : "")})"));
+                    problems.Add(new(Where(upload, r), $"has {r.Fields.Length} field{(r.Fields.Length == 1 ? "" : "s")}; the header has {header.Length} (ragged row{(delimiter == ',' ? "; a text with commas must be in double quotes" : "")})"));
                     continue;
                 }
                 rows.Add(r);
@@ -193,7 +192,8 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
         if (tk == lk) throw new DatasetRejectedException(upload.FileName, $"the text and the label must be different columns ('{textColumn}' was chosen for both)");
 
         var problems = new List<UploadProblem>();
-        void Problem(DelimitedRecord r, string reason) { if (problems.Count < o.MaxProblems) problems.Add(new(Where(upload, r), reason)); }
+        // Every row's problem is listed (no cap): the uploader fixes the table once, not twenty rows at a time.
+        void Problem(DelimitedRecord r, string reason) => problems.Add(new(Where(upload, r), reason));
         var firstRowOf = new Dictionary<string, (DelimitedRecord Row, string Label)>(StringComparer.Ordinal);
         var texts = new List<string>(t.Rows.Count);
         var labelNames = new List<string>(t.Rows.Count);

@@ -25,8 +25,6 @@ public sealed class TextUploadOptions
     public double ValidationFraction { get; set; } = 0.15;
     public double TestFraction { get; set; } = 0.15;
     public int SplitSeed { get; set; } = 20261123;
-    /// <summary>How many problems one rejection lists before it stops looking.</summary>
-    public int MaxProblems { get; set; } = 20;
 
     public IEnumerable<string> Validate()
     {
@@ -38,7 +36,6 @@ public sealed class TextUploadOptions
         if (PreviewRows is < 1 or > 100) yield return "PreviewRows must be between 1 and 100.";
         if (ValidationFraction < 0 || TestFraction < 0 || ValidationFraction + TestFraction >= 1)
             yield return "ValidationFraction and TestFraction must be non-negative and sum to less than 1.";
-        if (MaxProblems < 1) yield return "MaxProblems must be at least 1.";
     }
 }
 

@@ -14,13 +14,13 @@ public static class LatencyApi
     {
         var g = app.MapGroup("/api/models/{id}/latency").WithTags("Catalogue");
 
-        g.MapPost("/", Results<Accepted<LatencyJob>, NotFound<string>, UnprocessableEntity<string>> (string id, LatencyService latency, int? batch) =>
+        g.MapPost("/", Results<Accepted<LatencyJob>, ProblemHttpResult> (string id, LatencyService latency, int? batch) =>
         {
             var r = latency.Request(id, batch);
             return r.Outcome switch
             {
-                LatencyRequestOutcome.NotFound => TypedResults.NotFound(r.Error!),
-                LatencyRequestOutcome.Unsupported => TypedResults.UnprocessableEntity(r.Error!),
+                LatencyRequestOutcome.NotFound => TypedResults.Problem(r.Error, statusCode: StatusCodes.Status404NotFound, title: "Not found."),
+                LatencyRequestOutcome.Unsupported => TypedResults.Problem(r.Error, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Latency cannot be measured for this model."),
                 _ => TypedResults.Accepted($"/api/models/{id}/latency", r.Job!),
             };
         })

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Infrastructure.Datasets;
 
@@ -9,8 +10,9 @@ namespace ModelZoo.Web.Datasets;
 public sealed record BuiltInView(string Id, string Title, string Description, string Registry, string Package, string License,
     string DownloadSize, FetchState State);
 
-/// <summary>A refused upload: the summary and each file with its reason.</summary>
-public sealed record UploadRejection(string Error, IReadOnlyList<UploadProblem> Problems);
+/// <summary>A refused upload as the API's problem details carry it: the summary, how many problems, and every one of
+/// them (file or row, and the reason), however many.</summary>
+public sealed record UploadRejection(string Error, int Count, IReadOnlyList<UploadProblem> Problems);
 
 public static class DatasetsApi
 {
@@ -31,30 +33,30 @@ public static class DatasetsApi
         g.MapGet("/{id}", Results<Ok<DatasetInfo>, NotFound> (string id, IDatasetCatalog datasets) =>
                 datasets.Find(id) is { } info ? TypedResults.Ok(info) : TypedResults.NotFound())
             .WithName("GetDataset").WithSummary("One stored dataset's facts");
-        g.MapDelete("/{id}", Results<NoContent, NotFound, Conflict<string>> (string id, DatasetStore store) =>
+        g.MapDelete("/{id}", Results<NoContent, NotFound, ProblemHttpResult> (string id, DatasetStore store) =>
                 store.Find(id) switch
                 {
                     null => TypedResults.NotFound(),
-                    { Origin: not DatasetOrigin.Upload } => TypedResults.Conflict("Built-in datasets are not deleted; they would be fetched again."),
+                    { Origin: not DatasetOrigin.Upload } => Problem(StatusCodes.Status409Conflict, "The dataset was not deleted.", $"'{id}' is a built-in dataset; built-in datasets are not deleted, they would be fetched again."),
                     _ => store.Delete(id) ? TypedResults.NoContent() : TypedResults.NotFound(),
                 })
             .WithName("DeleteDataset").WithSummary("Deletes an uploaded dataset");
-        g.MapPost("/{id}/fetch", Results<Accepted<FetchState>, Ok<FetchState>, NotFound<string>> (string id, DatasetFetchService fetch) =>
+        g.MapPost("/{id}/fetch", Results<Accepted<FetchState>, Ok<FetchState>, ProblemHttpResult> (string id, DatasetFetchService fetch) =>
             {
-                if (fetch.FindBuiltIn(id) is null) return TypedResults.NotFound($"'{id}' is not a built-in dataset.");
+                if (fetch.FindBuiltIn(id) is null) return NotBuiltIn(id);
                 var state = fetch.Start(id);
                 return state.Phase == FetchPhase.Ready ? TypedResults.Ok(state) : TypedResults.Accepted($"/api/datasets/builtins", state);
             })
             .WithName("FetchDataset").WithSummary("Starts fetching a built-in dataset (202 with its state; 200 when it is stored already)");
-        g.MapDelete("/{id}/fetch", Results<Ok<FetchState>, NotFound<string>, Conflict<string>> (string id, DatasetFetchService fetch) =>
-                fetch.FindBuiltIn(id) is null ? TypedResults.NotFound($"'{id}' is not a built-in dataset.")
+        g.MapDelete("/{id}/fetch", Results<Ok<FetchState>, ProblemHttpResult> (string id, DatasetFetchService fetch) =>
+                fetch.FindBuiltIn(id) is null ? NotBuiltIn(id)
                 : fetch.Cancel(id) ? TypedResults.Ok(fetch.StateOf(id))
-                : TypedResults.Conflict($"No fetch of '{id}' is running."))
+                : Problem(StatusCodes.Status409Conflict, "Nothing to cancel.", $"No fetch of '{id}' is running."))
             .WithName("CancelDatasetFetch").WithSummary("Cancels a running fetch of a built-in dataset; nothing of it is kept (409 when none runs)");
         g.MapPost("/upload", UploadAsync)
             .WithName("UploadDataset")
             .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip; ?name=&license=&fileName=&mirrorInvariant=true "
-                + "when a mirrored image keeps its class, which allows flips); 400 lists each file and reason");
+                + "when a mirrored image keeps its class, which allows flips); 400 is problem details whose `count` and `problems` give every file and reason");
         g.MapPut("/{id}/augmentation", UpdateAugmentation)
             .WithName("UpdateDatasetAugmentation")
             .WithSummary("Replaces an image dataset's augmentation profile (the body: horizontalFlip, minCropScale, maxRotationDegrees, colorJitter); "
@@ -74,19 +76,19 @@ public static class DatasetsApi
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max + 1;
     }
 
-    static async Task<Results<Ok<TextTablePreview>, BadRequest<UploadRejection>>> InspectTextAsync(
+    static async Task<Results<Ok<TextTablePreview>, ProblemHttpResult>> InspectTextAsync(
         HttpContext http, TextTableImporter importer, string? fileName, CancellationToken ct)
     {
         LiftBodyLimit(http, importer.Options.MaxUploadBytes);
         try { return TypedResults.Ok(await importer.InspectAsync(http.Request.Body, fileName ?? "upload.csv", http.Request.ContentLength, ct)); }
-        catch (DatasetRejectedException e) { return TypedResults.BadRequest(new UploadRejection(e.Message, e.Problems)); }
+        catch (DatasetRejectedException e) { return Rejected(e.Message, e.Problems); }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TypedResults.BadRequest(new UploadRejection(e.Message, [new UploadProblem(fileName ?? "upload.csv", e.Message)]));
+            return Rejected(e.Message, [new UploadProblem(fileName ?? "upload.csv", e.Message)]);
         }
     }
 
-    static async Task<Results<Created<DatasetInfo>, BadRequest<UploadRejection>>> UploadTextAsync(
+    static async Task<Results<Created<DatasetInfo>, ProblemHttpResult>> UploadTextAsync(
         HttpContext http, TextTableImporter importer, string name, string textColumn, string labelColumn, string? license, string? fileName,
         CancellationToken ct)
     {
@@ -97,14 +99,14 @@ public static class DatasetsApi
                 new UploadDetails(name, license), ct);
             return TypedResults.Created($"/api/datasets/{info.Id}", info);
         }
-        catch (DatasetRejectedException e) { return TypedResults.BadRequest(new UploadRejection(e.Message, e.Problems)); }
+        catch (DatasetRejectedException e) { return Rejected(e.Message, e.Problems); }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TypedResults.BadRequest(new UploadRejection(e.Message, [new UploadProblem(fileName ?? "upload.csv", e.Message)]));
+            return Rejected(e.Message, [new UploadProblem(fileName ?? "upload.csv", e.Message)]);
         }
     }
 
-    static Results<Ok<DatasetInfo>, ValidationProblem, NotFound, Conflict<string>> UpdateAugmentation(
+    static Results<Ok<DatasetInfo>, ValidationProblem, NotFound, ProblemHttpResult> UpdateAugmentation(
         string id, AugmentationProfile profile, DatasetStore store)
     {
         try { return TypedResults.Ok(store.UpdateAugmentation(id, profile)); }
@@ -114,13 +116,27 @@ public static class DatasetsApi
                 title: "The augmentation profile is invalid; the dataset keeps its profile.");
         }
         catch (KeyNotFoundException) { return TypedResults.NotFound(); }
-        catch (InvalidOperationException e) { return TypedResults.Conflict(e.Message); }
+        catch (InvalidOperationException e) { return Problem(StatusCodes.Status409Conflict, "The augmentation profile was not changed.", e.Message); }
     }
+
+    static ProblemHttpResult Problem(int status, string title, string detail) => TypedResults.Problem(detail, statusCode: status, title: title);
+
+    static ProblemHttpResult NotBuiltIn(string id) => Problem(StatusCodes.Status404NotFound, "Not found.", $"'{id}' is not a built-in dataset.");
+
+    /// <summary>A refusal as problem details; <c>problems</c> holds every reason, <c>count</c> how many (a page can list
+    /// them in pages).</summary>
+    static ProblemHttpResult Rejected(string error, IReadOnlyList<UploadProblem> problems) => TypedResults.Problem(new ProblemDetails
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "The upload was rejected; nothing was stored.",
+        Detail = error,
+        Extensions = { ["error"] = error, ["count"] = problems.Count, ["problems"] = problems },
+    });
 
     static BuiltInView View(BuiltInDataset b, DatasetFetchService fetch) =>
         new(b.Id, b.Title, b.Description, b.Registry, b.Package, b.License, b.DownloadSize, fetch.StateOf(b.Id));
 
-    static async Task<Results<Created<DatasetInfo>, BadRequest<UploadRejection>>> UploadAsync(
+    static async Task<Results<Created<DatasetInfo>, ProblemHttpResult>> UploadAsync(
         HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, bool? mirrorInvariant, CancellationToken ct)
     {
         LiftBodyLimit(http, importer.Options.MaxUploadBytes);
@@ -133,11 +149,11 @@ public static class DatasetsApi
         }
         catch (DatasetRejectedException e)
         {
-            return TypedResults.BadRequest(new UploadRejection(e.Message, e.Problems));
+            return Rejected(e.Message, e.Problems);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TypedResults.BadRequest(new UploadRejection(e.Message, [new UploadProblem(fileName ?? "upload.zip", e.Message)]));
+            return Rejected(e.Message, [new UploadProblem(fileName ?? "upload.zip", e.Message)]);
         }
     }
 }

@@ -58,13 +58,13 @@ public static class RunsApi
             await runs.GetAsync(id, ct) is null ? TypedResults.NotFound() : TypedResults.Ok(await runs.EventsAsync(id, after, ct)))
             .WithName("GetRunEvents").WithSummary("Stored progress events after a sequence number");
 
-        g.MapPost("/{id:guid}/cancel", async Task<Results<Accepted<RunView>, NotFound, Conflict<string>>> (Guid id, RunService runs, CancellationToken ct) =>
+        g.MapPost("/{id:guid}/cancel", async Task<Results<Accepted<RunView>, NotFound, ProblemHttpResult>> (Guid id, RunService runs, CancellationToken ct) =>
         {
             var outcome = await runs.CancelAsync(id, ct);
             return outcome switch
             {
                 RunService.CancelOutcome.NotFound => TypedResults.NotFound(),
-                RunService.CancelOutcome.AlreadyFinished => TypedResults.Conflict("The run has already finished."),
+                RunService.CancelOutcome.AlreadyFinished => TypedResults.Problem($"Run {id} has already finished; there is nothing to cancel.", statusCode: StatusCodes.Status409Conflict, title: "The run was not cancelled."),
                 _ => TypedResults.Accepted($"/api/runs/{id}", await runs.GetAsync(id, ct)),
             };
         }).WithName("CancelRun").WithSummary("Cancel a queued or running run (a running one stops within one step)");

@@ -146,11 +146,12 @@ public class TextTableImporterTests : IDisposable
     }
 
     [Fact]
-    public async Task Import_ListsEveryProblem_UpToMaxProblems()
+    public async Task Import_ListsEveryProblem_HoweverMany()
     {
         var file = Utf8(GoodCsv() + string.Concat(Enumerable.Range(0, 30).Select(i => $"{100 + i},text {i},\r\n")));
-        var e = await Should.ThrowAsync<DatasetRejectedException>(() => Import(file, configure: o => o.MaxProblems = 5));
-        e.Problems.Count.ShouldBe(5);
+        var e = await Should.ThrowAsync<DatasetRejectedException>(() => Import(file));
+        e.Problems.Count.ShouldBe(30);
+        e.Message.ShouldStartWith("Upload rejected (30 problems)");
         e.Problems.ShouldAllBe(p => p.Reason.Contains("has no label"));
     }
 

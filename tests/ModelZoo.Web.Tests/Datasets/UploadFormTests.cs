@@ -45,4 +45,30 @@ public class UploadFormTests : IAsyncLifetime
     [Fact]
     public void TickingMirrorInvariant_SendsTheChoice_AndTheUploadIsStoredWithFlips() =>
         Upload("shoes.zip", tickMirrorInvariant: true).Augmentation.ShouldBe(AugmentationProfile.Unknown with { HorizontalFlip = true });
+
+    [Fact]
+    public void ARefusal_ShowsTheCountAndEveryProblem_InPages()
+    {
+        var zip = UploadCorpus.Zip().Class("a", 3).Class("b", 3).File("a/orig.png", UploadCorpus.Image(42));
+        for (int i = 0; i < 275; i++) zip.File($"b/copy{i:000}.png", UploadCorpus.Image(42));
+        var form = _host.Ctx.Render<UploadForm>();
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(zip.Bytes(), "icons.zip"));
+        form.Find("button[data-testid=upload-import]").Click();
+
+        form.WaitForAssertion(() => form.Find("[data-testid=upload-errors] b").TextContent.ShouldBe("The upload was rejected: 275 problems."),
+            TimeSpan.FromSeconds(30));
+        string[] Shown() => form.FindAll("[data-testid=problems-list] li code").Select(c => c.TextContent).ToArray();
+        Shown().ShouldBe(Enumerable.Range(0, 50).Select(i => $"b/copy{i:000}.png"));
+        form.Find("[data-testid=problems-range]").TextContent.ShouldContain("Problems 1–50 of 275");
+
+        // Every page, in order, holds the rest: all 275 can be read.
+        var seen = new List<string>(Shown());
+        for (int page = 2; page <= 6; page++)
+        {
+            form.FindAll("[data-testid=problems-pages] button").Single(b => b.TextContent.Trim() == page.ToString()).Click();
+            seen.AddRange(Shown());
+        }
+        seen.ShouldBe(Enumerable.Range(0, 275).Select(i => $"b/copy{i:000}.png"));
+        form.Find("[data-testid=problems-range]").TextContent.ShouldContain("Problems 251–275 of 275");
+    }
 }

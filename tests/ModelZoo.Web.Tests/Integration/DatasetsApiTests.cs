@@ -145,6 +145,22 @@ public class DatasetsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Upload_WithManyDuplicates_Answers400_ProblemDetails_WithTheTrueCountAndEveryFile()
+    {
+        var zip = UploadCorpus.Zip().Class("a", 3).Class("b", 3).File("a/orig.png", UploadCorpus.Image(42));
+        for (int i = 0; i < 30; i++) zip.File($"b/copy{i:00}.png", UploadCorpus.Image(42));
+        var response = await _http.PostAsync("/api/datasets/upload?name=copies", Zip(zip.Bytes()));
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var rejection = (await response.Content.ReadFromJsonAsync<UploadRejection>(Json))!;
+        rejection.Count.ShouldBe(30, "the upload used to stop at 20");
+        rejection.Problems.Select(p => p.File).ShouldBe(Enumerable.Range(0, 30).Select(i => $"b/copy{i:00}.png"));
+        rejection.Problems.ShouldAllBe(p => p.Reason == "has the same content as 'a/orig.png' (duplicate file)");
+        rejection.Error.ShouldStartWith("Upload rejected (30 problems)");
+        (await _http.GetAsync("/api/datasets/copies")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task TextUpload_OfABadTable_Answers400_WithEachRowAndReason()
     {
         var csv = "review,label\nfine,pos\nalso fine,pos\n,neg\nok,\nthird,neg\nfourth,neg\n";

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ModelZoo.Web.Tests.Integration;
 
@@ -17,11 +18,18 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
             : Path.Combine(Path.GetTempPath(), "modelzoo-test-downloads");
 
     readonly IReadOnlyDictionary<string, string?> _settings;
+    readonly string _environment;
+    readonly Action<IServiceCollection>? _services;
 
     /// <param name="settings">Extra settings, applied last (e.g. <c>Storage:ZooDir</c>, <c>Weights:MaxUploadBytes</c>).</param>
     /// <param name="dataDir">An existing data folder to serve (a restarted portal); the caller deletes it.</param>
-    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null)
+    /// <param name="environment">"Production" serves the portal as users run it (no developer exception page).</param>
+    /// <param name="services">Extra services for the test host only (e.g. a startup filter adding a failing endpoint).</param>
+    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null, string environment = "Development",
+        Action<IServiceCollection>? services = null)
     {
+        _environment = environment;
+        _services = services;
         _settings = settings ?? new Dictionary<string, string?>();
         _ownsDataDir = dataDir is null;
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("mz-web-").FullName;
@@ -30,7 +38,8 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(_environment);
+        if (_services is not null) builder.ConfigureServices(_services);
         builder.UseSetting("Storage:DataDir", DataDir);
         builder.UseSetting("Storage:DownloadCacheDir", DownloadCache);
         builder.UseSetting("Datasets:FetchOnStartup", "true");
