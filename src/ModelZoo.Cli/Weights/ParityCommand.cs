@@ -5,8 +5,8 @@ namespace ModelZoo.Cli.Weights;
 
 /// <summary>
 /// <c>modelzoo weights parity --arch resnet18 --weights w.safetensors --io w.io.safetensors [--num-classes N]
-/// [--output logits|features] [--threshold 1e-4] [--config config.json]</c>: exit 0 when the max absolute difference
-/// is within the threshold, 1 above it, 2 on bad input. The work is <see cref="ParityCheck"/>, shared with the tests.
+/// [--output logits|features] [--atol 1e-4] [--rtol 1e-5] [--config config.json]</c>: exit 0 when every output element
+/// is within atol + rtol·|expected| (torch.testing.assert_close's rule), 1 when any is not, 2 on bad input. The work is <see cref="ParityCheck"/>, shared with the tests.
 /// BERT: <c>--arch bert --weights model.safetensors --config config.json --io expected.json</c>, where the JSON holds
 /// <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>, <c>logits</c> and (for <c>--output features</c>)
 /// <c>last_hidden_state_first_token</c>, as <see cref="TextParityIo"/> reads them.
@@ -28,15 +28,15 @@ public static class ParityCommand
         var numClasses = new Option<int?>("--num-classes") { Description = "Classifier size (default: the checkpoint's, or what the ONNX file records)." };
         var output = new Option<string>("--output") { Description = "Compare logits (forward) or features (ForwardFeatures).", DefaultValueFactory = _ => "logits" }
             .AcceptOnlyFromAmong("logits", "features");
-        var threshold = new Option<double>("--threshold") { Description = "Largest acceptable max absolute difference.", DefaultValueFactory = _ => ParityCheck.DefaultThreshold };
         var config = new Option<FileInfo?>("--config") { Description = "config.json for config-driven architectures (BERT)." }
             .AcceptExistingOnly();
         var reference = new Option<string>("--reference") { Description = "What to compare with: an io file (--io), or 'onnx': the ONNX file given as the argument, run in ONNX Runtime.", DefaultValueFactory = _ => "io" }
             .AcceptOnlyFromAmong("io", "onnx");
         var onnxFile = new Argument<FileInfo?>("onnx-file") { Description = "With --reference onnx: the ONNX model file.", Arity = ArgumentArity.ZeroOrOne }
             .AcceptExistingOnly();
-        var atol = new Option<double>("--atol") { Description = "With --reference onnx: absolute tolerance.", DefaultValueFactory = _ => OnnxParity.DefaultAtol };
-        var rtol = new Option<double>("--rtol") { Description = "With --reference onnx: relative tolerance.", DefaultValueFactory = _ => OnnxParity.DefaultRtol };
+        // Judged as torch.testing.assert_close: |actual - expected| <= atol + rtol * |expected| for every element.
+        var atol = new Option<double?>("--atol") { Description = $"Absolute tolerance (default {ParityCheck.DefaultAtol:G} against an io file, {OnnxParity.DefaultAtol:G} against ONNX Runtime)." };
+        var rtol = new Option<double?>("--rtol") { Description = $"Relative tolerance (default {ParityCheck.DefaultRtol:G} against an io file, {OnnxParity.DefaultRtol:G} against ONNX Runtime, whose kernels round differently)." };
         var batch = new Option<int>("--batch") { Description = "With --reference onnx: batch size where the file's is symbolic.", DefaultValueFactory = _ => 2 };
         var length = new Option<int>("--length") { Description = "With --reference onnx: sequence length of a text model where the file's is symbolic.", DefaultValueFactory = _ => 16 };
         var inputScale = new Option<double>("--input-scale") { Description = "With --reference onnx: image inputs are standard normal times this (e.g. 128 for a 0-255 input).", DefaultValueFactory = _ => 1 };
@@ -44,7 +44,7 @@ public static class ParityCommand
 
         var command = new Command("parity", "Load weights strictly, run the reference's inputs and compare with its outputs (an io file, or an ONNX file in ONNX Runtime).")
         {
-            arch, weights, io, numClasses, output, threshold, config, reference, onnxFile, atol, rtol, batch, length, inputScale, seed,
+            arch, weights, io, numClasses, output, config, reference, onnxFile, atol, rtol, batch, length, inputScale, seed,
         };
         command.SetAction(r =>
         {
@@ -55,12 +55,13 @@ public static class ParityCommand
                 if (r.GetValue(onnxFile) is not { } file) return Usage(e, "--reference onnx needs the ONNX file: modelzoo weights parity --reference onnx model.onnx --arch X.");
                 if (r.GetValue(io) is not null) return Usage(e, "--io and --reference onnx are two different references; give one.");
                 return RunOnnx(new OnnxParityRequest(r.GetRequiredValue(arch), file.FullName, r.GetValue(weights)?.FullName, r.GetValue(numClasses), configJson,
-                    r.GetValue(batch), r.GetValue(length), r.GetValue(inputScale), r.GetValue(seed), r.GetValue(atol), r.GetValue(rtol)), o, e);
+                    r.GetValue(batch), r.GetValue(length), r.GetValue(inputScale), r.GetValue(seed), r.GetValue(atol) ?? OnnxParity.DefaultAtol, r.GetValue(rtol) ?? OnnxParity.DefaultRtol), o, e);
             }
             if (r.GetValue(onnxFile) is not null) return Usage(e, "an ONNX file is a reference only with --reference onnx.");
             if (r.GetValue(weights) is not { } w || r.GetValue(io) is not { } i) return Usage(e, "--weights and --io are required (or use --reference onnx model.onnx).");
             return Run(new ParityRequest(r.GetRequiredValue(arch), w.FullName, i.FullName, r.GetValue(numClasses),
-                r.GetValue(output) == "features" ? ParityOutput.Features : ParityOutput.Logits, r.GetValue(threshold), configJson), o, e);
+                r.GetValue(output) == "features" ? ParityOutput.Features : ParityOutput.Logits,
+                r.GetValue(atol) ?? ParityCheck.DefaultAtol, r.GetValue(rtol) ?? ParityCheck.DefaultRtol, configJson), o, e);
         });
         return command;
     }
@@ -99,8 +100,10 @@ public static class ParityCommand
             var result = ParityCheck.Run(request);
             output.WriteLine($"{request.Architecture} <- {Path.GetFileName(request.WeightsPath)} (sha256 {result.WeightsSha256})");
             foreach (var m in result.ImportMessages) output.WriteLine(m);
+            var c = result.Closeness;
             output.WriteLine($"{request.Output.ToString().ToLowerInvariant()} [{string.Join(", ", result.Shape)}]: " +
-                             $"max abs diff {result.MaxAbsDiff:G4} (threshold {result.Threshold:G4}): {(result.Passed ? "PASS" : "FAIL")}");
+                             $"max abs diff {c.MaxAbsError:G4}, max rel diff {c.MaxRelError:G4} (atol {c.Atol:G4}, rtol {c.Rtol:G4}): " +
+                             (c.Passed ? "PASS" : $"FAIL, {c.Mismatched} of {c.Total} elements not close"));
             return result.Passed ? ExitCodes.Ok : ExitCodes.Failed;
         }
         catch (Exception e) when (e is WeightsFormatException or WeightsImportException or FileNotFoundException or KeyNotFoundException)

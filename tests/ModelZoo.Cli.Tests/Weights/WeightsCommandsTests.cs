@@ -50,9 +50,10 @@ public class WeightsCommandsTests
     [Fact]
     public void Parity_ExitsOne_WhenTheDifferenceIsAboveTheThreshold()
     {
-        var (exit, output, _) = Run("weights", "parity", "--arch", "resnet18", "--weights", Weights, "--io", Io, "--threshold", "1e-12");
+        var (exit, output, _) = Run("weights", "parity", "--arch", "resnet18", "--weights", Weights, "--io", Io, "--atol", "1e-12", "--rtol", "0");
         exit.ShouldBe(ExitCodes.Failed);
-        output.ShouldContain("FAIL");
+        output.ShouldContain("(atol 1E-12, rtol 0): FAIL, ");
+        output.ShouldContain(" of 20 elements not close");
     }
 
     [Theory]
