@@ -145,6 +145,15 @@ public sealed class RunService(
         return runs.Select(r => ToView(r, queued, includeCard: false)).ToList();
     }
 
+    /// <summary>The runs one account launched, newest first.</summary>
+    public async Task<IReadOnlyList<RunView>> ListOwnedAsync(string ownerId, int take = 200, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var runs = await db.Runs.AsNoTracking().Where(r => r.OwnerId == ownerId).OrderByDescending(r => r.CreatedAt).Take(take).ToListAsync(ct);
+        var queued = await QueueOrderAsync(db, ct);
+        return runs.Select(r => ToView(r, queued, includeCard: false)).ToList();
+    }
+
     public async Task<RunView?> GetAsync(Guid id, CancellationToken ct = default)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);

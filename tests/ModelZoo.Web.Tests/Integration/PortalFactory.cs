@@ -34,6 +34,9 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storage:DataDir", DataDir);
         builder.UseSetting("Storage:DownloadCacheDir", DownloadCache);
         builder.UseSetting("Datasets:FetchOnStartup", "true");
+        // These tests call the API as the single-user laptop does (accounts off: every caller an admin); the accounts
+        // tests (Accounts/) run the portal with accounts on.
+        builder.UseSetting("Auth:Mode", "None");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
     }
 
