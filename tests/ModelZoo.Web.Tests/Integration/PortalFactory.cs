@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ModelZoo.Web.Tests.Integration;
 
@@ -17,11 +19,14 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
             : Path.Combine(Path.GetTempPath(), "modelzoo-test-downloads");
 
     readonly IReadOnlyDictionary<string, string?> _settings;
+    readonly ILoggerProvider? _logs;
 
     /// <param name="settings">Extra settings, applied last (e.g. <c>Storage:ZooDir</c>, <c>Weights:MaxUploadBytes</c>).</param>
     /// <param name="dataDir">An existing data folder to serve (a restarted portal); the caller deletes it.</param>
-    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null)
+    /// <param name="logs">Receives the portal's log lines (e.g. the first-start admin password).</param>
+    public PortalFactory(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null, ILoggerProvider? logs = null)
     {
+        _logs = logs;
         _settings = settings ?? new Dictionary<string, string?>();
         _ownsDataDir = dataDir is null;
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("mz-web-").FullName;
@@ -38,6 +43,7 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         // tests (Accounts/) run the portal with accounts on.
         builder.UseSetting("Auth:Mode", "None");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        if (_logs is not null) builder.ConfigureLogging(l => l.AddProvider(_logs));
     }
 
     public override async ValueTask DisposeAsync()
