@@ -36,11 +36,10 @@ public static class DependencyInjection
     /// build's static-web-assets manifest, which ASP.NET Core reads only in Development: in Production, as the README's
     /// command runs, they answered 200 with empty bodies. A published app has no such manifest and is unaffected.
     /// </summary>
-    public static WebApplication MapZooStaticAssets(this WebApplication app)
+    public static Microsoft.AspNetCore.StaticAssets.StaticAssetsEndpointConventionBuilder MapZooStaticAssets(this WebApplication app)
     {
         if (!app.Environment.IsDevelopment()) StaticWebAssetsLoader.UseStaticWebAssets(app.Environment, app.Configuration);
-        app.MapStaticAssets();
-        return app;
+        return app.MapStaticAssets();
     }
 
     /// <summary>Serves the top-level wwwroot-assets/ folder, which the build copies beside the app.</summary>

@@ -1,6 +1,7 @@
 using ModelZoo.Infrastructure;
 using ModelZoo.Torch;
 using ModelZoo.Web;
+using ModelZoo.Web.Accounts;
 using ModelZoo.Web.Catalog;
 using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
@@ -13,34 +14,42 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services
     .AddZooTorch(builder.Configuration)
     .AddZooInfrastructure(builder.Configuration, builder.Environment.ContentRootPath)
-    .AddZooWeb();
+    .AddZooWeb()
+    .AddZooAccounts(builder.Configuration);
 
 var app = builder.Build();
+app.RefuseUnsafeAuthMode();
 
 await app.Services.MigrateZooDatabaseAsync();
+await app.Services.SeedZooAccountsAsync();
 app.Services.WarmZooCatalog();
 
 app.UseZooErrors();
-app.UseAntiforgery();
-app.MapZooStaticAssets();
 app.UseZooAssets();
+app.UseZooAccounts();
+app.UseAntiforgery();
+app.MapZooStaticAssets().AllowAnonymous();
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+app.MapAccountEndpoints();
 app.MapHub<RunsHub>(RunsHub.Path);
-app.MapRunsApi();
-app.MapPredictApi();
-app.MapMistakesApi();
-app.MapRunCardsApi();
-app.MapRunsCompareApi();
-app.MapQueueApi();
-app.MapExperimentsApi();
-app.MapStrategiesApi();
-app.MapCatalogApi();
-app.MapWeightsApi();
-app.MapLatencyApi();
-app.MapDatasetsApi();
+
+// Every API endpoint needs at least a viewer; those that change things name a stricter policy beside them.
+var api = app.MapGroup("").RequireAuthorization(ZooPolicies.Viewer);
+api.MapRunsApi();
+api.MapPredictApi();
+api.MapMistakesApi();
+api.MapRunCardsApi();
+api.MapRunsCompareApi();
+api.MapQueueApi();
+api.MapExperimentsApi();
+api.MapStrategiesApi();
+api.MapCatalogApi();
+api.MapWeightsApi();
+api.MapLatencyApi();
+api.MapDatasetsApi();
 app.MapOpenApi();
-app.MapHealthChecks("/healthz");
+app.MapHealthChecks("/healthz").AllowAnonymous();
 
 app.Run();
 

@@ -201,4 +201,6 @@ public sealed record RunView
     public Guid? ExperimentId { get; init; }
     /// <summary>How often the run resumed from its checkpoint after the portal stopped.</summary>
     public int Resumes { get; init; }
+    /// <summary>The account that launched it; null when nobody owns it (launched before accounts, or with them off).</summary>
+    public string? OwnerId { get; init; }
 }

@@ -30,6 +30,9 @@ public sealed class RunRecord
     public long LastSeq { get; set; }
     /// <summary>How often the run was resumed from a checkpoint after the portal stopped.</summary>
     public int Resumes { get; set; }
+    /// <summary>The account that launched it; null for runs from before accounts (or with accounts off), which only
+    /// admins may manage.</summary>
+    public string? OwnerId { get; set; }
 
     /// <summary>A typed summary of the result, for sorting and filtering without reading the JSON.</summary>
     public double? TestAccuracy { get; set; }
@@ -92,6 +95,8 @@ public sealed class ExperimentRecord
     public DateTimeOffset CreatedAt { get; set; }
     /// <summary>When someone cancelled the experiment as a whole.</summary>
     public DateTimeOffset? CancelledAt { get; set; }
+    /// <summary>The account that launched it; null for experiments from before accounts (or with accounts off).</summary>
+    public string? OwnerId { get; set; }
 }
 
 /// <summary>One progress event, kept so late joiners and comparison views see the whole history.</summary>

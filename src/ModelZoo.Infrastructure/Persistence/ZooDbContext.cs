@@ -1,11 +1,15 @@
 using ModelZoo.Core.Cards;
+using ModelZoo.Infrastructure.Accounts;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace ModelZoo.Infrastructure.Persistence;
 
-public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbContext(options)
+/// <summary>The portal's one database: runs and their history, and (through Identity's base class) accounts.</summary>
+public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : IdentityDbContext<ZooUser, IdentityRole, string>(options)
 {
     public DbSet<RunRecord> Runs => Set<RunRecord>();
     public DbSet<RunEventRecord> RunEvents => Set<RunEventRecord>();
@@ -13,9 +17,30 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
     public DbSet<RunMetricRecord> RunMetrics => Set<RunMetricRecord>();
     public DbSet<ExperimentRecord> Experiments => Set<ExperimentRecord>();
     public DbSet<CardVersionRecord> CardVersions => Set<CardVersionRecord>();
+    public DbSet<ApiTokenRecord> ApiTokens => Set<ApiTokenRecord>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
+        base.OnModelCreating(b);
+        // Identity's tables, named like the portal's own (snake case, no AspNet prefix).
+        b.Entity<ZooUser>().ToTable("users");
+        b.Entity<IdentityRole>().ToTable("roles");
+        b.Entity<IdentityUserRole<string>>().ToTable("user_roles");
+        b.Entity<IdentityUserClaim<string>>().ToTable("user_claims");
+        b.Entity<IdentityUserLogin<string>>().ToTable("user_logins");
+        b.Entity<IdentityUserToken<string>>().ToTable("user_tokens");
+        b.Entity<IdentityRoleClaim<string>>().ToTable("role_claims");
+        b.Entity<ApiTokenRecord>(e =>
+        {
+            e.ToTable("api_tokens");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Name).HasMaxLength(100);
+            e.Property(x => x.Hash).HasMaxLength(64);
+            e.Property(x => x.Prefix).HasMaxLength(16);
+            e.HasIndex(x => x.Hash).IsUnique();
+            e.HasIndex(x => x.UserId);
+            e.HasOne<ZooUser>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
         b.Entity<RunRecord>(e =>
         {
             e.ToTable("runs");
@@ -29,6 +54,9 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.Property(r => r.DatasetId).HasMaxLength(200);
             e.Property(r => r.Name).HasMaxLength(200);
             e.HasIndex(r => new { r.Status, r.CreatedAt });
+            // No foreign key to users: a run outlives its owner's account, and runs from before accounts have none.
+            e.Property(r => r.OwnerId).HasMaxLength(450);
+            e.HasIndex(r => r.OwnerId);
         });
         b.Entity<RunEventRecord>(e =>
         {
@@ -53,6 +81,7 @@ public sealed class ZooDbContext(DbContextOptions<ZooDbContext> options) : DbCon
             e.Property(x => x.Name).HasMaxLength(200);
             e.Property(x => x.DatasetId).HasMaxLength(200);
             e.HasIndex(x => x.CreatedAt);
+            e.Property(x => x.OwnerId).HasMaxLength(450);
         });
         b.Entity<CardVersionRecord>(e =>
         {

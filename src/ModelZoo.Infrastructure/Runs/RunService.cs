@@ -35,11 +35,16 @@ public sealed class RunService(
     }
 
     public async Task<LaunchResult> LaunchAsync(RunRequest request, CancellationToken ct = default) =>
-        await LaunchAsync(request, experimentId: null, ct);
+        await LaunchAsync(request, experimentId: null, ownerId: null, ct);
+
+    /// <summary>Launches a run owned by <paramref name="ownerId"/> (the account's id; null: owned by nobody, as with
+    /// accounts off, so only admins may manage it).</summary>
+    public async Task<LaunchResult> LaunchAsync(RunRequest request, string? ownerId, CancellationToken ct) =>
+        await LaunchAsync(request, experimentId: null, ownerId, ct);
 
     /// <summary>Validates, stores and queues a run. The stored request names the strategy by its id and carries
     /// every option's value, defaults included, so the record says exactly what ran.</summary>
-    internal async Task<LaunchResult> LaunchAsync(RunRequest request, Guid? experimentId, CancellationToken ct)
+    internal async Task<LaunchResult> LaunchAsync(RunRequest request, Guid? experimentId, string? ownerId, CancellationToken ct)
     {
         var check = Check(request);
         if (!check.Ok) return new LaunchResult(null, check.Errors);
@@ -71,6 +76,7 @@ public sealed class RunService(
             RequestJson = RunJson.Write(request),
             Status = RunStatus.Queued,
             CreatedAt = clock.GetUtcNow(),
+            OwnerId = ownerId,
         };
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
@@ -86,7 +92,10 @@ public sealed class RunService(
     /// The scratch baseline of a run: the same model, data, label budget, training settings and seed, with the
     /// scratch strategy (random initialisation, no pretrained weights). Refused for a run that is itself scratch.
     /// </summary>
-    public async Task<LaunchResult> LaunchBaselineAsync(Guid runId, CancellationToken ct = default)
+    public Task<LaunchResult> LaunchBaselineAsync(Guid runId, CancellationToken ct = default) => LaunchBaselineAsync(runId, null, ct);
+
+    /// <summary>The scratch baseline, owned by whoever launches it (not necessarily the run's owner).</summary>
+    public async Task<LaunchResult> LaunchBaselineAsync(Guid runId, string? ownerId, CancellationToken ct)
     {
         if (await GetAsync(runId, ct) is not { } run)
             return new LaunchResult(null, new Dictionary<string, string> { ["BaselineFor"] = $"Run {runId} does not exist." });
@@ -101,7 +110,7 @@ public sealed class RunService(
             Name = $"Scratch baseline of {run.Name ?? $"{run.ModelId} on {run.DatasetId}"}",
         };
         if (request.Name!.Length > 200) request = request with { Name = request.Name[..200] };
-        return await LaunchAsync(request, ct);
+        return await LaunchAsync(request, ownerId, ct);
     }
 
     /// <summary>Runs that are the scratch baseline of <paramref name="runId"/>, newest first.</summary>
@@ -132,6 +141,15 @@ public sealed class RunService(
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var runs = await db.Runs.AsNoTracking().OrderByDescending(r => r.CreatedAt).Take(take).ToListAsync(ct);
+        var queued = await QueueOrderAsync(db, ct);
+        return runs.Select(r => ToView(r, queued, includeCard: false)).ToList();
+    }
+
+    /// <summary>The runs one account launched, newest first.</summary>
+    public async Task<IReadOnlyList<RunView>> ListOwnedAsync(string ownerId, int take = 200, CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var runs = await db.Runs.AsNoTracking().Where(r => r.OwnerId == ownerId).OrderByDescending(r => r.CreatedAt).Take(take).ToListAsync(ct);
         var queued = await QueueOrderAsync(db, ct);
         return runs.Select(r => ToView(r, queued, includeCard: false)).ToList();
     }
@@ -187,6 +205,7 @@ public sealed class RunService(
     {
         Id = r.Id, Name = r.Name, ModelId = r.ModelId, DatasetId = r.DatasetId, Strategy = r.Strategy, Status = r.Status,
         TargetDatasetId = r.TargetDatasetId, BaselineFor = r.BaselineForId, ExperimentId = r.ExperimentId, Resumes = r.Resumes,
+        OwnerId = r.OwnerId,
         CreatedAt = r.CreatedAt, StartedAt = r.StartedAt, FinishedAt = r.FinishedAt, Device = r.Device, Error = r.Error,
         CancelRequested = r.CancelRequested,
         Request = RunJson.Read<RunRequest>(r.RequestJson),

@@ -43,7 +43,10 @@ public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService
         return plan;
     }
 
-    public async Task<SweepLaunch> LaunchAsync(RunRequest request, CancellationToken ct = default)
+    public Task<SweepLaunch> LaunchAsync(RunRequest request, CancellationToken ct = default) => LaunchAsync(request, null, ct);
+
+    /// <summary>Launches a sweep owned by <paramref name="ownerId"/>, as are its runs.</summary>
+    public async Task<SweepLaunch> LaunchAsync(RunRequest request, string? ownerId, CancellationToken ct)
     {
         var plan = Plan(request);
         // Every run is checked before any is queued: a sweep starts whole or not at all.
@@ -56,6 +59,7 @@ public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService
         {
             Id = Guid.CreateVersion7(), Kind = ExperimentKind.Sweep, Name = Cut($"Sweep {request.ModelId} on {request.DatasetId}"),
             DatasetId = request.DatasetId, PlanJson = RunJson.Write(request with { Strategy = "", Options = null }), CreatedAt = clock.GetUtcNow(),
+            OwnerId = ownerId,
         };
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
@@ -65,7 +69,7 @@ public sealed class SweepService(IDbContextFactory<ZooDbContext> dbs, RunService
         var ids = new List<Guid>();
         foreach (var r in plan)
         {
-            var launched = await runs.LaunchAsync(r, sweep.Id, ct);
+            var launched = await runs.LaunchAsync(r, sweep.Id, ownerId, ct);
             if (launched.RunId is { } id) ids.Add(id);
         }
         return new SweepLaunch(sweep.Id, ids, new Dictionary<string, string>());

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Catalog;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Catalog;
 
@@ -24,6 +25,7 @@ public static class LatencyApi
                 _ => TypedResults.Accepted($"/api/models/{id}/latency", r.Job!),
             };
         })
+        .RequireAuthorization(ZooPolicies.Analyst) // measuring holds the machine's cores for a while
         .WithName("MeasureLatency").WithSummary("Queue an inference-latency measurement on this machine").WithDescription(
             "Measures batch 1 and `batch` (default: the Latency:BatchSize setting) at the model's input size with the configured " +
             "threads. Measurements run one at a time and wait while a training run is in progress. A model already queued keeps " +

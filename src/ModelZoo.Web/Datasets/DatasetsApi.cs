@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Datasets;
 
@@ -40,6 +41,7 @@ public static class DatasetsApi
                     { Origin: not DatasetOrigin.Upload } => Problem(StatusCodes.Status409Conflict, "The dataset was not deleted.", $"'{id}' is a built-in dataset; built-in datasets are not deleted, they would be fetched again."),
                     _ => store.Delete(id) ? TypedResults.NoContent() : TypedResults.NotFound(),
                 })
+            .RequireAuthorization(ZooPolicies.Admin)
             .WithName("DeleteDataset").WithSummary("Deletes an uploaded dataset");
         g.MapPost("/{id}/fetch", Results<Accepted<FetchState>, Ok<FetchState>, ProblemHttpResult> (string id, DatasetFetchService fetch) =>
             {
@@ -47,24 +49,30 @@ public static class DatasetsApi
                 var state = fetch.Start(id);
                 return state.Phase == FetchPhase.Ready ? TypedResults.Ok(state) : TypedResults.Accepted($"/api/datasets/builtins", state);
             })
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("FetchDataset").WithSummary("Starts fetching a built-in dataset (202 with its state; 200 when it is stored already)");
         g.MapDelete("/{id}/fetch", Results<Ok<FetchState>, ProblemHttpResult> (string id, DatasetFetchService fetch) =>
                 fetch.FindBuiltIn(id) is null ? NotBuiltIn(id)
                 : fetch.Cancel(id) ? TypedResults.Ok(fetch.StateOf(id))
                 : Problem(StatusCodes.Status409Conflict, "Nothing to cancel.", $"No fetch of '{id}' is running."))
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("CancelDatasetFetch").WithSummary("Cancels a running fetch of a built-in dataset; nothing of it is kept (409 when none runs)");
         g.MapPost("/upload", UploadAsync)
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("UploadDataset")
             .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip; ?name=&license=&fileName=&mirrorInvariant=true "
                 + "when a mirrored image keeps its class, which allows flips); 400 is problem details whose `count` and `problems` give every file and reason");
         g.MapPut("/{id}/augmentation", UpdateAugmentation)
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("UpdateDatasetAugmentation")
             .WithSummary("Replaces an image dataset's augmentation profile (the body: horizontalFlip, minCropScale, maxRotationDegrees, colorJitter); "
                 + "400 names each invalid field, 404 an unknown dataset, 409 a text dataset");
         g.MapPost("/text/inspect", InspectTextAsync)
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("InspectTextTable")
             .WithSummary("First step of a text upload: the CSV/TSV as the body (?fileName=reviews.csv); returns its columns, the first rows and suggested text and label columns; 400 lists each problem");
         g.MapPost("/text/upload", UploadTextAsync)
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("UploadTextDataset")
             .WithSummary("Imports a CSV/TSV sent as the body with the chosen columns (?name=&textColumn=&labelColumn=&fileName=&license=); 400 lists each row and reason");
         return app;

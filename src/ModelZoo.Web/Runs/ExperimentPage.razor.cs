@@ -26,6 +26,14 @@ public partial class ExperimentPage : ComponentBase, IDisposable
     int _reads;
     RenderThrottle? _throttle;
 
+    [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
+    System.Security.Claims.ClaimsPrincipal _user = new();
+
+    protected override async Task OnInitializedAsync()
+    {
+        if (AuthState is not null) _user = (await AuthState).User;
+    }
+
     protected override async Task OnParametersSetAsync()
     {
         // Subscribe before the first read, so no run can finish in between unseen (a late event just re-reads).
@@ -63,6 +71,7 @@ public partial class ExperimentPage : ComponentBase, IDisposable
 
     async Task CancelAsync()
     {
+        if (_view is null || !ModelZoo.Web.Accounts.Ownership.MayManage(_user, _view.OwnerId)) return;
         _cancelling = true;
         try { await Experiments.CancelAsync(Id); }
         finally { _cancelling = false; }

@@ -1,6 +1,8 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Runs.Experiments;
 using ModelZoo.Infrastructure.Runs.Experiments;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Runs;
 
@@ -11,13 +13,14 @@ public static class ExperimentsApi
     {
         var g = app.MapGroup("/api/experiments").WithTags("Runs");
 
-        g.MapPost("/", async Task<Results<Created<ExperimentView>, ValidationProblem>> (ExperimentRequest request, ExperimentService experiments, CancellationToken ct) =>
+        g.MapPost("/", async Task<Results<Created<ExperimentView>, ValidationProblem>> (ExperimentRequest request, ExperimentService experiments, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            var result = await experiments.LaunchAsync(request, ct);
+            var result = await experiments.LaunchAsync(request, user.AccountId(), ct);
             if (!result.Ok)
                 return TypedResults.ValidationProblem(result.Errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "The experiment request is invalid.");
             return TypedResults.Created($"/api/experiments/{result.ExperimentId}", await experiments.GetAsync(result.ExperimentId!.Value, ct));
         })
+        .RequireAuthorization(ZooPolicies.Analyst)
         .WithName("LaunchExperiment").WithSummary("Queue a grid: models × strategies × label budgets × seeds on one dataset")
         .WithDescription("Body: datasetId, models[], strategies[] (each {id, options?}; the same id may appear with different options), " +
                          "seeds[] (default 1, 2, 3), labelBudgets[] (labelled examples per class; left out: every label), hyperParameters " +
@@ -36,8 +39,14 @@ public static class ExperimentsApi
                              "cancelled, running and queued counts, the runs behind the cell, and best (the highest mean; a tie goes to more seeds). " +
                              "A sweep has no grid: its page is /sweeps/{id}.");
 
-        g.MapPost("/{id:guid}/cancel", async Task<Results<Accepted<ExperimentCancel>, NotFound>> (Guid id, ExperimentService experiments, CancellationToken ct) =>
-                await experiments.CancelAsync(id, ct) is { } c ? TypedResults.Accepted($"/api/experiments/{id}", c) : TypedResults.NotFound())
+        g.MapPost("/{id:guid}/cancel", async Task<Results<Accepted<ExperimentCancel>, NotFound, ForbidHttpResult>> (
+                Guid id, ExperimentService experiments, ClaimsPrincipal user, CancellationToken ct) =>
+            {
+                if (await experiments.GetAsync(id, ct) is not { } experiment) return TypedResults.NotFound();
+                if (!Ownership.MayManage(user, experiment.OwnerId)) return TypedResults.Forbid();
+                return await experiments.CancelAsync(id, ct) is { } c ? TypedResults.Accepted($"/api/experiments/{id}", c) : TypedResults.NotFound();
+            })
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("CancelExperiment").WithSummary("Cancel every queued or running run of an experiment")
             .WithDescription("Queued runs are cancelled at once, running ones stop within a training step; finished runs keep their results. " +
                              "One run is cancelled with POST /api/runs/{id}/cancel.");

@@ -139,13 +139,16 @@ public partial class NewExperimentPage : ComponentBase
         }
     }
 
+    [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
+
     async Task LaunchAsync()
     {
         _busy = true;
         try
         {
             if (Request(out var formErrors) is not { } request) { _errors = formErrors; return; }
-            var result = await Experiments.LaunchAsync(request);
+            var owner = AuthState is null ? null : ModelZoo.Web.Accounts.ZooPolicies.AccountId((await AuthState).User);
+            var result = await Experiments.LaunchAsync(request, owner, default);
             _errors = result.Errors;
             if (result.Ok) Nav.NavigateTo($"/experiments/{result.ExperimentId}");
         }

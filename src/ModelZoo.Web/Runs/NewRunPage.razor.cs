@@ -190,15 +190,20 @@ public partial class NewRunPage : ComponentBase, IDisposable
     bool Has(string key) => _errors.ContainsKey(key);
     string Err(string key) => _errors.TryGetValue(key, out var e) ? e : "";
 
+    [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
+
+    /// <summary>The signed-in account, who will own what is launched (null with accounts off).</summary>
+    async Task<string?> OwnerAsync() => AuthState is null ? null : ModelZoo.Web.Accounts.ZooPolicies.AccountId((await AuthState).User);
+
     Task LaunchAsync() => SubmitAsync(async request =>
     {
-        var result = await Runs.LaunchAsync(request);
+        var result = await Runs.LaunchAsync(request, await OwnerAsync(), default);
         return (result.Errors, result.Ok ? $"/runs/{result.RunId}" : null);
     });
 
     Task SweepAsync() => SubmitAsync(async request =>
     {
-        var result = await Sweeps.LaunchAsync(request);
+        var result = await Sweeps.LaunchAsync(request, await OwnerAsync(), default);
         return (result.Errors, result.Ok ? $"/sweeps/{result.SweepId}" : null);
     });
 

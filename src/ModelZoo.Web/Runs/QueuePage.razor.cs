@@ -46,6 +46,14 @@ public partial class QueuePage : ComponentBase, IDisposable
     RenderThrottle? _throttle;
     Timer? _tick;
 
+    [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
+    System.Security.Claims.ClaimsPrincipal _user = new();
+
+    protected override async Task OnInitializedAsync()
+    {
+        if (AuthState is not null) _user = (await AuthState).User;
+    }
+
     protected override async Task OnParametersSetAsync()
     {
         var parsed = QueueFilter.Parse(Status, Model, Dataset, Strategy, Experiment ?? Sweep, Resumed);
@@ -88,6 +96,7 @@ public partial class QueuePage : ComponentBase, IDisposable
 
     async Task CancelAsync(Guid id)
     {
+        if (await Runs.GetAsync(id) is not { } run || !ModelZoo.Web.Accounts.Ownership.MayManage(_user, run.OwnerId)) return;
         _cancelling.Add(id);
         try { await Runs.CancelAsync(id); }
         finally { _cancelling.Remove(id); }

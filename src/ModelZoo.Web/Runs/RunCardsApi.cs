@@ -1,6 +1,9 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Cards;
+using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Infrastructure.Runs.Cards;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Runs;
 
@@ -21,9 +24,11 @@ public static class RunCardsApi
                              "(default: the latest; 0 = none written, shown as marked placeholders). 404 when the run does not exist, has no card " +
                              "(it has not succeeded) or has no such version.");
 
-        g.MapPut("/sections", async Task<IResult> (Guid id, CardSectionsRequest body, CardService cards, CancellationToken ct) =>
+        g.MapPut("/sections", async Task<IResult> (Guid id, CardSectionsRequest body, CardService cards, RunService runs, ClaimsPrincipal user, CancellationToken ct) =>
             {
-                var result = await cards.SaveAsync(id, new CardAuthorText(body.IntendedUse, body.EthicalConsiderations), body.BaseVersion, savedBy: null, ct);
+                if (await runs.GetAsync(id, ct) is { } run && !Ownership.MayManage(user, run.OwnerId)) return TypedResults.Forbid();
+                var result = await cards.SaveAsync(id, new CardAuthorText(body.IntendedUse, body.EthicalConsiderations), body.BaseVersion,
+                    savedBy: user.AccountId() is null ? null : user.Identity?.Name, ct);
                 return result.Status switch
                 {
                     CardSaveStatus.Saved or CardSaveStatus.Unchanged => TypedResults.Ok(result.Card),
@@ -32,6 +37,7 @@ public static class RunCardsApi
                     _ => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "The card's text was not saved."),
                 };
             })
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("SaveRunCardSections").WithSummary("Save the person-written sections of a run's card as a new version")
             .WithDescription("Body: intendedUse, ethicalConsiderations (Markdown, at most 20,000 characters each, no level-1 or level-2 headings) and " +
                              "baseVersion, the version the text was edited from (0 for the first). Adds a version and returns the card; the same text " +

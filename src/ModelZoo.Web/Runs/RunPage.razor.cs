@@ -24,7 +24,9 @@ public partial class RunPage : ComponentBase, IDisposable
     CurveAxis _axis = CurveAxis.Step;
     RunView? _run;
     IReadOnlyList<RunView> _baselines = [];
-    bool _loaded, _cancelling, _launchingBaseline;
+    bool _loaded, _cancelling, _launchingBaseline, _mayManage;
+    System.Security.Claims.ClaimsPrincipal _user = new();
+    [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
     string? _baselineError;
     IDisposable? _subscription;
     RenderThrottle? _throttle;
@@ -37,6 +39,8 @@ public partial class RunPage : ComponentBase, IDisposable
         _run = await Runs.GetAsync(Id);
         _loaded = true;
         if (_run is null) return;
+        if (AuthState is not null) _user = (await AuthState).User;
+        _mayManage = ModelZoo.Web.Accounts.Ownership.MayManage(_user, _run.OwnerId);
         _baselines = await Runs.BaselinesOfAsync(Id);
         foreach (var e in await Runs.EventsAsync(Id)) { _live.Apply(e); _curves.Apply(e); }
     }
@@ -54,7 +58,7 @@ public partial class RunPage : ComponentBase, IDisposable
         _launchingBaseline = true;
         try
         {
-            var result = await Runs.LaunchBaselineAsync(Id);
+            var result = await Runs.LaunchBaselineAsync(Id, ModelZoo.Web.Accounts.ZooPolicies.AccountId(_user), default);
             _baselineError = result.Ok ? null : string.Join(" ", result.Errors.Values);
             _baselines = await Runs.BaselinesOfAsync(Id);
         }
@@ -79,6 +83,8 @@ public partial class RunPage : ComponentBase, IDisposable
 
     async Task CancelAsync()
     {
+        // The button shows only to those who may, but a circuit can outlive a role change: ask again.
+        if (_run is null || !ModelZoo.Web.Accounts.Ownership.MayManage(_user, _run.OwnerId)) return;
         _cancelling = true;
         await Runs.CancelAsync(Id);
         _run = await Runs.GetAsync(Id);

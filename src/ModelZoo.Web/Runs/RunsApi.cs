@@ -1,8 +1,10 @@
+using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Infrastructure.Runs.Cards;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Runs;
 
@@ -13,28 +15,31 @@ public static class RunsApi
     {
         var g = app.MapGroup("/api/runs").WithTags("Runs");
 
-        g.MapPost("/", async Task<Results<Created<RunView>, ValidationProblem>> (RunRequest request, RunService runs, CancellationToken ct) =>
+        g.MapPost("/", async Task<Results<Created<RunView>, ValidationProblem>> (RunRequest request, RunService runs, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            var result = await runs.LaunchAsync(request, ct);
+            var result = await runs.LaunchAsync(request, user.AccountId(), ct);
             if (!result.Ok)
                 return TypedResults.ValidationProblem(result.Errors.ToDictionary(e => e.Key, e => new[] { e.Value }),
                     title: "The run request is invalid.");
             var view = await runs.GetAsync(result.RunId!.Value, ct);
             return TypedResults.Created($"/api/runs/{result.RunId}", view);
         })
+        .RequireAuthorization(ZooPolicies.Analyst)
         .WithName("LaunchRun").WithSummary("Queue a transfer-learning run").WithDescription(
             "Validates the request (model and dataset must exist; the strategy, one of GET /api/strategies, must fit the model; its options " +
             "and the hyper-parameters must be in range; each error is keyed by field, e.g. Options.frozenStages), stores the run and queues it. " +
             "Training happens in the background worker; follow it on the SignalR hub /hubs/runs or poll GET /api/runs/{id}.");
 
-        g.MapPost("/{id:guid}/baseline", async Task<Results<Created<RunView>, ValidationProblem, NotFound>> (Guid id, RunService runs, CancellationToken ct) =>
+        g.MapPost("/{id:guid}/baseline", async Task<Results<Created<RunView>, ValidationProblem, NotFound>> (Guid id, RunService runs, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (await runs.GetAsync(id, ct) is null) return TypedResults.NotFound();
-            var result = await runs.LaunchBaselineAsync(id, ct);
+            // Anyone who may launch may launch a baseline of any run they can see; the baseline is theirs.
+            var result = await runs.LaunchBaselineAsync(id, user.AccountId(), ct);
             if (!result.Ok)
                 return TypedResults.ValidationProblem(result.Errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "The baseline cannot be launched.");
             return TypedResults.Created($"/api/runs/{result.RunId}", await runs.GetAsync(result.RunId!.Value, ct));
         })
+        .RequireAuthorization(ZooPolicies.Analyst)
         .WithName("LaunchScratchBaseline").WithSummary("Queue the scratch baseline of a run")
         .WithDescription("The same model, data, label budget, training settings and seed, with the scratch strategy (random initialisation). " +
                          "The new run's baselineFor names the run; the run page compares the two.");
@@ -58,8 +63,11 @@ public static class RunsApi
             await runs.GetAsync(id, ct) is null ? TypedResults.NotFound() : TypedResults.Ok(await runs.EventsAsync(id, after, ct)))
             .WithName("GetRunEvents").WithSummary("Stored progress events after a sequence number");
 
-        g.MapPost("/{id:guid}/cancel", async Task<Results<Accepted<RunView>, NotFound, ProblemHttpResult>> (Guid id, RunService runs, CancellationToken ct) =>
+        g.MapPost("/{id:guid}/cancel", async Task<Results<Accepted<RunView>, NotFound, ProblemHttpResult, ForbidHttpResult>> (
+            Guid id, RunService runs, ClaimsPrincipal user, CancellationToken ct) =>
         {
+            if (await runs.GetAsync(id, ct) is not { } run) return TypedResults.NotFound();
+            if (!Ownership.MayManage(user, run.OwnerId)) return TypedResults.Forbid();
             var outcome = await runs.CancelAsync(id, ct);
             return outcome switch
             {
@@ -67,7 +75,7 @@ public static class RunsApi
                 RunService.CancelOutcome.AlreadyFinished => TypedResults.Problem($"Run {id} has already finished; there is nothing to cancel.", statusCode: StatusCodes.Status409Conflict, title: "The run was not cancelled."),
                 _ => TypedResults.Accepted($"/api/runs/{id}", await runs.GetAsync(id, ct)),
             };
-        }).WithName("CancelRun").WithSummary("Cancel a queued or running run (a running one stops within one step)");
+        }).RequireAuthorization(ZooPolicies.Analyst).WithName("CancelRun").WithSummary("Cancel a queued or running run (a running one stops within one step)");
 
         g.MapGet("/{id:guid}/card.md", async Task<Results<FileContentHttpResult, NotFound>> (Guid id, CardService cards, CancellationToken ct) =>
             await cards.GetAsync(id, null, ct) is { } card

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Runs;
@@ -13,7 +14,9 @@ public interface IRunsClient
 /// <summary>
 /// Live progress: one group per run. <see cref="Join"/> adds the caller to the group first and then returns the
 /// stored history, so no event falls between the two; clients drop duplicates by <see cref="RunEvent.Seq"/>.
+/// Connecting needs a signed-in user of any role (a cookie, or a personal token in a bearer header).
 /// </summary>
+[Authorize(Policy = ModelZoo.Web.Accounts.ZooPolicies.Viewer)]
 public sealed class RunsHub(RunService runs) : Hub<IRunsClient>
 {
     public const string Path = "/hubs/runs";
@@ -22,7 +25,8 @@ public sealed class RunsHub(RunService runs) : Hub<IRunsClient>
 
     public async Task<IReadOnlyList<RunEvent>> Join(Guid runId)
     {
-        if (await runs.GetAsync(runId) is null) throw new HubException($"Run {runId} does not exist.");
+        if (await runs.GetAsync(runId) is not { } run) throw new HubException($"Run {runId} does not exist.");
+        if (!ModelZoo.Web.Accounts.Ownership.MaySee(Context.User!, run.OwnerId)) throw new HubException($"You may not watch run {runId}.");
         await Groups.AddToGroupAsync(Context.ConnectionId, Group(runId));
         return await runs.EventsAsync(runId);
     }

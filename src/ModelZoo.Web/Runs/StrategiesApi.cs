@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using ModelZoo.Core.Strategies;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Core.Runs;
 using Microsoft.AspNetCore.Http.HttpResults;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Runs;
 
@@ -17,13 +19,14 @@ public static class StrategiesApi
                              "`info.trains`: false for strategies without gradient steps; `info.metrics`: the named values its progress events add.");
 
         var g = app.MapGroup("/api/sweeps").WithTags("Runs");
-        g.MapPost("/", async Task<Results<Created<SweepView>, ValidationProblem>> (RunRequest request, SweepService sweeps, CancellationToken ct) =>
+        g.MapPost("/", async Task<Results<Created<SweepView>, ValidationProblem>> (RunRequest request, SweepService sweeps, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            var result = await sweeps.LaunchAsync(request, ct);
+            var result = await sweeps.LaunchAsync(request, user.AccountId(), ct);
             if (!result.Ok)
                 return TypedResults.ValidationProblem(result.Errors.ToDictionary(e => e.Key, e => new[] { e.Value }), title: "The sweep request is invalid.");
             return TypedResults.Created($"/api/sweeps/{result.SweepId}", await sweeps.GetAsync(result.SweepId!.Value, ct));
         })
+        .RequireAuthorization(ZooPolicies.Analyst)
         .WithName("LaunchSweep").WithSummary("Queue a transferability sweep for one backbone and dataset")
         .WithDescription("Feature extraction, partial fine-tuning at every frozen depth from 0 to the model's backbone depth, full fine-tuning " +
                          "and scratch, all with the request's data, label budget, training settings and seed (its strategy and options are ignored). " +

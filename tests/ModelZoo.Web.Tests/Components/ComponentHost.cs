@@ -54,6 +54,11 @@ public sealed class ComponentHost : IAsyncDisposable
         s.AddSingleton<MarkdownRenderer>();
         s.AddMudServices();
         configure?.Invoke(s);
+        // Pages show launch and cancel buttons by policy and ownership: render them as an admin sees them.
+        var auth = h.Ctx.AddAuthorization();
+        auth.SetAuthorized("admin");
+        auth.SetRoles(ModelZoo.Infrastructure.Accounts.ZooRoles.Admin);
+        auth.SetPolicies(ModelZoo.Web.Accounts.ZooPolicies.Viewer, ModelZoo.Web.Accounts.ZooPolicies.Analyst, ModelZoo.Web.Accounts.ZooPolicies.Admin);
         h.Ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         h.Ctx.SetRendererInfo(new RendererInfo("Server", true));
 

@@ -50,6 +50,7 @@ public sealed class KillAndResumeTests(Xunit.Abstractions.ITestOutputHelper outp
             psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
             psi.Environment["Storage__DataDir"] = dataDir;
             psi.Environment["Datasets__FetchOnStartup"] = "false";
+            psi.Environment["Auth__Mode"] = "None";
             _process = Process.Start(psi)!;
             _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
             _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };

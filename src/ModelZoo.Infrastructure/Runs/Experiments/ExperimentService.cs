@@ -13,7 +13,11 @@ public sealed record ExperimentSummary(
 /// <summary>An experiment with its runs and, for a grid, the grid of results (a sweep has its own page and chart).</summary>
 public sealed record ExperimentView(
     Guid Id, string Kind, string? Name, string DatasetId, DateTimeOffset CreatedAt, DateTimeOffset? CancelledAt,
-    ExperimentRequest? Request, RunRequest? SweepRequest, IReadOnlyList<RunView> Runs, ExperimentGrid? Grid);
+    ExperimentRequest? Request, RunRequest? SweepRequest, IReadOnlyList<RunView> Runs, ExperimentGrid? Grid)
+{
+    /// <summary>The account that launched it; null when nobody owns it.</summary>
+    public string? OwnerId { get; init; }
+}
 
 /// <summary>The launch: the experiment's id and its runs, or the errors by field (nothing was queued).</summary>
 public sealed record ExperimentLaunch(Guid? ExperimentId, IReadOnlyList<Guid> RunIds, IReadOnlyDictionary<string, string> Errors)
@@ -32,7 +36,10 @@ public sealed record ExperimentCancel(Guid ExperimentId, IReadOnlyDictionary<Gui
 /// </summary>
 public sealed class ExperimentService(IDbContextFactory<ZooDbContext> dbs, RunService runs, TimeProvider clock)
 {
-    public async Task<ExperimentLaunch> LaunchAsync(ExperimentRequest request, CancellationToken ct = default)
+    public Task<ExperimentLaunch> LaunchAsync(ExperimentRequest request, CancellationToken ct = default) => LaunchAsync(request, null, ct);
+
+    /// <summary>Launches a grid owned by <paramref name="ownerId"/>, as are its runs.</summary>
+    public async Task<ExperimentLaunch> LaunchAsync(ExperimentRequest request, string? ownerId, CancellationToken ct)
     {
         var planned = ExperimentPlan.Build(request);
         if (planned.Plan is not { } plan) return new ExperimentLaunch(null, [], planned.Errors);
@@ -53,6 +60,7 @@ public sealed class ExperimentService(IDbContextFactory<ZooDbContext> dbs, RunSe
             Id = Guid.CreateVersion7(), Kind = ExperimentKind.Grid, DatasetId = request.DatasetId.Trim(),
             Name = string.IsNullOrWhiteSpace(request.Name) ? null : Cut(request.Name.Trim()),
             PlanJson = RunJson.Write(new GridLayout(request, plan.Models, plan.Columns, [])), CreatedAt = clock.GetUtcNow(),
+            OwnerId = ownerId,
         };
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
@@ -61,7 +69,7 @@ public sealed class ExperimentService(IDbContextFactory<ZooDbContext> dbs, RunSe
         }
         var slots = new List<GridSlot>();
         foreach (var run in plan.Runs)
-            if ((await runs.LaunchAsync(run.Request, record.Id, ct)).RunId is { } id)
+            if ((await runs.LaunchAsync(run.Request, record.Id, ownerId, ct)).RunId is { } id)
                 slots.Add(new GridSlot(id, run.ModelId, run.Column, run.Seed));
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
@@ -97,9 +105,9 @@ public sealed class ExperimentService(IDbContextFactory<ZooDbContext> dbs, RunSe
         var queue = await RunService.QueueOrderAsync(db, ct);
         var views = rows.Select(r => RunService.ToView(r, queue, includeCard: false)).ToList();
         if (x.Kind != ExperimentKind.Grid)
-            return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, null, RunJson.Read<RunRequest>(x.PlanJson), views, null);
+            return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, null, RunJson.Read<RunRequest>(x.PlanJson), views, null) { OwnerId = x.OwnerId };
         var layout = RunJson.Read<GridLayout>(x.PlanJson);
-        return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, layout.Request, null, views, GridOf(layout, views));
+        return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, layout.Request, null, views, GridOf(layout, views)) { OwnerId = x.OwnerId };
     }
 
     /// <summary>The grid from the stored slots and the runs' current statuses and results.</summary>
