@@ -40,7 +40,10 @@ public sealed class BrowserPortal : IAsyncLifetime
             ExecutablePath = ChromiumPath,
             Headless = true,
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"],
+                "--disable-component-update", "--disable-sync",
+                // Software WebGL (SwiftShader), which Chromium no longer falls back to by itself: the compare page's
+                // parallel coordinates draw with WebGL.
+                "--enable-unsafe-swiftshader"],
         });
     }
 

@@ -32,6 +32,12 @@ public class ViewerTests(BrowserPortal fixture)
         await Expect(page.GetByTestId("nav-new-run")).ToHaveCountAsync(0);
         await w.ShotAsync("runs");
 
+        // Nor on a dataset's page ("Train on it").
+        await w.GotoAsync($"/datasets/{BlobsDataset.Id}");
+        await Expect(page.GetByTestId("provenance")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("train-on-it")).ToHaveCountAsync(0);
+        await w.ShotAsync("dataset");
+
         // The form itself says no, with no launch button.
         await w.GotoAsync("/runs/new");
         await Expect(page.GetByText("Your role does not allow")).ToBeVisibleAsync();

@@ -26,7 +26,9 @@ public sealed class WatchedPage : IAsyncDisposable
         _context = context;
         Page = page;
         _test = test;
-        page.Console += (_, m) => { if (m.Type == "error") Errors.Enqueue($"console error on {page.Url}: {m.Text}"); };
+        page.Console += (_, m) => { if (m.Type == "error") Errors.Enqueue($"console error on {page.Url}: {m.Text} ({m.Location})"); };
+        // The console says "Failed to load resource: 404" without the address; name it.
+        page.Response += (_, r) => { if (r.Status >= 400) Errors.Enqueue($"{r.Status} for {r.Request.Method} {r.Url}"); };
         page.PageError += (_, e) => Errors.Enqueue($"page error on {page.Url}: {e}");
     }
 

@@ -9,15 +9,18 @@ namespace ModelZoo.Web.Security;
 public static class SecurityHeaders
 {
     /// <summary>
-    /// Everything from this origin only. Scripts: the Blazor, MudBlazor and Plotly files, no inline script and no eval
-    /// (plotly.js draws its SVG charts without it; its WebGL traces would need it and the portal uses none).
+    /// Everything from this origin only. Scripts: the Blazor, MudBlazor and Plotly files, no inline script. 'unsafe-eval'
+    /// is there for one chart: the compare page's parallel coordinates (plotly's parcoords) draws with WebGL through
+    /// regl, which compiles its draw calls with Function(...); the browser tests saw the CSP block it. Every other chart
+    /// is SVG and needs no eval. plotly.js's "strict" bundle (regl precompiled) would let this go, but Plotly.Blazor
+    /// loads only its own bundled copy.
     /// Styles allow inline: MudBlazor writes style attributes and Blazor's reconnect dialog and plotly.js add style
     /// elements. Images and fonts also from data: URIs (MudBlazor's and plotly's embedded icons, plotly's PNG export) and
     /// blob: (plotly's export). connect-src 'self' covers Blazor's and the hub's same-origin websocket.
     /// </summary>
     public const string ContentSecurityPolicy =
         "default-src 'self'; " +
-        "script-src 'self'; " +
+        "script-src 'self' 'unsafe-eval'; " +
         "style-src 'self' 'unsafe-inline'; " +
         "img-src 'self' data: blob:; " +
         "font-src 'self' data:; " +
