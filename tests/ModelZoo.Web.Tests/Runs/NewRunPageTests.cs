@@ -95,7 +95,7 @@ public class NewRunPageTests : IAsyncLifetime
         image.FindAll("[data-testid=image-size]").ShouldNotBeEmpty();
         image.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 image dataset this model reads; 1 text dataset is hidden.");
         image.Find("button[data-testid=launch]").Click();
-        image.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
+        await RunsCountReachesAsync(2);
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
 
@@ -116,7 +116,7 @@ public class NewRunPageTests : IAsyncLifetime
         nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&dataset=notes");
         var mismatch = _host.Ctx.Render<NewRunPage>();
         mismatch.Find("button[data-testid=launch]").Click();
-        mismatch.WaitForAssertion(() => _host.Get<RunService>().ListAsync().Result.Count.ShouldBe(2));
+        await RunsCountReachesAsync(2);
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
 
@@ -243,6 +243,15 @@ public class NewRunPageTests : IAsyncLifetime
             warning.ShouldContain("WordNet 3.0 glosses");
             warning.ShouldContain($"Training split: {split.Train.Count(i => i % 2 == 0)} of {split.Train.Length}.");
         }, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Waits until the store holds that many runs, asking it asynchronously: a blocking read inside bUnit's
+    /// wait would hold the renderer's thread that the launch may still need (it timed out on a busy machine).</summary>
+    async Task RunsCountReachesAsync(int count)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while ((await _host.Get<RunService>().ListAsync()).Count < count && DateTime.UtcNow < until) await Task.Delay(20);
+        (await _host.Get<RunService>().ListAsync()).Count.ShouldBe(count);
     }
 
     IRenderedComponent<NewRunPage> RenderFor(string model)

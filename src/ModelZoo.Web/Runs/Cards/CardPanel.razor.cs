@@ -8,6 +8,11 @@ namespace ModelZoo.Web.Runs.Cards;
 public partial class CardPanel : ComponentBase
 {
     [Parameter, EditorRequired] public Guid RunId { get; set; }
+    /// <summary>Whether this user may write the run's person-written sections (its owner, or an admin); the API checks
+    /// the same rule, so a hidden editor is a convenience, not the guard.</summary>
+    [Parameter] public bool MayEdit { get; set; } = true;
+    /// <summary>Named in the version list as who saved ("saved ... by ada"); null when accounts are off.</summary>
+    [Parameter] public string? EditorName { get; set; }
     [Inject] CardService Cards { get; set; } = default!;
     [Inject] MarkdownRenderer Markdown { get; set; } = default!;
 
@@ -34,6 +39,7 @@ public partial class CardPanel : ComponentBase
 
     async Task StartEditingAsync()
     {
+        if (!MayEdit) return;
         // Always edit on top of the latest text, whichever version is being read.
         _errors = new Dictionary<string, string>();
         _message = null;
@@ -57,7 +63,8 @@ public partial class CardPanel : ComponentBase
         _saving = true;
         try
         {
-            var result = await Cards.SaveAsync(RunId, new CardAuthorText(_intendedUse, _ethical), _baseVersion);
+            if (!MayEdit) return;
+            var result = await Cards.SaveAsync(RunId, new CardAuthorText(_intendedUse, _ethical), _baseVersion, savedBy: EditorName);
             _errors = result.Errors;
             _saved = result.Status is CardSaveStatus.Saved;
             switch (result.Status)
