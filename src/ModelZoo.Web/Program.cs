@@ -7,6 +7,7 @@ using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
 using ModelZoo.Web.Errors;
 using ModelZoo.Web.Runs;
+using ModelZoo.Web.Security;
 using ModelZoo.Web.Weights;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,6 +25,7 @@ await app.Services.MigrateZooDatabaseAsync();
 await app.Services.SeedZooAccountsAsync();
 app.Services.WarmZooCatalog();
 
+app.UseZooSecurityHeaders();
 app.UseZooErrors();
 app.UseZooAssets();
 app.UseZooAccounts();
