@@ -15,14 +15,17 @@ public static class FollowExperiment
 {
     /// <param name="TrainLimit">Optional: at most this many training examples (for a quick try).</param>
     /// <param name="ImageSize">Optional: the side images are trained at (0 or null: the model's own).</param>
+    /// <param name="Token">A personal API token (made at /account), sent as a bearer header to the API and the hub;
+    /// null for a portal with accounts off.</param>
     public sealed record Options(Uri Portal, string Dataset, string[] Models, string[] Strategies, int[] Seeds, int Epochs,
-        int? TrainLimit = null, int? ImageSize = null);
+        int? TrainLimit = null, int? ImageSize = null, string? Token = null);
 
     static readonly string[] Terminal = ["Succeeded", "Failed", "Cancelled"];
 
     public static async Task<int> RunAsync(Options o, TextWriter output, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = o.Portal };
+        if (o.Token is { } token) http.DefaultRequestHeaders.Authorization = new("Bearer", token);
 
         // 1. Launch: one POST queues every run of the grid, or none (400 lists each problem under its field).
         var hyper = new JsonObject { ["epochs"] = o.Epochs };
@@ -78,7 +81,9 @@ public static class FollowExperiment
                 allDone.TrySetResult();
         }
 
-        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(o.Portal, "/hubs/runs")).WithAutomaticReconnect().Build();
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(o.Portal, "/hubs/runs"), c => { if (o.Token is { } t) c.Headers["Authorization"] = $"Bearer {t}"; })
+            .WithAutomaticReconnect().Build();
         hub.On<JsonElement>("RunEvent", Handle);
         await hub.StartAsync(ct);
         foreach (var run in runs.Keys)

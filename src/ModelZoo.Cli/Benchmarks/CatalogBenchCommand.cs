@@ -57,6 +57,8 @@ public static class CatalogBenchCommand
             psi.Environment["Storage__ZooDir"] = zooDir;
             psi.Environment["Storage__DataDir"] = Path.Combine(temp, "data");
             psi.Environment["Datasets__FetchOnStartup"] = "false";
+            // The portal listens on loopback only, so accounts can be off: the page is timed, not the login redirect.
+            psi.Environment["Auth__Mode"] = "None";
             psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
             psi.Environment["Logging__LogLevel__Default"] = "Warning";
             portal = Process.Start(psi)!;

@@ -272,6 +272,8 @@ public static class CompareBenchCommand
         psi.Environment["Storage__DataDir"] = Path.Combine(portal.Root, "data");
         psi.Environment["Storage__ZooDir"] = Path.Combine(RepoRoot() ?? ".", "zoo");
         psi.Environment["Datasets__FetchOnStartup"] = "false";
+        // The portal listens on loopback only, so accounts can be off: the page is timed, not the login redirect.
+        psi.Environment["Auth__Mode"] = "None";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         var p = Process.Start(psi)!;

@@ -3,7 +3,9 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Runs;
 using ModelZoo.Guides;
+using ModelZoo.Infrastructure.Accounts;
 using ModelZoo.Infrastructure.Datasets;
+using ModelZoo.Web.Tests.Accounts;
 using ModelZoo.Web.Tests.Integration;
 
 namespace ModelZoo.Web.Tests.Guides;
@@ -16,8 +18,9 @@ public class ApiGuideTests
     [Fact]
     public async Task TheGuidesProgram_LaunchesAGrid_FollowsItLive_AndPrintsTheGridThePortalHolds()
     {
-        await using var factory = new PortalFactory();
-        factory.StartServer();
+        // Accounts on, as the portal starts by default: the program sends an analyst's personal token to the API and the hub.
+        await using var accounts = await AccountsPortal.StartAsync();
+        var factory = accounts.Factory;
         await factory.Services.GetRequiredService<DatasetFetchService>().EnsureDefaultAsync(CancellationToken.None);
         var portal = factory.ClientOptions.BaseAddress;
 
@@ -25,12 +28,13 @@ public class ApiGuideTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var code = await FollowExperiment.RunAsync(new FollowExperiment.Options(
             portal, MnistNpmDataset.Id, ["resnet18.tv_in1k", "mobilenet_v2.tv_in1k"], ["feature-extraction", "full-fine-tune"], [1],
-            Epochs: 2, TrainLimit: 64, ImageSize: 16), output, timeout.Token);
+            Epochs: 2, TrainLimit: 64, ImageSize: 16, Token: accounts.Tokens[ZooRoles.Analyst]), output, timeout.Token);
         var text = output.ToString();
         code.ShouldBe(0, text);
+        (await accounts.Client(null).GetAsync("/api/experiments")).StatusCode.ShouldBe(System.Net.HttpStatusCode.Unauthorized, "without the token nothing is served");
 
         var id = Guid.Parse(Regex.Match(text, "^experiment ([0-9a-f-]{36}): 4 runs queued", RegexOptions.Multiline).Groups[1].Value);
-        using var http = new HttpClient { BaseAddress = portal };
+        using var http = accounts.Client(ZooRoles.Viewer);
         var runs = (await http.GetFromJsonAsync<List<RunView>>("/api/runs", RunPolling.Json))!.Where(r => r.ExperimentId == id).ToList();
         runs.Count.ShouldBe(4);
         foreach (var run in runs)
