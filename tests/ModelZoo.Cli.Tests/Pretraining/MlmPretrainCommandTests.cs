@@ -46,7 +46,7 @@ public class MlmPretrainCommandTests : IDisposable
         exit.ShouldBe(ExitCodes.Ok);
         output.ShouldContain("step      6/6");
         output.ShouldContain("held-out: masked-token accuracy");
-        Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ShouldBe(["README.md", "config.json", "model.json", "model.safetensors", "vocab.txt"]);
+        Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ShouldBe(["README.md", "config.json", "model.json", "model.safetensors", "pretraining-fingerprints.bin", "vocab.txt"]);
         Directory.GetDirectories(Path.GetDirectoryName(outDir)!).ShouldBe([outDir], "no temp folder is left beside the entry");
 
         var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(Path.Combine(outDir, "model.json")), ModelManifest.Json)!;
@@ -56,6 +56,11 @@ public class MlmPretrainCommandTests : IDisposable
         m.Metrics.Select(x => x.Name).ShouldBe(["masked_token_accuracy", "perplexity"]);
         m.Metrics.ShouldAllBe(x => x.Value != null && x.Source.Contains("pretrain mlm --out"));
         m.Recipe!.ShouldContain("--max-documents 150");
+        // The corpus it saw, as fingerprints: described with the same document limit, and holding a training text.
+        m.PretrainingCorpus!.Fingerprints.ShouldBe("pretraining-fingerprints.bin");
+        m.PretrainingCorpus.Description.ShouldContain("at most 150 documents of each corpus");
+        var fingerprints = ModelZoo.Core.Text.CorpusFingerprints.Read(File.ReadAllBytes(Path.Combine(outDir, "pretraining-fingerprints.bin")));
+        fingerprints.Count.ShouldBeGreaterThan(150);
 
         var tokenizer = WordPieceTokenizer.FromVocabFile(Path.Combine(outDir, "vocab.txt"), lowercase: true);
         tokenizer.VocabSize.ShouldBe(400);
