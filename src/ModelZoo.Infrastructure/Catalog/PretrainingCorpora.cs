@@ -37,8 +37,14 @@ public sealed class PretrainingCorpora(ZooPaths paths, ILogger<PretrainingCorpor
 
     /// <summary>How many of the dataset's texts, per split, the model's pretraining corpus holds word for word; null
     /// when the model records no corpus or the dataset holds no texts.</summary>
-    public PretrainingOverlap? Measure(ModelManifest m, LoadedDataset data) =>
-        m.PretrainingCorpus is null || data.Texts is null ? null
-        : _measured.GetOrAdd((m.Id, data.Info.Id), _ => FingerprintsOf(m)?.Measure(m.PretrainingCorpus.Description, data.Texts.Texts,
-            [("train", data.Split.Train), ("validation", data.Split.Validation), ("test", data.Split.Test)]));
+    public PretrainingOverlap? Measure(ModelManifest m, LoadedDataset data) => Measure(m, data.Info.Id, () => data);
+
+    /// <summary>As above, loading the dataset only when this pair has not been measured yet: the new-run page and the
+    /// API ask again on every change of model or dataset, and a large text dataset takes a while to read.</summary>
+    public PretrainingOverlap? Measure(ModelManifest m, string datasetId, Func<LoadedDataset> load) =>
+        m.PretrainingCorpus is not { } corpus ? null
+        : _measured.GetOrAdd((m.Id, datasetId), _ => load() is { Texts: { } texts } data
+            ? FingerprintsOf(m)?.Measure(corpus.Description, texts.Texts,
+                [("train", data.Split.Train), ("validation", data.Split.Validation), ("test", data.Split.Test)])
+            : null);
 }

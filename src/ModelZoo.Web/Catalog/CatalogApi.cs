@@ -27,7 +27,7 @@ public static class CatalogApi
                 if (string.IsNullOrWhiteSpace(dataset)) return TypedResults.Problem("Name the dataset: ?dataset=<id>.", statusCode: 400);
                 if (datasets.Find(dataset) is not { } info) return TypedResults.Problem($"There is no dataset '{dataset}'.", statusCode: 404);
                 if (info.Modality != DatasetModality.Text) return TypedResults.Problem($"Dataset '{dataset}' holds images; overlap is counted for texts.", statusCode: 400);
-                return corpora.Measure(entry.Manifest, datasets.Load(dataset)) is { } overlap
+                return corpora.Measure(entry.Manifest, dataset, () => datasets.Load(dataset)) is { } overlap
                     ? TypedResults.Ok(overlap)
                     : TypedResults.Problem($"The pretraining corpus of '{id}' could not be read; the server log names the file.", statusCode: 500);
             })

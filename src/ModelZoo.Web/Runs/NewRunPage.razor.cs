@@ -121,7 +121,7 @@ public partial class NewRunPage : ComponentBase, IDisposable
         _overlap = null;
         if (SelectedModel is not { Manifest.PretrainingCorpus: not null } model || SelectedDataset is not { Modality: DatasetModality.Text } data) return;
         PretrainingOverlap? overlap;
-        try { overlap = await Task.Run(() => Corpora.Measure(model.Manifest, Datasets.Load(data.Id))); }
+        try { overlap = await Task.Run(() => Corpora.Measure(model.Manifest, data.Id, () => Datasets.Load(data.Id))); }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException) { return; }
         if (_overlapFor != key) return;
         _overlap = overlap;
