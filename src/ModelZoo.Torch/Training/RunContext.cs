@@ -33,6 +33,11 @@ public sealed class RunContext
     /// <summary>The target domain's batches, for strategies that adapt to one; its training labels are hidden (-1).</summary>
     public TargetData? Target { get; init; }
 
+    /// <summary>Every task of the run, its own dataset first: one for single-task runs, the run's dataset and the
+    /// further ones (<c>RunRequest.TaskDatasetIds</c>) for multitask and continual learning. Each task keeps its own
+    /// classes, splits and training selection (the same training limit and label budget, seeded alike).</summary>
+    public IReadOnlyList<TaskData> Tasks { get; init; } = [];
+
     /// <summary>Per-class loss weights (inverse frequency, mean 1) when the run balances its loss; else null.</summary>
     public Tensor? ClassWeights { get; init; }
 
@@ -46,6 +51,14 @@ public sealed class RunContext
 
     /// <summary>A progress line on the run page while the run is busy with something other than steps.</summary>
     public void Report(string message) => Progress.Status(new StatusChange(RunStatus.Running, message, TorchRuntime.DeviceDescription));
+}
+
+/// <summary>One task's data: its dataset, batches, the training examples the run learns from (after the training
+/// limit and label budget), its validation and test splits, and its classes.</summary>
+public sealed record TaskData(string DatasetId, IBatchSource Source, int[] Train, int[] Validation, int[] Test,
+    IReadOnlyList<string> ClassNames, int[] Labels)
+{
+    public int Classes => ClassNames.Count;
 }
 
 /// <summary>A target domain's batches: its training split without labels, and its labelled validation and test
