@@ -68,6 +68,7 @@ public static class DependencyInjection
         services.AddSingleton<Runs.Predict.RunMistakes>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<SourceRuns>();
+        services.AddSingleton<DomainGap.DomainGapService>();
         services.AddSingleton<RunService>();
         services.AddSingleton<ModelZoo.Infrastructure.Accounts.ApiTokenStore>();
         services.AddSingleton<SweepService>();

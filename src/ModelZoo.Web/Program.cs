@@ -5,6 +5,7 @@ using ModelZoo.Web.Accounts;
 using ModelZoo.Web.Catalog;
 using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
+using ModelZoo.Web.DomainGap;
 using ModelZoo.Web.Errors;
 using ModelZoo.Web.Runs;
 using ModelZoo.Web.Security;
@@ -50,6 +51,7 @@ api.MapCatalogApi();
 api.MapWeightsApi();
 api.MapLatencyApi();
 api.MapDatasetsApi();
+api.MapDomainGapApi();
 app.MapOpenApi();
 app.MapHealthChecks("/healthz").AllowAnonymous();
 
