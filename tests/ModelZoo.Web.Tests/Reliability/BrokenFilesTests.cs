@@ -28,10 +28,11 @@ public sealed class BrokenFilesTests(Xunit.Abstractions.ITestOutputHelper output
 
     string Database => Path.Combine(_dataDir, "modelzoo.db");
 
+    // 64 training examples in batches of 32: two steps an epoch keep the runs short.
     RunRequest Request(string model, int epochs = 1) => new()
     {
         ModelId = model, DatasetId = "noise", Strategy = "full-fine-tune", Name = $"on {model}",
-        HyperParameters = new HyperParameters { Epochs = epochs, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16 },
+        HyperParameters = new HyperParameters { Epochs = epochs, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16, TrainLimit = 64 },
     };
 
     /// <summary>The pages and read endpoints a user would try next all still answer.</summary>
@@ -116,7 +117,8 @@ public sealed class BrokenFilesTests(Xunit.Abstractions.ITestOutputHelper output
         Guid id;
         await using (var first = await PortalProcess.StartAsync(_dataDir, settings))
         {
-            id = await first.LaunchAsync(Request("resnet18.scratch", epochs: 3));
+            // Enough epochs that the kill lands well before the end.
+            id = await first.LaunchAsync(Request("resnet18.scratch", epochs: 8));
             await first.WaitUntilAsync(async () => (await first.EventsAsync(id)).Any(e => e.Checkpoint is { Epoch: >= 1 }), "the first checkpoint");
             first.Kill();
         }
@@ -133,6 +135,6 @@ public sealed class BrokenFilesTests(Xunit.Abstractions.ITestOutputHelper output
         await ShouldStillServeAsync(second);
         Directory.Exists(Path.Combine(_dataDir, "runs", id.ToString())).ShouldBeFalse("a failed run keeps no files");
         // The worker goes on: the next run trains and succeeds.
-        (await second.WaitFinishedAsync(await second.LaunchAsync(Request("resnet18.scratch")))).Status.ShouldBe(RunStatus.Succeeded, second.Log);
+        (await second.WaitFinishedAsync(await second.LaunchAsync(Request("resnet18.scratch", epochs: 1)))).Status.ShouldBe(RunStatus.Succeeded, second.Log);
     }
 }

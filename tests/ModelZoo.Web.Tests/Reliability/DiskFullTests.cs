@@ -132,7 +132,7 @@ public sealed class DiskFullTests(Xunit.Abstractions.ITestOutputHelper output) :
         var run = await portal.WaitFinishedAsync(await portal.LaunchAsync(new RunRequest
         {
             ModelId = "resnet18.scratch", DatasetId = "noise", Strategy = "full-fine-tune", Name = "disk full",
-            HyperParameters = new HyperParameters { Epochs = 2, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16 },
+            HyperParameters = new HyperParameters { Epochs = 2, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16, TrainLimit = 64 },
         }));
         output.WriteLine($"run: {run.Status}: {run.Error}");
         run.Status.ShouldBe(RunStatus.Failed);

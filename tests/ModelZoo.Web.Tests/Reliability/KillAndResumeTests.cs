@@ -10,51 +10,58 @@ namespace ModelZoo.Web.Tests.Reliability;
 /// </summary>
 public sealed class KillAndResumeTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
+    const int Epochs = 4, StepsPerEpoch = 10;
     readonly string _dataDir = Directory.CreateTempSubdirectory("mz-kill-").FullName;
+    readonly ModelZoo.Infrastructure.Tests.Weights.TestZoo _zoo = new();
 
     public void Dispose()
     {
+        _zoo.Dispose();
         try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
     }
 
+    // 160 training examples in batches of 16: ten steps an epoch.
     static RunRequest Request(string name) => new()
     {
-        ModelId = "resnet18.tv_in1k", DatasetId = "noise", Strategy = "full-fine-tune", Name = name,
-        HyperParameters = new HyperParameters { Epochs = 4, BatchSize = 16, LearningRate = 1e-3, Seed = 11, ImageSize = 16, Augment = true },
+        ModelId = "resnet18.scratch", DatasetId = "noise", Strategy = "full-fine-tune", Name = name,
+        HyperParameters = new HyperParameters { Epochs = Epochs, BatchSize = 16, LearningRate = 1e-3, Seed = 11, ImageSize = 16, Augment = true, TrainLimit = 160 },
     };
+
+    Dictionary<string, string> Settings() => new() { ["Storage:ZooDir"] = _zoo.Dir };
 
     [Fact]
     public async Task APortalKilledMidRun_ResumesTheRunFromItsCheckpoint_WithNoGapOrDuplicate_AndTheSameResult()
     {
         PortalProcess.WriteNoiseDataset(_dataDir);
+        _zoo.Add("scratch", weights: null, numClasses: 2);
         Guid id;
         int killedAfterStep = 0;
-        await using (var first = await PortalProcess.StartAsync(_dataDir))
+        await using (var first = await PortalProcess.StartAsync(_dataDir, Settings()))
         {
             id = await first.LaunchAsync(Request("killed"));
             // Wait for the checkpoint of epoch 1 and a few steps of epoch 2, then kill without warning.
             await first.WaitUntilAsync(async () =>
             {
                 var events = await first.EventsAsync(id);
-                if (!events.Any(e => e.Checkpoint is { Epoch: >= 1 }) || !events.Any(e => e.Step is { Epoch: 2, Step: >= 5 })) return false;
+                if (!events.Any(e => e.Checkpoint is { Epoch: >= 1 }) || !events.Any(e => e.Step is { Epoch: 2, Step: >= 3 })) return false;
                 killedAfterStep = events.Where(e => e.Step is not null).Max(e => e.Step!.GlobalStep);
                 return true;
             }, "the first checkpoint and steps after it");
             first.Kill();
         }
 
-        await using var second = await PortalProcess.StartAsync(_dataDir);
+        await using var second = await PortalProcess.StartAsync(_dataDir, Settings());
         var resumed = await second.WaitFinishedAsync(id);
         resumed.Status.ShouldBe(RunStatus.Succeeded, second.Log);
         var history = await second.EventsAsync(id);
 
         history.Select(e => e.Seq).ShouldBe(Enumerable.Range(1, history.Count).Select(i => (long)i), "no gap and no duplicate in the numbering");
         var steps = history.Where(e => e.Step is not null).Select(e => e.Step!).ToList();
-        steps.Select(s => s.GlobalStep).ShouldBe(Enumerable.Range(1, 4 * 20), "every step exactly once, in order");
+        steps.Select(s => s.GlobalStep).ShouldBe(Enumerable.Range(1, Epochs * StepsPerEpoch), "every step exactly once, in order");
         history.Where(e => e.Epoch is not null).Select(e => e.Epoch!.Epoch).ShouldBe([1, 2, 3, 4]);
         var resumedAfter = resumed.Result!.ResumedAfterEpochs.ShouldHaveSingleItem();
         resumedAfter.ShouldBeInRange(1, 3);
-        killedAfterStep.ShouldBeGreaterThan(resumedAfter * 20, "steps after the checkpoint were lost with the process and replayed");
+        killedAfterStep.ShouldBeGreaterThan(resumedAfter * StepsPerEpoch, "steps after the checkpoint were lost with the process and replayed");
         history.ShouldContain(e => e.Status != null && e.Status.Message!.StartsWith($"Resuming from the checkpoint after epoch {resumedAfter}"));
         resumed.CardMarkdown!.ShouldContain($"resumed from its checkpoint after epoch {resumedAfter}");
         resumed.Resumes.ShouldBe(1);
@@ -74,6 +81,6 @@ public sealed class KillAndResumeTests(Xunit.Abstractions.ITestOutputHelper outp
         resumed.Result.TestAccuracy.ShouldBe(alone.Result!.TestAccuracy);
         // The metrics API serves the same history: one loss point per step, none twice.
         var loss = (await second.Http.GetFromJsonAsync<List<ModelZoo.Infrastructure.Runs.MetricPoint>>($"/api/runs/{id}/metrics/loss", PortalProcess.Json))!;
-        loss.Where(p => p.Step is not null).Select(p => p.Step!.Value).ShouldBe(Enumerable.Range(1, 4 * 20), "the metrics table has each step's loss once");
+        loss.Where(p => p.Step is not null).Select(p => p.Step!.Value).ShouldBe(Enumerable.Range(1, Epochs * StepsPerEpoch), "the metrics table has each step's loss once");
     }
 }

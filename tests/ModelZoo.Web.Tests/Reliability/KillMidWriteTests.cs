@@ -114,7 +114,7 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
         var request = new RunRequest
         {
             ModelId = "resnet18.scratch", DatasetId = "noise", Strategy = "full-fine-tune", Name = "killed-mid-checkpoint",
-            HyperParameters = new HyperParameters { Epochs = 3, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16 },
+            HyperParameters = new HyperParameters { Epochs = 3, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16, TrainLimit = 64 },
         };
         _zoo.Add("scratch", weights: null, numClasses: 2);
         var runs = Path.Combine(_dataDir, "runs");
@@ -122,15 +122,16 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
         string? caught = null;
         await using (var first = await PortalProcess.StartAsync(_dataDir, Settings()))
         {
-            // inotify: the kill follows the first file created in the second checkpoint's fresh folder within
-            // milliseconds, while the save writes ~45 MB of tensors there.
+            // inotify: the kill follows the first file created in epoch 2's fresh checkpoint folder within
+            // milliseconds, while the save writes ~45 MB of tensors there. (Saves: the initial state as epoch 0,
+            // then after every epoch, so epoch 2's is the third.)
             var saves = 0;
             using var watcher = new FileSystemWatcher(runs) { IncludeSubdirectories = true, InternalBufferSize = 1 << 16 };
             var killed = new TaskCompletionSource();
             watcher.Created += (_, e) =>
             {
                 if (killed.Task.IsCompleted || !e.FullPath.Contains($"{Path.DirectorySeparatorChar}checkpoint.new{Path.DirectorySeparatorChar}")) return;
-                if (Path.GetFileName(e.FullPath).StartsWith("modules.safetensors") && ++saves == 2)
+                if (Path.GetFileName(e.FullPath).StartsWith("modules.safetensors") && ++saves == 3)
                 {
                     first.Kill();
                     caught = e.FullPath;
@@ -142,7 +143,7 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
             var until = DateTime.UtcNow.AddMinutes(3);
             while (!killed.Task.IsCompleted)
             {
-                if (DateTime.UtcNow > until) throw new TimeoutException($"The second checkpoint's save never started:\n{first.Log}");
+                if (DateTime.UtcNow > until) throw new TimeoutException($"Epoch 2's checkpoint save never started:\n{first.Log}");
                 await Task.WhenAny(killed.Task, Task.Delay(1000));
             }
         }
@@ -161,7 +162,7 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
         second.Log.ShouldContain($"checkpoint.new, left half-written by a process that stopped mid-write");
         var history = await second.EventsAsync(id);
         history.Select(e => e.Seq).ShouldBe(Enumerable.Range(1, history.Count).Select(i => (long)i), "no gap and no duplicate in the numbering");
-        history.Where(e => e.Step is not null).Select(e => e.Step!.GlobalStep).ShouldBe(Enumerable.Range(1, 3 * 10), "every step exactly once");
+        history.Where(e => e.Step is not null).Select(e => e.Step!.GlobalStep).ShouldBe(Enumerable.Range(1, 3 * 2), "every step exactly once");
         PortalProcess.Leftovers(runs).ShouldBeEmpty();
     }
 }
