@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Tests.Weights;
 using ModelZoo.Torch.Tests;
 using ModelZoo.Torch.Weights;
@@ -114,7 +115,7 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
         var request = new RunRequest
         {
             ModelId = "resnet18.scratch", DatasetId = "noise", Strategy = "full-fine-tune", Name = "killed-mid-checkpoint",
-            HyperParameters = new HyperParameters { Epochs = 3, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16, TrainLimit = 64 },
+            HyperParameters = new HyperParameters { Epochs = 4, BatchSize = 32, LearningRate = 1e-3, Seed = 11, ImageSize = 16, TrainLimit = 64 },
         };
         _zoo.Add("scratch", weights: null, numClasses: 2);
         var runs = Path.Combine(_dataDir, "runs");
@@ -122,28 +123,28 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
         string? caught = null;
         await using (var first = await PortalProcess.StartAsync(_dataDir, Settings()))
         {
-            // inotify: the kill follows the first file created in epoch 2's fresh checkpoint folder within
-            // milliseconds, while the save writes ~45 MB of tensors there. (Saves: the initial state as epoch 0,
-            // then after every epoch, so epoch 2's is the third.)
-            var saves = 0;
+            // inotify: the kill follows the creation of a fresh checkpoint folder (or a file in it) within
+            // milliseconds, once the checkpoint in place holds epoch 1 or later, while the new save writes ~45 MB of
+            // tensors and ~90 MB of optimiser state there. Not counted by events: a file created in a folder that
+            // was itself just created can be missed by the watcher, so the epoch is read from the good checkpoint.
             using var watcher = new FileSystemWatcher(runs) { IncludeSubdirectories = true, InternalBufferSize = 1 << 16 };
             var killed = new TaskCompletionSource();
             watcher.Created += (_, e) =>
             {
-                if (killed.Task.IsCompleted || !e.FullPath.Contains($"{Path.DirectorySeparatorChar}checkpoint.new{Path.DirectorySeparatorChar}")) return;
-                if (Path.GetFileName(e.FullPath).StartsWith("modules.safetensors") && ++saves == 3)
-                {
-                    first.Kill();
-                    caught = e.FullPath;
-                    killed.TrySetResult();
-                }
+                if (killed.Task.IsCompleted || !e.FullPath.Contains("checkpoint.new")) return;
+                var inPlace = Path.Combine(e.FullPath[..e.FullPath.IndexOf("checkpoint.new", StringComparison.Ordinal)], "checkpoint");
+                try { if (CheckpointState.Read(inPlace).Epoch < 1) return; }
+                catch (Exception) { return; } // no complete checkpoint in place yet
+                first.Kill();
+                caught = e.FullPath;
+                killed.TrySetResult();
             };
             watcher.EnableRaisingEvents = true;
             id = await first.LaunchAsync(request);
             var until = DateTime.UtcNow.AddMinutes(3);
             while (!killed.Task.IsCompleted)
             {
-                if (DateTime.UtcNow > until) throw new TimeoutException($"Epoch 2's checkpoint save never started:\n{first.Log}");
+                if (DateTime.UtcNow > until) throw new TimeoutException($"No checkpoint save after epoch 1 was caught:\n{first.Log}");
                 await Task.WhenAny(killed.Task, Task.Delay(1000));
             }
         }
@@ -152,17 +153,18 @@ public sealed class KillMidWriteTests(Xunit.Abstractions.ITestOutputHelper outpu
                          string.Join(", ", Directory.EnumerateFileSystemEntries(runDir, "*", SearchOption.AllDirectories).Select(p => $"{Path.GetRelativePath(runDir, p)}" +
                              (File.Exists(p) ? $" ({new FileInfo(p).Length} bytes)" : ""))));
         Directory.Exists(Path.Combine(runDir, "checkpoint.new")).ShouldBeTrue("the kill came mid-save (else this test proves nothing)");
-        var good = PortalProcess.Snapshot(Path.Combine(runDir, "checkpoint"));
-        good.ShouldNotBeEmpty("epoch 1's checkpoint was complete before the kill");
+        File.Exists(Path.Combine(runDir, "checkpoint.new", "state.json")).ShouldBeFalse("the new checkpoint was incomplete (its state is written last)");
+        var goodEpoch = CheckpointState.Read(Path.Combine(runDir, "checkpoint")).Epoch;
+        goodEpoch.ShouldBeGreaterThanOrEqualTo(1, "a complete checkpoint of a trained epoch was in place before the kill");
 
         await using var second = await PortalProcess.StartAsync(_dataDir, Settings());
         var run = await second.WaitFinishedAsync(id);
         run.Status.ShouldBe(RunStatus.Succeeded, second.Log);
-        run.Result!.ResumedAfterEpochs.ShouldBe([1], "resumed from the good checkpoint of epoch 1, not the half-written one of epoch 2");
+        run.Result!.ResumedAfterEpochs.ShouldBe([goodEpoch], "resumed from the good checkpoint, not the half-written one after it");
         second.Log.ShouldContain($"checkpoint.new, left half-written by a process that stopped mid-write");
         var history = await second.EventsAsync(id);
         history.Select(e => e.Seq).ShouldBe(Enumerable.Range(1, history.Count).Select(i => (long)i), "no gap and no duplicate in the numbering");
-        history.Where(e => e.Step is not null).Select(e => e.Step!.GlobalStep).ShouldBe(Enumerable.Range(1, 3 * 2), "every step exactly once");
+        history.Where(e => e.Step is not null).Select(e => e.Step!.GlobalStep).ShouldBe(Enumerable.Range(1, 4 * 2), "every step exactly once");
         PortalProcess.Leftovers(runs).ShouldBeEmpty();
     }
 }
