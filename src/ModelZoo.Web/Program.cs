@@ -1,4 +1,5 @@
 using ModelZoo.Infrastructure;
+using ModelZoo.Infrastructure.Storage;
 using ModelZoo.Torch;
 using ModelZoo.Web;
 using ModelZoo.Web.Accounts;
@@ -23,6 +24,7 @@ var app = builder.Build();
 app.RefuseUnsafeAuthMode();
 
 await app.Services.MigrateZooDatabaseAsync();
+app.Services.RecoverZooDataFolder();
 await app.Services.SeedZooAccountsAsync();
 app.Services.WarmZooCatalog();
 
