@@ -6,6 +6,7 @@ using ModelZoo.Core.Runs.Plan;
 using ModelZoo.Torch.Models;
 using ModelZoo.Torch.Training;
 using ModelZoo.Torch.Training.Plan;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelZoo.Torch.Tests.Training.Plan;
@@ -86,7 +87,8 @@ public class TrainingPlannerTests
         var map = Map("full-fine-tune", new JsonObject { ["unfreezing"] = "StageByStage", ["frozenEpochs"] = 1 },
             new HyperParameters { Epochs = 7, LearningRate = 1e-3 });
         map.Rows.Where(r => r.Name != "head").ShouldAllBe(r => r.Frozen && r.BatchNorm == ModuleMode.Eval);
-        map.Schedule.Select(s => (s.From, s.To, s.Frozen.Count)).ShouldBe([(1, 2, 5), (3, 3, 4), (4, 4, 3), (5, 5, 2), (6, 6, 1), (7, 7, 0)]);
+        // One head-only epoch, then one more stage from the top each epoch: all five are training from epoch 6.
+        map.Schedule.Select(s => (s.From, s.To, s.Frozen.Count)).ShouldBe([(1, 1, 5), (2, 2, 4), (3, 3, 3), (4, 4, 2), (5, 5, 1), (6, 7, 0)]);
         map.Schedule[1].Frozen.ShouldBe(["stem", "layer1", "layer2", "layer3"]);
     }
 
