@@ -68,6 +68,7 @@ public static class DependencyInjection
         services.AddSingleton<Runs.Predict.RunMistakes>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<RunService>();
+        services.AddSingleton<Runs.Plan.RunPlanner>();
         services.AddSingleton<ModelZoo.Infrastructure.Accounts.ApiTokenStore>();
         services.AddSingleton<SweepService>();
         services.AddSingleton<Runs.Experiments.ExperimentService>();

@@ -47,6 +47,8 @@ public sealed class ComponentHost : IAsyncDisposable
         var s = h.Ctx.Services;
         s.AddSingleton(ArchitectureRegistry.Default);
         s.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(ModelZoo.Torch.Training.StrategyRegistry.Default);
+        s.AddSingleton(ModelZoo.Torch.Training.StrategyRegistry.Default);
+        s.AddSingleton<ModelZoo.Torch.Training.Plan.TrainingPlanner>();
         s.AddZooInfrastructure(config, AppContext.BaseDirectory);
         s.AddSingleton<IRunTrainer, UnusedTrainer>();
         s.AddSingleton<RunNotifier>();
