@@ -41,34 +41,37 @@ public sealed class TrainingPlanner(ArchitectureRegistry registry, StrategyRegis
         var architecture = registry.ForFineTuning(plan.Model.Architecture);
         var archOptions = plan.ModelOptions;
         if (architecture.Name != plan.Model.Architecture) archOptions = archOptions with { NumClasses = classes };
-        return TorchRuntime.OnMeta(() =>
+        using var model = TorchRuntime.WithMetaDefault(() =>
         {
             var m = registry.Create(architecture.Name, archOptions);
             try { m.ResetClassifier(classes); }
             catch { m.Dispose(); throw; }
             return m;
-        }, model =>
-        {
-            using var strategy = strategies.Create(description, options);
-            var data = new PlanDataSource(description.Id);
-            var run = new RunContext
-            {
-                Planning = true,
-                Job = new TrainingJob(Guid.Empty, request, plan.Model, new LoadedDataset(plan.Dataset, null, new SplitIndices(0, [], [], [])), null, ""),
-                Model = model, Architecture = architecture, Device = META, Progress = new NoProgress(), Cancellation = CancellationToken.None,
-                PipelineOptions = new PipelineOptions(), Data = data, TrainIndices = [], ValidationIndices = [], TestIndices = [],
-                ClassNames = plan.Dataset.ClassNames,
-                Target = string.IsNullOrWhiteSpace(request.TargetDatasetId) ? null : new TargetData(data, [], [], []),
-            };
-            return Read(run, strategy, plan.HasWeights && strategy.LoadsPretrainedWeights);
         });
+        using var strategy = strategies.Create(description, options);
+        var data = new PlanDataSource(description.Id);
+        var run = new RunContext
+        {
+            Planning = true,
+            Job = new TrainingJob(Guid.Empty, request, plan.Model, new LoadedDataset(plan.Dataset, null, new SplitIndices(0, [], [], [])), null, ""),
+            Model = model, Architecture = architecture, Device = META, Progress = new NoProgress(), Cancellation = CancellationToken.None,
+            PipelineOptions = new PipelineOptions(), Data = data, TrainIndices = [], ValidationIndices = [], TestIndices = [],
+            ClassNames = plan.Dataset.ClassNames,
+            Target = string.IsNullOrWhiteSpace(request.TargetDatasetId) ? null : new TargetData(data, [], [], []),
+        };
+        return Read(run, strategy, plan.HasWeights && strategy.LoadsPretrainedWeights);
     }
 
     static TrainingMap Read(RunContext run, TrainingStrategy strategy, bool pretrained)
     {
         var model = run.Model;
-        strategy.Setup(run);
-        var groups = strategy.ParameterGroups(run);
+        // Set-up may build modules (DANN's domain classifier): on the meta device as well. What follows only reads
+        // shapes and sets flags, with the CPU as the default again.
+        var groups = TorchRuntime.WithMetaDefault(() =>
+        {
+            strategy.Setup(run);
+            return strategy.ParameterGroups(run);
+        });
         var training = groups.Count > 0;
         // Only the loop's epochs call BeginEpoch; a strategy without gradient steps stays as its Setup left it.
         if (training) strategy.BeginEpoch(run, 1);
