@@ -67,6 +67,7 @@ public static class DependencyInjection
         services.AddSingleton<Runs.Predict.RunPredictor>();
         services.AddSingleton<Runs.Predict.RunMistakes>();
         services.AddSingleton<TrainingJobs>();
+        services.AddSingleton<SourceRuns>();
         services.AddSingleton<RunService>();
         services.AddSingleton<Runs.Plan.RunPlanner>();
         services.AddSingleton<ModelZoo.Infrastructure.Accounts.ApiTokenStore>();

@@ -15,5 +15,7 @@ public static class BuiltInStrategies
         .Add<DannOptions, DannStrategy>()
         .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
-        .Add<TextFineTuneOptions, TextFineTuneStrategy>();
+        .Add<TextFineTuneOptions, TextFineTuneStrategy>()
+        .Add<MultitaskOptions, MultitaskStrategy>()
+        .Add<ContinualOptions, ContinualStrategy>();
 }
