@@ -59,6 +59,20 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>Runs <paramref name="work"/> with the meta device as libtorch's default (under
+    /// <see cref="ConstructionLock"/>) and hands back what it made, which the caller owns. The default is the CPU again
+    /// on return, so the caller's further work on meta modules (reading shapes, setting flags) does not hold the window
+    /// in which another thread's unnamed tensors would land on meta.</summary>
+    public static T WithMetaDefault<T>(Func<T> work)
+    {
+        lock (ConstructionLock)
+        {
+            torch.set_default_device(META);
+            try { return work(); }
+            finally { torch.set_default_device(CPU); }
+        }
+    }
+
     public static int Threads { get; private set; }
     public static Device Device { get; private set; } = CPU;
 

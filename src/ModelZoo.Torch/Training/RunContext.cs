@@ -64,6 +64,16 @@ public sealed class RunContext
     /// <summary>The target domain's batches, for strategies that adapt to one; its training labels are hidden (-1).</summary>
     public TargetData? Target { get; init; }
 
+    /// <summary>
+    /// Set when the context serves a plan (the new-run page's trainable map), not a run: the model is on the meta
+    /// device, <see cref="Data"/> and the target refuse to give batches, and every index list is empty. A strategy's
+    /// <see cref="TrainingStrategy.Setup"/> and <see cref="TrainingStrategy.BeginEpoch"/> then do what decides the map
+    /// (freezing, extra modules, modes) and skip their passes over data (a feature cache, pseudo-labelling, a support
+    /// set). A strategy that does not skip them fails its plan with <see cref="PlanDataSource"/>'s message instead of
+    /// reading anything.
+    /// </summary>
+    public bool Planning { get; init; }
+
     /// <summary>Every task of the run, its own dataset first: one for single-task runs, the run's dataset and the
     /// further ones (<c>RunRequest.TaskDatasetIds</c>) for multitask and continual learning. Each task keeps its own
     /// classes, splits and training selection (the same training limit and label budget, seeded alike).</summary>

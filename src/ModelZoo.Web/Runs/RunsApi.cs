@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Runs;
 using ModelZoo.Infrastructure.Runs.Cards;
+using ModelZoo.Infrastructure.Runs.Plan;
+using ModelZoo.Core.Runs.Plan;
 using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Runs;
@@ -29,6 +31,30 @@ public static class RunsApi
             "Validates the request (model and dataset must exist; the strategy, one of GET /api/strategies, must fit the model; its options " +
             "and the hyper-parameters must be in range; each error is keyed by field, e.g. Options.frozenStages), stores the run and queues it. " +
             "Training happens in the background worker; follow it on the SignalR hub /hubs/runs or poll GET /api/runs/{id}.");
+
+        // A viewer may plan: it stores nothing and tells nothing the catalogue and the datasets pages do not (as predict,
+        // which also computes without writing); only the launch needs an analyst.
+        g.MapPost("/plan", Results<Ok<RunPlan>, ValidationProblem> (RunRequest request, RunPlanner planner) =>
+        {
+            var result = planner.Plan(request);
+            if (!result.Ok)
+                return TypedResults.ValidationProblem(result.Errors.ToDictionary(e => e.Key, e => new[] { e.Value }),
+                    title: "The run request is invalid.");
+            return TypedResults.Ok(result.Plan!);
+        })
+        .RequireAuthorization(ZooPolicies.Viewer)
+        .WithName("PlanRun").WithSummary("What a run would train, and the pitfalls of its settings, before launch")
+        .WithDescription(
+            "Takes the body of POST /api/runs and checks it the same way (an invalid request gets the same 400 problem details, keyed " +
+            "by field). A valid one gets its trainable map and the launch linter's warnings; nothing is stored or queued. The map is " +
+            "read from the real model (built on the meta device: shapes only) and the real strategy after its set-up, its parameter " +
+            "groups and the start of epoch 1: one row per stage (stem first, head last) and per module the strategy adds, with " +
+            "parameters and trained parameters, the group's learning-rate scale and peak rate (base × scale), the modules' mode and " +
+            "their BatchNorm layers' mode (Train: batch statistics; Eval: running statistics), and whether the row starts from " +
+            "pretrained weights. schedule lists the epochs in which the frozen stages change (gradual unfreezing). mapUnavailable says " +
+            "why a map could not be made. Each warning has a code (batchnorm-small-batch, learning-rate-high, input-size-far, " +
+            "few-examples, augmentation-flip, augmentation-rotation, augmentation-crop), the field it concerns, a message with the " +
+            "numbers and the reason. Warnings never block a launch.");
 
         g.MapPost("/{id:guid}/baseline", async Task<Results<Created<RunView>, ValidationProblem, NotFound>> (Guid id, RunService runs, ClaimsPrincipal user, CancellationToken ct) =>
         {

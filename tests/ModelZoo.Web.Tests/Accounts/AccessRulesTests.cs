@@ -57,6 +57,8 @@ public class AccessRulesTests(AccountsPortalFixture fixture) : IClassFixture<Acc
         ("POST", "/api/domain-gap", A),
         ("GET", "/api/runs", V),
         ("POST", "/api/runs", A),
+        // Planning stores nothing and shows nothing a viewer cannot already see (the model's stages, the dataset's sizes).
+        ("POST", "/api/runs/plan", V),
         ("GET", "/api/runs/{id:guid}", V),
         ("POST", "/api/runs/{id:guid}/baseline", A),
         ("POST", "/api/runs/{id:guid}/cancel", A),

@@ -40,6 +40,9 @@ public sealed class ComponentHost : IAsyncDisposable
     public static async Task<ComponentHost> CreateAsync(
         IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
+        // The new-run page plans its run in the background (the first plan of a process loads and JIT-compiles the
+        // planner: seconds on a loaded 2-core runner), so waits for a render get more than bUnit's default second.
+        BunitContext.DefaultWaitTimeout = TimeSpan.FromSeconds(10);
         var h = new ComponentHost();
         var values = new Dictionary<string, string?> { ["Storage:DataDir"] = h._dir };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
@@ -47,6 +50,8 @@ public sealed class ComponentHost : IAsyncDisposable
         var s = h.Ctx.Services;
         s.AddSingleton(ArchitectureRegistry.Default);
         s.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(ModelZoo.Torch.Training.StrategyRegistry.Default);
+        s.AddSingleton(ModelZoo.Torch.Training.StrategyRegistry.Default);
+        s.AddSingleton<ModelZoo.Torch.Training.Plan.TrainingPlanner>();
         s.AddZooInfrastructure(config, AppContext.BaseDirectory);
         s.AddSingleton<IRunTrainer, UnusedTrainer>();
         s.AddSingleton<RunNotifier>();

@@ -254,6 +254,33 @@ public class NewRunPageTests : IAsyncLifetime
         (await _host.Get<RunService>().ListAsync()).Count.ShouldBe(count);
     }
 
+    /// <summary>The trainable map and the launch linter follow the form: a full fine-tune of the house resnet18 on the
+    /// tiny dataset's few examples warns about them, a batch of 4 adds the BatchNorm warning, and the warnings do not
+    /// stop the launch.</summary>
+    [Fact]
+    public async Task TheMap_AndTheWarnings_FollowTheForm_AndDoNotBlockTheLaunch()
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        nav.NavigateTo(nav.GetUriWithQueryParameters(new Dictionary<string, object?> { ["model"] = "resnet18.glyphs_house", ["strategy"] = "full-fine-tune" }));
+        var page = _host.Ctx.Render<NewRunPage>();
+        var wait = TimeSpan.FromSeconds(30);
+        page.WaitForAssertion(() =>
+        {
+            page.Find("[data-testid=map-row-stem]").TextContent.ShouldContain("trained");
+            page.Find("[data-testid=map-row-head]").TextContent.ShouldContain("new");
+            page.FindAll("[data-testid=warning-few-examples]").ShouldHaveSingleItem();
+            page.FindAll("[data-testid=warning-batchnorm-small-batch]").ShouldBeEmpty();
+        }, wait);
+
+        page.Find("input[data-testid=batch-size]").Change("4");
+        page.WaitForAssertion(() => page.Find("[data-testid=warning-batchnorm-small-batch]").TextContent.ShouldContain("batches of 4"), wait);
+
+        page.Find("input[data-testid=epochs]").Change("1");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
+        (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.BatchSize.ShouldBe(4);
+    }
+
     IRenderedComponent<NewRunPage> RenderFor(string model)
     {
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();

@@ -21,11 +21,13 @@ public sealed class AdaBnStrategy : TrainingStrategy<AdaBnOptions>
 
     public override void Setup(RunContext run)
     {
+        if (!run.Model.modules().Any(m => m is TorchSharp.Modules.BatchNorm))
+            throw new NotSupportedException($"AdaBN re-estimates BatchNorm statistics, and {run.Model.Architecture} has no BatchNorm layers.");
+        // A plan has no target images to count (its index lists are empty).
+        if (run.Planning) return;
         var target = RequireTarget(run);
         if (target.Unlabelled.Length < 2)
             throw new InvalidOperationException($"AdaBN measures statistics on the target's training images, and the target has {target.Unlabelled.Length}.");
-        if (!run.Model.modules().Any(m => m is TorchSharp.Modules.BatchNorm))
-            throw new NotSupportedException($"AdaBN re-estimates BatchNorm statistics, and {run.Model.Architecture} has no BatchNorm layers.");
     }
 
     public override IReadOnlyList<ParameterGroupSpec> ParameterGroups(RunContext run)

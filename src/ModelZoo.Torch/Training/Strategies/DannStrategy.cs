@@ -39,6 +39,13 @@ public sealed class DannStrategy : TrainingStrategy<DannOptions>
 
     public override void Setup(RunContext run)
     {
+        if (run.Planning)
+        {
+            // A plan's domain classifier is built on the meta device (already under the construction lock) and not
+            // seeded: reseeding libtorch's one generator would change the draws of a run training meanwhile.
+            _domain = new DomainClassifier(run.Model.NumFeatures, Options.HiddenWidth, Options.DomainDropout);
+            return;
+        }
         var target = RequireTarget(run);
         if (target.Unlabelled.Length == 0)
             throw new InvalidOperationException("DANN learns from the target's training images, and the target's training split is empty.");

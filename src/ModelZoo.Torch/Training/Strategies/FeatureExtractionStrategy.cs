@@ -23,6 +23,8 @@ public sealed class FeatureExtractionStrategy : TrainingStrategy<FeatureExtracti
     {
         foreach (var p in run.Model.BackboneParameters()) p.requires_grad = false;
         foreach (var p in run.Model.ClassifierParameters()) p.requires_grad = true;
+        // A plan needs only what learns; the features are a pass over the data.
+        if (run.Planning) return;
         // Augmented images differ every epoch, so their features cannot be cached; texts are never augmented.
         _perStep = run.Training.Augment && run.Modality == Modality.Image;
         var needed = run.ValidationIndices.Concat(run.TestIndices);

@@ -69,6 +69,8 @@ public sealed class FewShotPrototypesStrategy : TrainingStrategy<FewShotPrototyp
         // Nothing learns: no parameter needs a gradient, and the trainable count stays 0.
         foreach (var p in run.Model.parameters()) p.requires_grad = false;
         run.Model.eval();
+        // A plan needs only that nothing learns; the support set and its features are passes over the data.
+        if (run.Planning) return;
         var labels = run.Job.Data.Images?.Labels ?? run.Job.Data.Texts!.Labels;
         _pool = run.TrainIndices.Length;
         Support = DrawSupport(run.TrainIndices, labels, run.ClassNames, Options.Shots, run.Training.Seed);

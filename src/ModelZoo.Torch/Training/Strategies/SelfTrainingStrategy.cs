@@ -31,11 +31,13 @@ public sealed class SelfTrainingStrategy : TrainingStrategy<SelfTrainingOptions>
 
     public override void Setup(RunContext run)
     {
+        _frozen = PartialFineTuneStrategy.Split(run.Model, Options.FrozenStages).Frozen;
+        Supervised.Freeze(run, _frozen.ToHashSet());
+        // A plan knows no examples (its index lists are empty): what freezes is all it needs.
+        if (run.Planning) return;
         if (run.UnlabelledIndices.Length == 0)
             throw new InvalidOperationException("Self-training learns from the training examples the run leaves unlabelled, and this run " +
                                                 "labels all of them: set a label budget (labels per class) or a training limit.");
-        _frozen = PartialFineTuneStrategy.Split(run.Model, Options.FrozenStages).Frozen;
-        Supervised.Freeze(run, _frozen.ToHashSet());
         var order = TrainingSelection.EpochOrder(run.UnlabelledIndices, run.Training.Seed, 0, 0x5E1F);
         _pool = (Options.MaxUnlabelled > 0 && Options.MaxUnlabelled < order.Length ? order[..Options.MaxUnlabelled] : order).Order().ToArray();
         _labels = new PseudoLabels(_pool.Length);
@@ -61,6 +63,8 @@ public sealed class SelfTrainingStrategy : TrainingStrategy<SelfTrainingOptions>
 
     public override void BeginEpoch(RunContext run, int epoch)
     {
+        // Pseudo-labelling is a pass over the data; the modes are the same with or without it.
+        if (run.Planning) { Supervised.TrainExcept(run, _frozen); return; }
         if (RelabelsAt(epoch, run.Training.Epochs)) Relabel(run, epoch);
         // A resumed run has its labels from the checkpoint: they are the last relabelling's before this epoch.
         else if (_lastRelabel == 0 && epoch > LabelledOnlyEpochs(run.Training.Epochs))
