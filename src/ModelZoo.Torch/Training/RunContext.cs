@@ -29,12 +29,14 @@ public sealed class RunContext
     /// on the run's device, or a fresh copy to fill later with <see cref="CopyInto"/>.</summary>
     public ZooModel CopyOfModel()
     {
-        var copy = Native.TorchRuntime.BuildSeeded(0, () =>
+        ZooModel Build()
         {
             var m = Registry.Create(Architecture.Name, BuildOptions ?? new ArchitectureOptions());
             m.ResetClassifier(Classes);
             return m;
-        });
+        }
+        // Its initial values are overwritten at once; a plan must not reseed the generator a training run may be using.
+        var copy = Planning ? Build() : Native.TorchRuntime.BuildSeeded(0, Build);
         copy.to(Device);
         CopyInto(Model, copy);
         copy.eval();

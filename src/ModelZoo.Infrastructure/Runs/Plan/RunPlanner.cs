@@ -35,6 +35,8 @@ public sealed class RunPlanner(RunService runs, ZooCatalog catalog, DatasetStore
         var manifest = catalog.ManifestOf(request.ModelId)!;
         var dataset = datasets.Find(request.DatasetId)!;
         var hasWeights = catalog.Find(manifest.Id)?.Weights.HasWeights() == true;
+        // A checked request's further tasks exist and are ready; their class counts shape their heads.
+        var tasks = (request.TaskDatasetIds ?? []).Select(id => datasets.Find(id)!).ToList();
         var strategy = check.Strategy!;
         // The options as the launch stores them: every option, defaults included, under the strategy's own id.
         request = request with { Strategy = strategy.Id, Options = StrategyOptionsReader.ToJson(check.Options!) };
@@ -43,12 +45,13 @@ public sealed class RunPlanner(RunService runs, ZooCatalog catalog, DatasetStore
         string? unavailable = null;
         var h = request.HyperParameters;
         var key = string.Join('|', manifest.Id, strategy.Id, request.Options!.ToJsonString(), dataset.ClassNames.Count, h.Epochs,
-            h.LearningRate.ToString("R", CultureInfo.InvariantCulture), hasWeights, string.IsNullOrWhiteSpace(request.TargetDatasetId));
+            h.LearningRate.ToString("R", CultureInfo.InvariantCulture), hasWeights, string.IsNullOrWhiteSpace(request.TargetDatasetId),
+            string.Join(',', tasks.Select(t => t.ClassNames.Count)));
         try
         {
             if (!_maps.TryGetValue(key, out map))
             {
-                map = planner.Map(new PlanRequest(request, manifest, catalog.OptionsOf(manifest), dataset, hasWeights));
+                map = planner.Map(new PlanRequest(request, manifest, catalog.OptionsOf(manifest), dataset, hasWeights) { Tasks = tasks });
                 if (_maps.Count >= MaxMaps) _maps.Clear();
                 _maps[key] = map;
             }

@@ -14,7 +14,11 @@ namespace ModelZoo.Torch.Training.Plan;
 
 /// <summary>A valid request with what the planner needs to build its model: the entry, the shape the catalogue
 /// builds it in, the dataset's facts, and whether the entry's weights are on this machine.</summary>
-public sealed record PlanRequest(RunRequest Request, ModelManifest Model, ArchitectureOptions ModelOptions, DatasetInfo Dataset, bool HasWeights);
+public sealed record PlanRequest(RunRequest Request, ModelManifest Model, ArchitectureOptions ModelOptions, DatasetInfo Dataset, bool HasWeights)
+{
+    /// <summary>The further task datasets (multitask, continual): their classes shape their heads.</summary>
+    public IReadOnlyList<DatasetInfo> Tasks { get; init; } = [];
+}
 
 /// <summary>
 /// The trainable map of a run before it launches, from the code that trains it: the model is the registry's real
@@ -58,6 +62,9 @@ public sealed class TrainingPlanner(ArchitectureRegistry registry, StrategyRegis
             PipelineOptions = new PipelineOptions(), Data = data, TrainIndices = [], ValidationIndices = [], TestIndices = [],
             ClassNames = plan.Dataset.ClassNames,
             Target = string.IsNullOrWhiteSpace(request.TargetDatasetId) ? null : new TargetData(data, [], [], []),
+            Tasks = plan.Tasks.Prepend(plan.Dataset).Select(d => new TaskData(d.Id, data, [], [], [], d.ClassNames, [])).ToList(),
+            Registry = registry,
+            BuildOptions = archOptions,
         };
         return Read(run, strategy, plan.HasWeights && strategy.LoadsPretrainedWeights);
     }

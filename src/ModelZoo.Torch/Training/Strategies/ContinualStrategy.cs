@@ -52,8 +52,9 @@ public sealed class ContinualStrategy : TrainingStrategy<ContinualOptions>
     public override void Setup(RunContext run)
     {
         if (run.Tasks.Count < 2) throw new InvalidOperationException("Continual learning needs at least two datasets, one per task.");
-        foreach (var task in run.Tasks)
-            if (task.Train.Length == 0) throw new InvalidOperationException($"Task dataset '{task.DatasetId}' has no training examples to learn from.");
+        if (!run.Planning)
+            foreach (var task in run.Tasks)
+                if (task.Train.Length == 0) throw new InvalidOperationException($"Task dataset '{task.DatasetId}' has no training examples to learn from.");
         _heads = TaskHeads.For(run, 0xC047);
         _snapshot = new TensorStore("snapshot");
         foreach (var (name, p) in HeadParameters(run)) _snapshot.Add(name, p.shape, run.Device);
@@ -94,7 +95,8 @@ public sealed class ContinualStrategy : TrainingStrategy<ContinualOptions>
     public override void BeginEpoch(RunContext run, int epoch)
     {
         _task = TaskOf(run, epoch);
-        if (FirstEpochOfTask(run, epoch) && _task > 0) BeginTask(run, _task);
+        // A plan reads modes and groups only: no snapshots, copies or Fisher passes over data it does not have.
+        if (FirstEpochOfTask(run, epoch) && _task > 0 && !run.Planning) BeginTask(run, _task);
         run.Model.train();
         Heads.train();
         // Earlier tasks' heads learn no more: no gradient is computed for them (their inputs still carry LwF's).

@@ -31,12 +31,14 @@ public sealed class MultitaskStrategy : TrainingStrategy<MultitaskOptions>
     public override void Setup(RunContext run)
     {
         if (run.Tasks.Count < 2) throw new InvalidOperationException("A multitask run needs at least two datasets.");
-        foreach (var task in run.Tasks)
-            if (task.Train.Length == 0) throw new InvalidOperationException($"Task dataset '{task.DatasetId}' has no training examples to learn from.");
+        if (!run.Planning)
+            foreach (var task in run.Tasks)
+                if (task.Train.Length == 0) throw new InvalidOperationException($"Task dataset '{task.DatasetId}' has no training examples to learn from.");
         _heads = TaskHeads.For(run, 0x7A5C);
         if (Options.LossWeighting == TaskLossWeighting.Uncertainty)
         {
-            _uncertainty = TorchRuntime.BuildSeeded(0, () => new LogVariances(run.Tasks.Count));
+            // Zeros, not random: built directly in a plan (no reseeding of the generator a training run may use).
+            _uncertainty = run.Planning ? new LogVariances(run.Tasks.Count) : TorchRuntime.BuildSeeded(0, () => new LogVariances(run.Tasks.Count));
             _uncertainty.to(run.Device);
         }
         _batch = Options.BatchSizes(run.Training.BatchSize, run.Tasks.Select(t => t.Train.Length).ToList());

@@ -27,8 +27,9 @@ public sealed class TaskHeads : nn.Module
     public static TaskHeads For(RunContext run, int seedSalt)
     {
         var inputs = PreLogitsWidth(run.Model);
-        var heads = TorchRuntime.BuildSeeded(TrainingSelection.Seed(run.Training.Seed, seedSalt),
-            () => new TaskHeads(run.Tasks.Skip(1).Select(t => nn.Linear(inputs, t.Classes))));
+        TaskHeads Build() => new(run.Tasks.Skip(1).Select(t => nn.Linear(inputs, t.Classes)));
+        // A plan builds on the meta device and must not reseed libtorch's one generator, which a training run may be using.
+        var heads = run.Planning ? Build() : TorchRuntime.BuildSeeded(TrainingSelection.Seed(run.Training.Seed, seedSalt), Build);
         heads.to(run.Device);
         return heads;
     }
