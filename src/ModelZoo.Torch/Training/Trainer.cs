@@ -116,7 +116,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var primary = streams[0];
         if (primary.Indices.Length == 0) throw new InvalidOperationException("The run has no training examples to learn from.");
         var primaryLabels = run.Job.Data.Images?.Labels ?? run.Job.Data.Texts!.Labels;
-        int stepsPerEpoch = (primary.Indices.Length + h.BatchSize - 1) / h.BatchSize;
+        int stepsPerEpoch = primary.BatchesPerEpoch ?? (primary.Indices.Length + h.BatchSize - 1) / h.BatchSize;
         int totalSteps = stepsPerEpoch * h.Epochs;
         var best = new BestWeights(job.Checkpoint ? Path.Combine(job.OutputDir, CheckpointFiles.Best) : null);
 

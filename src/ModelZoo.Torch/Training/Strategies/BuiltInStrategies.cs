@@ -15,5 +15,6 @@ public static class BuiltInStrategies
         .Add<DannOptions, DannStrategy>()
         .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
+        .Add<PrototypicalEpisodesOptions, PrototypicalEpisodesStrategy>()
         .Add<TextFineTuneOptions, TextFineTuneStrategy>();
 }
