@@ -36,6 +36,8 @@ public sealed record PrototypicalEpisodesOptions : StrategyOptions, IStrategyDef
             new MetricInfo("plain_1shot_acc", "Novel 1-shot (plain)", PerStep: false, "The same episodes with the pretrained backbone before training."),
             new MetricInfo("novel_kshot_acc", "Novel K-shot (episodic)", PerStep: false, "Mean accuracy of the novel classes' K-shot test episodes with this epoch's weights (K above 1)."),
             new MetricInfo("plain_kshot_acc", "Novel K-shot (plain)", PerStep: false, "The same episodes with the pretrained backbone before training."),
+            new MetricInfo("gain_1shot", "Novel 1-shot gain", PerStep: false, "Episodic minus plain accuracy, averaged over the same 1-shot episodes (paired)."),
+            new MetricInfo("gain_kshot", "Novel K-shot gain", PerStep: false, "Episodic minus plain accuracy, averaged over the same K-shot episodes (paired)."),
         ],
     };
 
@@ -100,7 +102,7 @@ public sealed record PrototypicalEpisodesOptions : StrategyOptions, IStrategyDef
                     $"Shots plus queries must be at most {smallest.n}: a training episode takes {Shots} + {Queries} examples of a base class, and class " +
                     $"'{d.ClassNames[smallest.c]}' has {(estimated ? "about" : "only")} {smallest.n} training examples" +
                     $"{(estimated ? $" (estimated from dataset '{d.Id}''s split sizes)" : "")}. Lower 'shots' or 'queries'.");
-            if (d.ClassCounts.Count == classes && d.Splits.Validation + d.Splits.Test > 0)
+            else if (d.ClassCounts.Count == classes && d.Splits.Validation + d.Splits.Test > 0)
             {
                 // The test split's share of what the training split leaves; stratified splits differ by one at most,
                 // a split by source (font families) more, so the run checks the real counts again when it starts.

@@ -37,10 +37,19 @@ public class PrototypicalEpisodesOptionsTests
     [Fact]
     public void TheDefaults_DoNotFitTwelveSmallClasses_AndSayWhich()
     {
-        // 5 + 10 examples per class: more than the 3 test examples 'l' has.
+        // 10 novel classes leave 2 base classes for 5 ways, and 5 + 10 examples per class are more than the 3 test examples 'l' has.
         var e = Validate(Letters, null);
-        e.Keys.ShouldBe(["Options.queries"]);
-        e["Options.queries"].ShouldBe("Shots plus queries must be at most 3: an evaluation episode takes 5 + 10 test examples of a novel class, and class 'l' has about 3 in dataset 'letters''s test split. Lower 'shots' or 'queries'.");
+        e.Keys.ShouldBe(["Options.ways", "Options.queries"], ignoreOrder: true);
+        e["Options.ways"].ShouldBe("Ways must be at most 2: a 5-way training episode needs 5 base classes, and dataset 'letters' keeps 2 of its 12 after 10 novel ones.");
+        e["Options.queries"].ShouldBe("Shots plus queries must be at most 14: a training episode takes 5 + 10 examples of a base class, and class 'l' has only 14 training examples. Lower 'shots' or 'queries'.");
+    }
+
+    [Fact]
+    public void ShotsPlusQueries_BeyondTheSmallestClassesTestSplit_AreRefused_SinceAnyClassMayBeNovel()
+    {
+        // 1 + 3 fit every class's 14 or more training examples, but not the 3 test examples 'l' has.
+        Validate(Letters, O(shots: 1, queries: 3))["Options.queries"].ShouldBe(
+            "Shots plus queries must be at most 3: an evaluation episode takes 1 + 3 test examples of a novel class, and class 'l' has about 3 in dataset 'letters''s test split. Lower 'shots' or 'queries'.");
     }
 
     [Fact]

@@ -124,8 +124,12 @@ public sealed class PrototypicalEpisodesTests : IDisposable
             epochs.ShouldAllBe(e => e.Values.ContainsKey(key));
         epochs[1]["plain_1shot_acc"].ShouldBe(epochs[0]["plain_1shot_acc"], "the baseline is measured once, before training");
         epochs.Select(e => e["novel_kshot_acc"]).ShouldAllBe(a => a >= 0 && a <= 1);
-        // Random weights and 8 steps at full rate: the trained backbone's novel episodes differ from the plain ones.
-        epochs[1]["novel_kshot_acc"].ShouldNotBe(epochs[1]["plain_kshot_acc"]);
+        // The card's numbers are the last epoch's weights scored on the same episodes as the epoch's values.
+        facts["Novel classes, 3-way 2-shot"].ShouldStartWith(FormattableString.Invariant($"episodic {epochs[1]["novel_kshot_acc"] * 100:F2} ± {epochs[1]["novel_kshot_ci95"] * 100:F2} % (n = 100)"));
+        facts["Novel classes, 3-way 2-shot"].ShouldContain(FormattableString.Invariant($"same 100 episodes {epochs[1]["plain_kshot_acc"] * 100:F2} ± "));
+        // Paired over the same episodes, the mean gain is the difference of the two means.
+        epochs[1]["gain_kshot"].ShouldBe(epochs[1]["novel_kshot_acc"] - epochs[1]["plain_kshot_acc"], 1e-9);
+        epochs[1]["gain_kshot_ci95"].ShouldBeGreaterThanOrEqualTo(0);
     }
 
     /// <summary>Stopped inside epoch 2 and resumed from epoch 1's checkpoint, the run replays epoch 2's episodes: the

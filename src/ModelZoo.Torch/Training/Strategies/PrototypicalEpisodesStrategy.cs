@@ -172,7 +172,8 @@ public sealed class PrototypicalEpisodesStrategy : TrainingStrategy<Prototypical
         var rows = tensor(indices.Select(i => (long)table.Rows[i]).ToArray(), device: CPU).to(table.Features.device);
         var y = tensor(indices.Select(i => (long)_labels[i]).ToArray(), device: CPU).to(table.Features.device);
         _prototypes?.Dispose();
-        _prototypes = Prototypes.Of(table.Features.index_select(0, rows), y, run.Classes).to(run.Device).MoveToOuterDisposeScope();
+        // Detached from every scope: this runs inside the evaluator's per-batch scope, and the prototypes outlive it.
+        _prototypes = Prototypes.Of(table.Features.index_select(0, rows), y, run.Classes).to(run.Device).DetachFromDisposeScope();
         _stale = false;
     }
 
@@ -207,9 +208,17 @@ public sealed class PrototypicalEpisodesStrategy : TrainingStrategy<Prototypical
             var key = shots == 1 ? "1shot" : "kshot";
             if (_episodic.TryGetValue(shots, out var e)) { values[$"novel_{key}_acc"] = e.Prototype.Mean; values[$"novel_{key}_ci95"] = e.Prototype.HalfWidth; }
             if (_plain.TryGetValue(shots, out var p)) { values[$"plain_{key}_acc"] = p.Prototype.Mean; values[$"plain_{key}_ci95"] = p.Prototype.HalfWidth; }
+            if (Gain(shots) is { } g) { values[$"gain_{key}"] = g.Mean; values[$"gain_{key}_ci95"] = g.HalfWidth; }
         }
         return values;
     }
+
+    /// <summary>Episodic minus plain accuracy, episode by episode, with its 95 % interval: both score the same
+    /// episodes, so the paired interval is what says whether the training changed anything (the two separate intervals
+    /// mostly measure how hard the episodes are, which both share).</summary>
+    public MeanInterval? Gain(int shots) =>
+        _plain.TryGetValue(shots, out var p) && _episodic.TryGetValue(shots, out var e)
+            ? FewShotEpisodes.Interval(e.PrototypeAccuracies.Zip(p.PrototypeAccuracies, (a, b) => a - b).ToList()) : null;
 
     /// <summary>The base classes' training examples: what the episodes drew from.</summary>
     public override int[] ExamplesLearntFrom(RunContext run) => _basePool;
@@ -233,7 +242,7 @@ public sealed class PrototypicalEpisodesStrategy : TrainingStrategy<Prototypical
             if (_plain.TryGetValue(shots, out var plain) && _episodic.TryGetValue(shots, out var trained))
                 yield return new($"Novel classes, {o.Ways}-way {shots}-shot", string.Create(CultureInfo.InvariantCulture,
                     $"episodic {trained.Prototype}; plain prototypes of the pretrained backbone on the same {plain.Episodes.Count} episodes " +
-                    $"{plain.Prototype}; difference {(trained.Prototype.Mean - plain.Prototype.Mean) * 100:+0.00;-0.00} points " +
+                    $"{plain.Prototype}; difference {Gain(shots)!.Mean * 100:+0.00;-0.00;0.00} ± {Gain(shots)!.HalfWidth * 100:0.00} points (paired, same episodes) " +
                     $"({o.Queries} queries per class from the test split)"));
         yield return new("Test accuracy", $"nearest prototype over all {run.Classes} classes, each prototype from {o.Shots} training examples of its class " +
                                           "(base and novel alike), embedded with the last epoch's weights");
