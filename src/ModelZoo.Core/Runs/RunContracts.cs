@@ -90,6 +90,14 @@ public sealed record RunRequest
     /// <summary>For strategies that adapt to another domain: the target, whose training split is used without its
     /// labels; its validation and test labels serve evaluation only.</summary>
     public string? TargetDatasetId { get; init; }
+    /// <summary>For strategies with several tasks (<see cref="Strategies.StrategyInfo.TaskDatasets"/>): the further
+    /// labelled datasets, each a task with its own head, in order. <see cref="DatasetId"/> is the first task; for
+    /// continual learning this list is the order the later tasks are learnt in.</summary>
+    public IReadOnlyList<string>? TaskDatasetIds { get; init; }
+    /// <summary>For strategies that start from, or learn from, another run's trained model
+    /// (<see cref="Strategies.StrategyInfo.SourceRun"/>): that run, which must have succeeded (the teacher of
+    /// distillation).</summary>
+    public Guid? SourceRunId { get; init; }
     /// <summary>A strategy id from <c>GET /api/strategies</c>.</summary>
     public string Strategy { get; init; } = "feature-extraction";
     /// <summary>The strategy's own options by name; left out: their defaults.</summary>
@@ -150,6 +158,48 @@ public sealed record RunResult
     /// <summary>The dataset's texts found word for word in the starting weights' pretraining corpus, per split; null
     /// when the model records no corpus (or the run started from no pretrained weights, or the data is not text).</summary>
     public Text.PretrainingOverlap? PretrainingOverlap { get; init; }
+    /// <summary>Each task's test result, for runs with several tasks (multitask, continual learning), the run's own
+    /// dataset first; empty for single-task runs, whose result is the fields above.</summary>
+    public IReadOnlyList<TaskResult> Tasks { get; init; } = [];
+    /// <summary>Continual learning's accuracy matrix; null for other runs.</summary>
+    public AccuracyMatrix? TaskMatrix { get; init; }
+}
+
+/// <summary>One task's result in a run with several tasks: its dataset, its head's test accuracy and macro-F1.</summary>
+public sealed record TaskResult(string DatasetId, double TestAccuracy, double MacroF1, int TestExamples, int TrainExamples,
+    IReadOnlyList<string> ClassNames)
+{
+    /// <summary>The task's best (or final, as the run selects) validation accuracy; NaN when not measured.</summary>
+    public double ValAccuracy { get; init; } = double.NaN;
+}
+
+/// <summary>
+/// Test accuracy on task i after training task j (<c>Accuracy[j][i]</c>; tasks in training order, null where task
+/// i was not measured), as continual learning reports it (Lopez-Paz and Ranzato 2017; Chaudhry et al. 2018).
+/// </summary>
+public sealed record AccuracyMatrix(IReadOnlyList<string> Tasks, IReadOnlyList<IReadOnlyList<double?>> Accuracy)
+{
+    /// <summary>Mean over the tasks before the last of (best accuracy on the task after any earlier step) minus
+    /// (its accuracy at the end): how much was forgotten (Chaudhry et al. 2018). Null with fewer than two rows.</summary>
+    public double? AverageForgetting
+    {
+        get
+        {
+            var rows = Accuracy.Count;
+            if (rows < 2) return null;
+            var last = Accuracy[rows - 1];
+            var drops = new List<double>();
+            for (int i = 0; i < rows - 1 && i < last.Count; i++)
+            {
+                var earlier = Enumerable.Range(i, rows - 1 - i).Select(j => Accuracy[j].ElementAtOrDefault(i)).Where(a => a is not null).Select(a => a!.Value).ToList();
+                if (earlier.Count > 0 && last[i] is { } end) drops.Add(earlier.Max() - end);
+            }
+            return drops.Count == 0 ? null : drops.Average();
+        }
+    }
+
+    /// <summary>Mean accuracy over all tasks after the last one was learnt.</summary>
+    public double? FinalAverage => Accuracy.Count == 0 || Accuracy[^1].Any(a => a is null) ? null : Accuracy[^1].Average(a => a!.Value);
 }
 
 /// <summary>One line a strategy adds to its run's record and card.</summary>

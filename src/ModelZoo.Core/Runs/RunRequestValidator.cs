@@ -22,7 +22,9 @@ public static class RunRequestValidator
 
     /// <param name="model">The facts of a catalogue entry's model; null for an unknown id.</param>
     /// <param name="dataset">A ready dataset's facts; null when it does not exist or is not fetched.</param>
-    public static RunCheck Validate(RunRequest r, IStrategyCatalog strategies, Func<string, ModelFacts?> model, Func<string, DatasetInfo?> dataset)
+    /// <param name="run">A stored run's facts, for strategies that learn from one; null (or absent): no such run.</param>
+    public static RunCheck Validate(RunRequest r, IStrategyCatalog strategies, Func<string, ModelFacts?> model, Func<string, DatasetInfo?> dataset,
+        Func<Guid, SourceRunFacts?>? run = null)
     {
         var errors = new Dictionary<string, string>();
         ModelFacts? m = null;
@@ -41,7 +43,14 @@ public static class RunRequestValidator
         else if (m is not null && StrategyCatalog.Misfit(strategy, m) is { } misfit)
             errors["Strategy"] = misfit;
 
-        if (strategy is not null) target = CheckTarget(r, strategy, d, dataset, errors);
+        IReadOnlyList<DatasetInfo> tasks = [];
+        SourceRunFacts? source = null;
+        if (strategy is not null)
+        {
+            target = CheckTarget(r, strategy, d, dataset, errors);
+            tasks = CheckTasks(r, strategy, m, d, dataset, errors);
+            source = CheckSourceRun(r, strategy, d, run, errors);
+        }
 
         var h = r.HyperParameters;
         if (h is null) { errors["HyperParameters"] = "Hyper-parameters are required."; return new RunCheck(errors, null, null); }
@@ -55,8 +64,9 @@ public static class RunRequestValidator
             foreach (var p in problems) errors.TryAdd(p.Field, p.Message);
             // Checks against the model and the data only when those are known and fit; otherwise their own errors say why.
             if (read is not null && m is not null && d is not null && !errors.ContainsKey("DatasetId") && !errors.ContainsKey("Strategy")
-                && !errors.ContainsKey("TargetDatasetId"))
-                foreach (var p in read.Check(new StrategyCheckContext(m, d, target, h))) errors.TryAdd(p.Field, p.Message);
+                && !errors.ContainsKey("TargetDatasetId") && !errors.ContainsKey("TaskDatasetIds") && !errors.ContainsKey("SourceRunId"))
+                foreach (var p in read.Check(new StrategyCheckContext(m, d, target, h) { Tasks = tasks, SourceRun = source }))
+                    errors.TryAdd(p.Field, p.Message);
             options = read;
         }
         if (d is not null && h.LabelsPerClass is { } budget && budget > 0 && !errors.ContainsKey("DatasetId"))
@@ -125,6 +135,75 @@ public static class RunRequestValidator
             errors["TargetDatasetId"] = $"The class names do not match: target '{target.Id}' has {Names(missing)} that '{source.Id}' lacks. " +
                                         "Domain adaptation needs every target class among the labelled dataset's classes (matched by name).";
         return target;
+    }
+
+    /// <summary>Further task datasets: as many as the strategy takes, each ready, of the model's modality, and no
+    /// dataset twice (the run's own included: a task learnt twice is not a second task).</summary>
+    static IReadOnlyList<DatasetInfo> CheckTasks(RunRequest r, StrategyDescription strategy, ModelFacts? m, DatasetInfo? d,
+        Func<string, DatasetInfo?> dataset, Dictionary<string, string> errors)
+    {
+        const string Key = "TaskDatasetIds";
+        var ids = (r.TaskDatasetIds ?? []).Select(i => i?.Trim() ?? "").ToList();
+        var role = strategy.Info.TaskDatasets;
+        if (role is null)
+        {
+            if (ids.Count > 0) errors[Key] = $"{strategy.Title} learns one dataset; leave the further datasets empty or choose a multitask or continual strategy.";
+            return [];
+        }
+        int total = ids.Count + 1;
+        if (ids.Count < role.Min || ids.Count > role.Max)
+        {
+            errors[Key] = ids.Count < role.Min
+                ? $"{strategy.Title} needs {role.Min + 1} to {role.Max + 1} datasets, one per task: choose {role.Min - ids.Count} more {role.Label.ToLowerInvariant()} (it has {total})."
+                : $"{strategy.Title} takes at most {role.Max + 1} datasets, one per task (it was given {total}).";
+            return [];
+        }
+        var found = new List<DatasetInfo>();
+        var seen = new HashSet<string>(StringComparer.Ordinal) { r.DatasetId };
+        foreach (var id in ids)
+        {
+            if (id.Length == 0) { errors[Key] = "A task dataset id is empty."; return []; }
+            if (!seen.Add(id))
+            {
+                errors[Key] = $"Dataset '{id}' appears twice among the tasks: each task must be a different dataset" +
+                              (id == r.DatasetId ? " (it is already the run's first task)." : ".");
+                return [];
+            }
+            if (dataset(id) is not { } info) { errors[Key] = $"Dataset '{id}' does not exist or is not ready."; return []; }
+            if (m is not null && info.Modality != m.Modality)
+            {
+                errors[Key] = $"Model '{m.Id}' reads {Noun(m.Modality)}, but task dataset '{id}' holds {Noun(info.Modality)}: every task must hold {Noun(m.Modality)} for this backbone.";
+                return [];
+            }
+            found.Add(info);
+        }
+        return found;
+    }
+
+    /// <summary>The finished run a strategy learns from: it must exist, have succeeded and saved its model, and where the
+    /// strategy says so, have the run's dataset's classes in the same order.</summary>
+    static SourceRunFacts? CheckSourceRun(RunRequest r, StrategyDescription strategy, DatasetInfo? d, Func<Guid, SourceRunFacts?>? run,
+        Dictionary<string, string> errors)
+    {
+        const string Key = "SourceRunId";
+        var role = strategy.Info.SourceRun;
+        if (role is null)
+        {
+            if (r.SourceRunId is not null) errors[Key] = $"{strategy.Title} learns from no other run; leave the source run empty or choose distillation.";
+            return null;
+        }
+        if (r.SourceRunId is not { } id) { errors[Key] = $"{strategy.Title} needs a {role.Label.ToLowerInvariant()}: a run that succeeded."; return null; }
+        if (run?.Invoke(id) is not { } facts) { errors[Key] = $"Run {id} does not exist."; return null; }
+        if (facts.Status != RunStatus.Succeeded)
+        {
+            errors[Key] = $"Run {id} is {facts.Status.ToString().ToLowerInvariant()}: the {role.Label.ToLowerInvariant()} must be a run that succeeded.";
+            return facts;
+        }
+        if (!facts.HasWeights) { errors[Key] = $"Run {id} saved no trained model, so it cannot serve as the {role.Label.ToLowerInvariant()}."; return facts; }
+        if (role.SameClasses && d is not null && !facts.ClassNames.SequenceEqual(d.ClassNames))
+            errors[Key] = $"Run {id} learnt the classes of '{facts.DatasetId}' ({Names(facts.ClassNames)}), which differ from dataset '{d.Id}''s " +
+                          $"({Names(d.ClassNames)}): the {role.Label.ToLowerInvariant()} must predict the same classes in the same order.";
+        return facts;
     }
 
     static string Names(IReadOnlyList<string> names) =>

@@ -54,6 +54,12 @@ public sealed record StrategyInfo
     public IReadOnlyList<DatasetModality> Modalities { get; init; } = [DatasetModality.Image, DatasetModality.Text];
     /// <summary>Besides the labelled dataset, a target dataset whose training split is used without labels.</summary>
     public bool NeedsTarget { get; init; }
+    /// <summary>Besides the run's dataset, further labelled datasets as tasks of their own (multitask, continual
+    /// learning), as <c>RunRequest.TaskDatasetIds</c>; null: the strategy takes none.</summary>
+    public TaskDatasetsRole? TaskDatasets { get; init; }
+    /// <summary>A finished run's trained model the strategy learns from (a teacher), as <c>RunRequest.SourceRunId</c>;
+    /// null: the strategy takes none.</summary>
+    public SourceRunRole? SourceRun { get; init; }
     /// <summary>Only for models that have BatchNorm layers (AdaBN): others are refused with the reason.</summary>
     public bool RequiresBatchNorm { get; init; }
     /// <summary>False for strategies with no gradient training (prototypes): the form then hides the optimiser.</summary>
@@ -65,6 +71,14 @@ public sealed record StrategyInfo
     /// <summary>Older names that still resolve to this strategy (runs stored before strategies had ids).</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
 }
+
+/// <summary>How many further labelled datasets a strategy takes besides the run's own, and what the form calls them.</summary>
+/// <param name="Ordered">The order matters (continual learning learns them in order).</param>
+public sealed record TaskDatasetsRole(int Min, int Max, string Label, string Help, bool Ordered = false);
+
+/// <summary>What a strategy calls the finished run it learns from, and what it needs of it.</summary>
+/// <param name="SameClasses">The source run's classes must be the run's dataset's classes, in the same order.</param>
+public sealed record SourceRunRole(string Label, string Help, bool SameClasses = true);
 
 /// <summary>
 /// A strategy as the portal shows and validates it: its <see cref="StrategyInfo"/> plus the options of its options

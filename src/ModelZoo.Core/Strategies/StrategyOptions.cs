@@ -51,7 +51,17 @@ public sealed record OptionProblem(string Field, string Message)
 }
 
 /// <summary>What an options record may look at when it checks itself against the run.</summary>
-public sealed record StrategyCheckContext(ModelFacts Model, DatasetInfo Dataset, DatasetInfo? Target, HyperParameters Training);
+public sealed record StrategyCheckContext(ModelFacts Model, DatasetInfo Dataset, DatasetInfo? Target, HyperParameters Training)
+{
+    /// <summary>The further task datasets (<c>RunRequest.TaskDatasetIds</c>), in order; empty when the run has none.</summary>
+    public IReadOnlyList<DatasetInfo> Tasks { get; init; } = [];
+    /// <summary>The finished run the strategy learns from (<c>RunRequest.SourceRunId</c>); null when it has none.</summary>
+    public SourceRunFacts? SourceRun { get; init; }
+}
+
+/// <summary>What launch checks may know of a source run: its status, model, data and classes, without loading it.</summary>
+public sealed record SourceRunFacts(Guid Id, RunStatus Status, string ModelId, string DatasetId, string Strategy,
+    IReadOnlyList<string> ClassNames, long? TotalParameters, bool HasWeights);
 
 /// <summary>
 /// Facts of a catalogue entry's trainable model that strategies need before anything is built: what it reads, its

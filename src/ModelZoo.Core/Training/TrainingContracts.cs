@@ -25,6 +25,13 @@ public sealed record TrainingJob(
     /// and its training labels hidden (-1), so no code can learn from them (<see cref="DomainAlignment"/>).</summary>
     public LoadedDataset? Target { get; init; }
 
+    /// <summary>The further tasks' datasets (<c>RunRequest.TaskDatasetIds</c>), in order; empty for single-task runs.</summary>
+    public IReadOnlyList<LoadedDataset> Tasks { get; init; } = [];
+
+    /// <summary>The finished run a strategy learns from (<c>RunRequest.SourceRunId</c>): its trained weights file and
+    /// the catalogue entry it was trained from; null when the strategy takes none.</summary>
+    public SourceRunModel? SourceRun { get; init; }
+
     /// <summary>Write a checkpoint into <see cref="OutputDir"/> after every epoch (the portal's runs); off, the best
     /// epoch's weights are kept in memory and nothing is written but the weights file.</summary>
     public bool Checkpoint { get; init; }
@@ -43,6 +50,10 @@ public sealed record TrainingJob(
     /// the worker from the entry's folder; null when the manifest names none.</summary>
     public string? MeanImagePath { get; init; }
 }
+
+/// <summary>A succeeded run's trained model as a strategy loads it: the safetensors file the run saved (it names its
+/// architecture and classes) and the manifest of the entry it started from (for the head's shape).</summary>
+public sealed record SourceRunModel(Guid RunId, string WeightsPath, ModelManifest Model, IReadOnlyList<string> ClassNames, string DatasetId);
 
 /// <summary>Where a text model's vocabulary and config are on this machine, and how to tokenise for it.</summary>
 /// <param name="ConfigPath">null: the architecture's built-in default config.</param>

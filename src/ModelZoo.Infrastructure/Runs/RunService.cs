@@ -23,12 +23,12 @@ public sealed record LaunchResult(Guid? RunId, IReadOnlyDictionary<string, strin
 /// </summary>
 public sealed class RunService(
     IDbContextFactory<ZooDbContext> dbs, ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies,
-    RunQueueSignal signal, RunCancellations cancellations, RunEventRecorder recorder, TimeProvider clock)
+    RunQueueSignal signal, RunCancellations cancellations, RunEventRecorder recorder, TimeProvider clock, SourceRuns sourceRuns)
 {
     /// <summary>Checks a request as a launch would, without storing anything (the form's live validation).</summary>
     public RunCheck Check(RunRequest request)
     {
-        var check = RunRequestValidator.Validate(request, strategies, catalog.FactsOf, datasets.Find);
+        var check = RunRequestValidator.Validate(request, strategies, catalog.FactsOf, datasets.Find, sourceRuns.FactsOf);
         if (check.Ok && catalog.ManifestOf(request.ModelId) is { Text: not null } m && catalog.TextFilesOf(m) is { Files: null } lookup)
             return check with { Errors = new Dictionary<string, string> { ["ModelId"] = lookup.MissingMessage(m.Id) }, Options = null };
         return check;
@@ -58,6 +58,7 @@ public sealed class RunService(
             Strategy = check.Strategy!.Id,
             Options = StrategyOptionsReader.ToJson(check.Options!),
             TargetDatasetId = string.IsNullOrWhiteSpace(request.TargetDatasetId) ? null : request.TargetDatasetId,
+            TaskDatasetIds = request.TaskDatasetIds is { Count: > 0 } t ? t.Select(x => x.Trim()).ToList() : null,
             HyperParameters = h,
         };
         if (request.BaselineFor is { } of && await GetAsync(of, ct) is null)
@@ -106,7 +107,7 @@ public sealed class RunService(
             return new LaunchResult(null, new Dictionary<string, string> { ["Strategy"] = $"Run {runId} is already trained from scratch." });
         var request = run.Request with
         {
-            Strategy = scratch.Id, Options = null, TargetDatasetId = null, BaselineFor = runId,
+            Strategy = scratch.Id, Options = null, TargetDatasetId = null, TaskDatasetIds = null, SourceRunId = null, BaselineFor = runId,
             Name = $"Scratch baseline of {run.Name ?? $"{run.ModelId} on {run.DatasetId}"}",
         };
         if (request.Name!.Length > 200) request = request with { Name = request.Name[..200] };

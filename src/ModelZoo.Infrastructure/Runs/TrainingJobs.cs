@@ -21,7 +21,8 @@ public sealed record PreparedRun(TrainingJob Job, StrategyDescription Strategy, 
 /// text files, the data (and for domain adaptation the aligned target), and the starting weights (none for the scratch
 /// baseline), hashed now so the card names exactly what the trainer loads. The worker and the study command share it.
 /// </summary>
-public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies, ZooPaths paths, PretrainingCorpora corpora)
+public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStrategyCatalog strategies, ZooPaths paths, PretrainingCorpora corpora,
+    SourceRuns sourceRuns)
 {
     /// <exception cref="InvalidOperationException">The strategy or its options are not (or no longer) valid, the model
     /// left the catalogue, or a text model's files are missing; the message says which.</exception>
@@ -38,11 +39,16 @@ public sealed class TrainingJobs(ZooCatalog catalog, DatasetStore datasets, IStr
         var data = datasets.Load(request.DatasetId);
         LoadedDataset? target = null;
         if (request.TargetDatasetId is { } targetId) (data, target) = DomainAlignment.Align(data, datasets.Load(targetId));
+        // Further tasks keep their own classes (each has its own head); only a domain target is aligned.
+        var tasks = (request.TaskDatasetIds ?? []).Select(datasets.Load).ToList();
+        var source = request.SourceRunId is { } sourceId ? sourceRuns.Load(sourceId) : null;
         var weights = strategy.Info.UsesPretrainedWeights ? catalog.StartingWeightsOf(entry.Manifest) : null;
         var job = new TrainingJob(runId, request, entry.Manifest, data, weights?.Path, outputDir)
         {
             Text = text.Files,
             Target = target,
+            Tasks = tasks,
+            SourceRun = source,
             FeatureCacheDir = paths.FeaturesDir,
             WeightsSha256 = weights?.Sha256,
             MeanImagePath = catalog.MeanImagePathOf(entry.Manifest),

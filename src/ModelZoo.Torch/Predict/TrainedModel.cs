@@ -52,6 +52,18 @@ public sealed class TrainedModel : IDisposable
         if (labels is { Length: > 0 }) build = build with { NumClasses = labels.Length };
 
         var weights = WeightsFile.Load(weightsPath);
+        // Modules saved beside the model (a multitask run's further heads) are not the model's: skip them here.
+        if (metadata.TryGetValue(Training.TrainedWeightsWriter.ExtraKey, out var extraJson))
+        {
+            string[] prefixes;
+            try { prefixes = JsonSerializer.Deserialize<string[]>(extraJson) ?? []; }
+            catch (JsonException e) { TensorDtypes.DisposeAll(weights.Values); throw new TrainedWeightsException($"{name}: {Training.TrainedWeightsWriter.ExtraKey} is not a JSON list ({e.Message})."); }
+            foreach (var key in weights.Keys.Where(k => prefixes.Any(p => k.StartsWith(p + ".", StringComparison.Ordinal))).ToList())
+            {
+                weights[key].Dispose();
+                weights.Remove(key);
+            }
+        }
         ZooModel? model = null;
         try
         {

@@ -13,7 +13,7 @@ public static class Evaluator
 
     public static EvaluationResult Run(RunContext run, TrainingStrategy strategy, EvaluationSet set)
     {
-        var classes = run.Classes;
+        var classes = set.Classes ?? run.Classes;
         var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         var calibration = new ClassificationMetrics.CalibrationAccumulator();
         if (set.Indices.Length == 0) return new EvaluationResult(double.NaN, 0, confusion, calibration.Result(), 0);
@@ -26,7 +26,7 @@ public static class Evaluator
             run.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             using var batch = batches.Next();
-            var logits = strategy.Predict(run, batch);
+            var logits = set.Predict is { } predict ? predict(batch) : strategy.Predict(run, batch);
             // Plain cross-entropy: the reported loss is comparable between runs whatever their smoothing or weights.
             lossSum += nn.functional.cross_entropy(logits, batch.Y, reduction: nn.Reduction.Sum).item<float>();
             var (confidence, predicted) = nn.functional.softmax(logits, 1).max(1);

@@ -76,18 +76,28 @@ public sealed class PreparedRun : IDisposable
             owned.Add(source);
             var targetSource = job.Target is { } t ? BatchSources.For(job, t, architecture.Modality, model, device, pipelineOptions, ct) : null;
             if (targetSource is not null) owned.Add(targetSource);
+            var tasks = new List<TaskData> { new(data.Info.Id, source, trainIdx, data.Split.Validation, data.Split.Test, data.Info.ClassNames, labels) };
+            foreach (var task in job.Tasks)
+            {
+                var taskSource = BatchSources.For(job, task, architecture.Modality, model, device, pipelineOptions, ct);
+                owned.Add(taskSource);
+                var taskLabels = task.Images?.Labels ?? task.Texts?.Labels ?? throw new InvalidOperationException($"Dataset '{task.Info.Id}' holds no examples.");
+                tasks.Add(new TaskData(task.Info.Id, taskSource, TrainingSelection.Select(task.Split.Train, taskLabels, h.LabelsPerClass, h.TrainLimit, h.Seed),
+                    task.Split.Validation, task.Split.Test, task.Info.ClassNames, taskLabels));
+            }
             var classWeights = h.ClassBalance == ClassBalance.WeightedLoss
                 ? tensor(TrainingSelection.BalancedWeights(perClass), device: CPU).to(device) : null;
             if (classWeights is not null) owned.Add(classWeights);
             var run = new RunContext
             {
                 Job = job, Model = model, Architecture = architecture, Device = device, Progress = progress, Cancellation = ct,
-                PipelineOptions = pipelineOptions, Data = source, TrainIndices = trainIdx,
+                PipelineOptions = pipelineOptions, Registry = registry, BuildOptions = archOptions, Data = source, TrainIndices = trainIdx,
                 UnlabelledIndices = data.Split.Train.Except(trainIdx).Order().ToArray(),
                 ValidationIndices = data.Split.Validation, TestIndices = data.Split.Test, ClassNames = data.Info.ClassNames,
                 Target = job.Target is { } target && targetSource is not null
                     ? new TargetData(targetSource, target.Split.Train, target.Split.Validation, target.Split.Test) : null,
                 ClassWeights = classWeights,
+                Tasks = tasks,
             };
             var prepared = new PreparedRun { Run = run, Strategy = strategy, WeightsNotes = weightsNotes, TrainExamplesPerClass = perClass, ConfigJson = configJson };
             prepared._owned.AddRange(owned);

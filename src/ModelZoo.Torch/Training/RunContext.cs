@@ -1,3 +1,4 @@
+using TorchSharp;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
@@ -18,6 +19,36 @@ public sealed class RunContext
     public required IRunProgress Progress { get; init; }
     public required CancellationToken Cancellation { get; init; }
     public required PipelineOptions PipelineOptions { get; init; }
+    /// <summary>The architectures the run's model was built from: strategies that need a second copy of it (a frozen
+    /// earlier state, for Learning without Forgetting) build it here.</summary>
+    public ArchitectureRegistry Registry { get; init; } = ArchitectureRegistry.Default;
+    /// <summary>The options the model was built with (config, head shape), for a second copy of the same shape.</summary>
+    public ArchitectureOptions? BuildOptions { get; init; }
+
+    /// <summary>A frozen copy of the model as it stands now (same architecture, weights and buffers), in eval mode
+    /// on the run's device, or a fresh copy to fill later with <see cref="CopyInto"/>.</summary>
+    public ZooModel CopyOfModel()
+    {
+        var copy = Native.TorchRuntime.BuildSeeded(0, () =>
+        {
+            var m = Registry.Create(Architecture.Name, BuildOptions ?? new ArchitectureOptions());
+            m.ResetClassifier(Classes);
+            return m;
+        });
+        copy.to(Device);
+        CopyInto(Model, copy);
+        copy.eval();
+        foreach (var p in copy.parameters()) p.requires_grad = false;
+        return copy;
+    }
+
+    /// <summary>Copies every parameter and buffer of <paramref name="from"/> into <paramref name="to"/> (same shape).</summary>
+    public static void CopyInto(nn.Module from, nn.Module to)
+    {
+        using var _ = no_grad();
+        var target = to.state_dict();
+        foreach (var (key, value) in from.state_dict()) target[key].copy_(value);
+    }
 
     /// <summary>Batches of the labelled dataset (images or texts).</summary>
     public required IBatchSource Data { get; init; }
@@ -33,6 +64,11 @@ public sealed class RunContext
     /// <summary>The target domain's batches, for strategies that adapt to one; its training labels are hidden (-1).</summary>
     public TargetData? Target { get; init; }
 
+    /// <summary>Every task of the run, its own dataset first: one for single-task runs, the run's dataset and the
+    /// further ones (<c>RunRequest.TaskDatasetIds</c>) for multitask and continual learning. Each task keeps its own
+    /// classes, splits and training selection (the same training limit and label budget, seeded alike).</summary>
+    public IReadOnlyList<TaskData> Tasks { get; init; } = [];
+
     /// <summary>Per-class loss weights (inverse frequency, mean 1) when the run balances its loss; else null.</summary>
     public Tensor? ClassWeights { get; init; }
 
@@ -46,6 +82,14 @@ public sealed class RunContext
 
     /// <summary>A progress line on the run page while the run is busy with something other than steps.</summary>
     public void Report(string message) => Progress.Status(new StatusChange(RunStatus.Running, message, TorchRuntime.DeviceDescription));
+}
+
+/// <summary>One task's data: its dataset, batches, the training examples the run learns from (after the training
+/// limit and label budget), its validation and test splits, and its classes.</summary>
+public sealed record TaskData(string DatasetId, IBatchSource Source, int[] Train, int[] Validation, int[] Test,
+    IReadOnlyList<string> ClassNames, int[] Labels)
+{
+    public int Classes => ClassNames.Count;
 }
 
 /// <summary>A target domain's batches: its training split without labels, and its labelled validation and test

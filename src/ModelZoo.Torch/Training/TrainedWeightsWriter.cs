@@ -19,14 +19,31 @@ public static class TrainedWeightsWriter
     /// place, see <see cref="SafeTensors.Save"/>) and returns its name, sha256 and size.</summary>
     /// <param name="architecture">The architecture the run trained (a masked-LM entry trains <c>bert</c>).</param>
     /// <param name="configJson">The config the model was built from, for config-driven architectures.</param>
-    public static TrainedWeights Save(ZooModel model, TrainingJob job, string architecture, string? configJson)
+    /// <param name="extra">Modules saved beside the model under their prefix (further tasks' heads); the metadata lists
+    /// the prefixes (<c>modelzoo.extra</c>), so loading the model alone skips them.</param>
+    public static TrainedWeights Save(ZooModel model, TrainingJob job, string architecture, string? configJson,
+        IEnumerable<(string Prefix, nn.Module Module)>? extra = null)
     {
         var name = job.WeightsFileName ?? throw new ArgumentException("The job names no weights file.", nameof(job));
         var path = Path.Combine(job.OutputDir, name);
-        SafeTensors.Save(path, model.state_dict(), ScalarType.Float32, Metadata(job, architecture, configJson));
+        var tensors = new Dictionary<string, Tensor>(model.state_dict());
+        var metadata = Metadata(job, architecture, configJson);
+        var prefixes = new List<string>();
+        foreach (var (prefix, module) in extra ?? [])
+        {
+            if (string.IsNullOrEmpty(prefix) || prefix.Contains('.') || tensors.Keys.Any(k => k.StartsWith(prefix + ".", StringComparison.Ordinal)))
+                throw new ArgumentException($"Extra module prefix '{prefix}' is empty, dotted or clashes with the model's keys.", nameof(extra));
+            prefixes.Add(prefix);
+            foreach (var (key, value) in module.state_dict()) tensors[$"{prefix}.{key}"] = value;
+        }
+        if (prefixes.Count > 0) metadata[ExtraKey] = JsonSerializer.Serialize(prefixes);
+        SafeTensors.Save(path, tensors, ScalarType.Float32, metadata);
         // Hashed from the disk, after the rename: the record describes the bytes a download will send.
         return new TrainedWeights(name, Sha256.OfFile(path), new FileInfo(path).Length);
     }
+
+    /// <summary>Metadata naming the prefixes of modules saved beside the model (a JSON list).</summary>
+    public const string ExtraKey = "modelzoo.extra";
 
     /// <summary>safetensors metadata is a map of strings: lists and configs are stored as JSON text.</summary>
     public static Dictionary<string, string> Metadata(TrainingJob job, string architecture, string? configJson)
@@ -43,6 +60,9 @@ public static class TrainedWeightsWriter
             ["modelzoo.classes"] = JsonSerializer.Serialize(job.Data.Info.ClassNames),
         };
         if (configJson is not null) metadata["modelzoo.config"] = configJson;
+        // A run with several tasks: each further task's dataset and classes, in the order of its saved head.
+        if (job.Tasks.Count > 0)
+            metadata["modelzoo.tasks"] = JsonSerializer.Serialize(job.Tasks.Select(t => new { dataset = t.Info.Id, classes = t.Info.ClassNames }));
         return metadata;
     }
 }

@@ -85,10 +85,12 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             StrategyFacts = strategy.Facts(run).ToList(),
             ExamplesPerSecond = loop.StepSeconds > 0 ? loop.ExamplesTrained / loop.StepSeconds : 0,
             ResumedAfterEpochs = loop.ResumedAfterEpochs,
+            Tasks = strategy.TaskResults(run),
+            TaskMatrix = strategy.TaskMatrix(run),
         };
         // Saved last, after the test evaluation: a cancelled or diverged run has thrown by now and leaves no file.
         if (job.WeightsFileName is not null)
-            result = result with { TrainedWeights = TrainedWeightsWriter.Save(model, job, architecture.Name, prepared.ConfigJson) };
+            result = result with { TrainedWeights = TrainedWeightsWriter.Save(model, job, architecture.Name, prepared.ConfigJson, strategy.SavedModules) };
         trained?.Invoke(model);
         return new TrainingOutcome(result, TorchRuntime.DeviceDescription, TorchRuntime.Threads, TorchRuntime.SoftwareVersions);
     }
@@ -111,13 +113,20 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         modules.AddRange(strategy.ExtraModules.Select(m => ($"extra.{m.Name}", m.Module)));
         var trainedParameters = optimization.Parameters.Distinct().Sum(p => p.numel());
 
-        var streams = strategy.Streams(run);
-        if (streams.Count == 0) throw new InvalidOperationException("A training strategy needs at least one batch stream.");
-        var primary = streams[0];
-        if (primary.Indices.Length == 0) throw new InvalidOperationException("The run has no training examples to learn from.");
-        var primaryLabels = run.Job.Data.Images?.Labels ?? run.Job.Data.Texts!.Labels;
-        int stepsPerEpoch = primary.BatchesPerEpoch ?? (primary.Indices.Length + h.BatchSize - 1) / h.BatchSize;
-        int totalSteps = stepsPerEpoch * h.Epochs;
+        // Each epoch's streams (the same every epoch, unless the strategy trains tasks in turn) and its steps; the
+        // schedule spans the sum, so a learning rate is a function of the global step whatever the epochs hold.
+        int epochs = strategy.Epochs(run);
+        var epochStreams = Enumerable.Range(1, epochs).Select(e => strategy.Streams(run, e)).ToArray();
+        var stepsOf = new int[epochs + 1];
+        for (int e = 1; e <= epochs; e++)
+        {
+            var s = epochStreams[e - 1];
+            if (s.Count == 0) throw new InvalidOperationException("A training strategy needs at least one batch stream.");
+            if (s[0].Indices.Length == 0) throw new InvalidOperationException("The run has no training examples to learn from.");
+            var size = s[0].BatchSize ?? h.BatchSize;
+            stepsOf[e] = s[0].BatchesPerEpoch ?? (s[0].Indices.Length + size - 1) / size;
+        }
+        int totalSteps = stepsOf.Sum();
         var best = new BestWeights(job.Checkpoint ? Path.Combine(job.OutputDir, CheckpointFiles.Best) : null);
 
         CheckpointState state;
@@ -138,16 +147,20 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
         var throughput = new RateWindow(20);
         var watch = Stopwatch.StartNew();
         double elapsedAtStart = state.ElapsedSeconds;
-        for (int epoch = state.Epoch + 1; epoch <= h.Epochs && !state.Stopped; epoch++)
+        for (int epoch = state.Epoch + 1; epoch <= epochs && !state.Stopped; epoch++)
         {
             var epochWatch = Stopwatch.StartNew();
             // Dropout and other draws from libtorch's generator: seeded per epoch, so a resumed epoch draws the same.
             torch.random.manual_seed(TrainingSelection.Seed(h.Seed, epoch, 0xD80));
             strategy.BeginEpoch(run, epoch);
+            var streams = epochStreams[epoch - 1];
+            var primary = streams[0];
+            var stepsPerEpoch = stepsOf[epoch];
+            var primaryLabels = primary.Labels ?? run.Job.Data.Images?.Labels ?? run.Job.Data.Texts!.Labels;
             var order = h.ClassBalance == ClassBalance.WeightedSampler
                 ? TrainingSelection.BalancedEpoch(primary.Indices, primaryLabels, h.Seed, epoch)
                 : TrainingSelection.EpochOrder(primary.Indices, h.Seed, epoch);
-            using var batches = primary.Source.Train(order, h.BatchSize, epoch, h.Seed, primary.Augment, ct);
+            using var batches = primary.Source.Train(order, primary.BatchSize ?? h.BatchSize, epoch, h.Seed, primary.Augment, ct);
             var others = streams.Skip(1).Select((s, i) => new CyclingStream(s, h, epoch, i + 1, ct)).ToList();
             double lossSum = 0; long correct = 0, labelled = 0; int seen = 0;
             var globalStep = state.GlobalStep;
@@ -191,7 +204,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
                         stepSeconds += seconds;
                         throughput.Add(batch.Count, seconds);
                         var rate = throughput.Rate;
-                        double? eta = rate > 0 ? (totalSteps - globalStep) * (double)h.BatchSize / rate : null;
+                        double? eta = rate > 0 ? (totalSteps - globalStep) * (double)(primary.BatchSize ?? h.BatchSize) / rate : null;
                         progress.Step(StepProgress.Of(epoch, s + 1, stepsPerEpoch, globalStep, totalSteps, lossValue, h.LearningRate * factor,
                             rate, eta, elapsedAtStart + watch.Elapsed.TotalSeconds, step.Values));
                     }
@@ -202,20 +215,21 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
 
             ct.ThrowIfCancellationRequested();
             var val = Evaluator.Run(run, strategy, strategy.Evaluation(run, DatasetSplit.Validation));
-            progress.Epoch(EpochMetrics.Of(epoch, h.Epochs, lossSum / Math.Max(1, seen), labelled == 0 ? double.NaN : (double)correct / labelled,
+            var score = strategy.ValidationScore(run, epoch, val);
+            progress.Epoch(EpochMetrics.Of(epoch, epochs, lossSum / Math.Max(1, seen), labelled == 0 ? double.NaN : (double)correct / labelled,
                 val.Loss, val.Accuracy, epochWatch.Elapsed.TotalSeconds, strategy.EpochValues(run, epoch)));
 
-            var improved = val.Accuracy > state.BestValidationAccuracy;
+            var improved = score > state.BestValidationAccuracy;
             if (improved && strategy.Selection == ModelSelection.BestValidation) best.Keep(run.Model);
             var noImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1;
             state = state with
             {
                 Epoch = epoch,
                 GlobalStep = globalStep,
-                BestValidationAccuracy = improved ? val.Accuracy : state.BestValidationAccuracy,
+                BestValidationAccuracy = improved ? score : state.BestValidationAccuracy,
                 BestEpoch = improved ? epoch : state.BestEpoch,
                 EpochsWithoutImprovement = noImprovement,
-                Stopped = h.EarlyStoppingPatience > 0 && noImprovement >= h.EarlyStoppingPatience && epoch < h.Epochs,
+                Stopped = h.EarlyStoppingPatience > 0 && noImprovement >= h.EarlyStoppingPatience && epoch < epochs,
                 ElapsedSeconds = elapsedAtStart + watch.Elapsed.TotalSeconds,
                 StepSeconds = state.StepSeconds + stepSeconds,
                 ExamplesTrained = state.ExamplesTrained + seen,
@@ -255,7 +269,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             {
                 _current?.Dispose();
                 var order = TrainingSelection.EpochOrder(stream.Indices, h.Seed, epoch, index * 1000 + _cycle++);
-                _current = stream.Source.Train(order, h.BatchSize, epoch * 1000 + _cycle, h.Seed ^ index, stream.Augment, ct);
+                _current = stream.Source.Train(order, stream.BatchSize ?? h.BatchSize, epoch * 1000 + _cycle, h.Seed ^ index, stream.Augment, ct);
             }
             return _current.Next();
         }

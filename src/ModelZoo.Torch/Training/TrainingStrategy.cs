@@ -41,6 +41,15 @@ public abstract class TrainingStrategy : IDisposable
     /// cycle alongside it.</summary>
     public virtual IReadOnlyList<BatchStream> Streams(RunContext run) => [BatchStream.Labelled(run)];
 
+    /// <summary>The streams of one epoch: the same every epoch unless the strategy changes data between epochs
+    /// (continual learning trains one task after another). Called before training for every epoch, to count the
+    /// steps the schedule spans, so it must only describe streams, not build anything.</summary>
+    public virtual IReadOnlyList<BatchStream> Streams(RunContext run, int epoch) => Streams(run);
+
+    /// <summary>How many epochs the loop runs: the run's epochs, or a multiple for strategies that train several
+    /// tasks in turn.</summary>
+    public virtual int Epochs(RunContext run) => run.Training.Epochs;
+
     /// <summary>One training step's forward pass and loss; the loop does backward, clipping and the optimiser step.</summary>
     public abstract StepResult Step(RunContext run, StepInput input);
 
@@ -50,6 +59,10 @@ public abstract class TrainingStrategy : IDisposable
     /// <summary>Where the validation and test batches come from; default: the labelled dataset's stored splits.</summary>
     public virtual EvaluationSet Evaluation(RunContext run, Core.Datasets.DatasetSplit split) =>
         new(run.Data, split == Core.Datasets.DatasetSplit.Validation ? run.ValidationIndices : run.TestIndices);
+
+    /// <summary>The number model selection and early stopping compare between epochs: the validation accuracy of
+    /// <see cref="Evaluation"/>'s set by default; a strategy with several tasks may combine them (their mean).</summary>
+    public virtual double ValidationScore(RunContext run, int epoch, EvaluationResult validation) => validation.Accuracy;
 
     /// <summary>Values the strategy adds to each epoch's event (a target domain's accuracy, say).</summary>
     public virtual IReadOnlyDictionary<string, double> EpochValues(RunContext run, int epoch) => EmptyValues;
@@ -68,6 +81,17 @@ public abstract class TrainingStrategy : IDisposable
     /// <summary>Modules besides the model that train and belong in checkpoints (a domain classifier).</summary>
     public virtual IEnumerable<(string Name, nn.Module Module)> ExtraModules => [];
 
+    /// <summary>Modules saved in the run's weights file beside the model, under <c>Prefix.</c> (the further tasks'
+    /// heads); not a domain classifier, which serves training only.</summary>
+    public virtual IEnumerable<(string Prefix, nn.Module Module)> SavedModules => [];
+
+    /// <summary>Each task's test result, for runs with several tasks (after <see cref="Finish"/>, with the weights the
+    /// test sees); empty for single-task runs.</summary>
+    public virtual IReadOnlyList<TaskResult> TaskResults(RunContext run) => [];
+
+    /// <summary>Continual learning's accuracy matrix, when the strategy measures one.</summary>
+    public virtual AccuracyMatrix? TaskMatrix(RunContext run) => null;
+
     public virtual void Dispose() { GC.SuppressFinalize(this); }
 
     protected static readonly IReadOnlyDictionary<string, double> EmptyValues = new Dictionary<string, double>();
@@ -84,7 +108,9 @@ public sealed record ParameterGroupSpec(string Name, IReadOnlyList<Parameter> Pa
 
 /// <summary>A stream of training batches: a batch source and the examples it draws from.</summary>
 /// <param name="Augment">Apply the run's augmentations (image sources only).</param>
-public sealed record BatchStream(string Name, IBatchSource Source, int[] Indices, bool Augment)
+/// <param name="BatchSize">This stream's batch size; null: the run's (multitask draws each task's share of a step).</param>
+/// <param name="Labels">The labels of the stream's dataset, for the class-balanced sampler; null: the run's dataset's.</param>
+public sealed record BatchStream(string Name, IBatchSource Source, int[] Indices, bool Augment, int? BatchSize = null, int[]? Labels = null)
 {
     public const string LabelledName = "labelled";
 
@@ -94,6 +120,10 @@ public sealed record BatchStream(string Name, IBatchSource Source, int[] Indices
 
     /// <summary>The labelled dataset's training examples (after the label budget), augmented as the run says.</summary>
     public static BatchStream Labelled(RunContext run) => new(LabelledName, run.Data, run.TrainIndices, run.Training.Augment);
+
+    /// <summary>A task's training examples, augmented as the run says.</summary>
+    public static BatchStream Of(RunContext run, TaskData task, string name, int? batchSize = null) =>
+        new(name, task.Source, task.Train, run.Training.Augment, batchSize, task.Labels);
 }
 
 /// <summary>Batches of one step: the first stream's, and the others' by name.</summary>
@@ -105,4 +135,11 @@ public sealed record StepInput(TrainingBatch Batch, IReadOnlyDictionary<string, 
 public sealed record StepResult(Tensor Loss, Tensor? Logits, IReadOnlyDictionary<string, double>? Values = null);
 
 /// <summary>Evaluation batches: a source and the examples to evaluate, with their labels.</summary>
-public sealed record EvaluationSet(IBatchSource Source, int[] Indices);
+/// <param name="Classes">The number of classes the labels range over; null: the run's.</param>
+/// <param name="Predict">The logits of a batch; null: the strategy's <see cref="TrainingStrategy.Predict"/> (a task's own
+/// head, for runs with several).</param>
+public sealed record EvaluationSet(IBatchSource Source, int[] Indices, int? Classes = null, Func<TrainingBatch, Tensor>? Predict = null)
+{
+    /// <summary>A task's split, predicted by its own head.</summary>
+    public static EvaluationSet Of(TaskData task, int[] indices, Func<TrainingBatch, Tensor> predict) => new(task.Source, indices, task.Classes, predict);
+}

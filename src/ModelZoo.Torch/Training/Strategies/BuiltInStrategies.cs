@@ -16,5 +16,7 @@ public static class BuiltInStrategies
         .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
         .Add<PrototypicalEpisodesOptions, PrototypicalEpisodesStrategy>()
-        .Add<TextFineTuneOptions, TextFineTuneStrategy>();
+        .Add<TextFineTuneOptions, TextFineTuneStrategy>()
+        .Add<MultitaskOptions, MultitaskStrategy>()
+        .Add<ContinualOptions, ContinualStrategy>();
 }
