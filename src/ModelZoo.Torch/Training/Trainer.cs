@@ -124,7 +124,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             if (s.Count == 0) throw new InvalidOperationException("A training strategy needs at least one batch stream.");
             if (s[0].Indices.Length == 0) throw new InvalidOperationException("The run has no training examples to learn from.");
             var size = s[0].BatchSize ?? h.BatchSize;
-            stepsOf[e] = (s[0].Indices.Length + size - 1) / size;
+            stepsOf[e] = s[0].BatchesPerEpoch ?? (s[0].Indices.Length + size - 1) / size;
         }
         int totalSteps = stepsOf.Sum();
         var best = new BestWeights(job.Checkpoint ? Path.Combine(job.OutputDir, CheckpointFiles.Best) : null);

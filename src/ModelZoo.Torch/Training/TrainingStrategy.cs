@@ -114,6 +114,10 @@ public sealed record BatchStream(string Name, IBatchSource Source, int[] Indices
 {
     public const string LabelledName = "labelled";
 
+    /// <summary>Batches per epoch when the source decides them (one episode per step), instead of the indices
+    /// divided by the run's batch size. Only the first stream's counts: it sets the epoch's length.</summary>
+    public int? BatchesPerEpoch { get; init; }
+
     /// <summary>The labelled dataset's training examples (after the label budget), augmented as the run says.</summary>
     public static BatchStream Labelled(RunContext run) => new(LabelledName, run.Data, run.TrainIndices, run.Training.Augment);
 

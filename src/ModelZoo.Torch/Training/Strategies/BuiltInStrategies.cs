@@ -15,6 +15,7 @@ public static class BuiltInStrategies
         .Add<DannOptions, DannStrategy>()
         .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
+        .Add<PrototypicalEpisodesOptions, PrototypicalEpisodesStrategy>()
         .Add<TextFineTuneOptions, TextFineTuneStrategy>()
         .Add<MultitaskOptions, MultitaskStrategy>()
         .Add<ContinualOptions, ContinualStrategy>();
