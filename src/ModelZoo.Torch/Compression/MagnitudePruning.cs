@@ -36,14 +36,18 @@ public sealed class PruningMasks : IDisposable
         double.IsFinite(sparsity) && sparsity is >= 0 and <= MaxSparsity ? null
             : $"sparsity must be between 0 and {MaxSparsity} (the fraction of conv and linear weights set to zero), not {sparsity}.";
 
-    /// <summary>The conv and linear weights of <paramref name="model"/> (state_dict keys), in module order.</summary>
+    /// <summary>The conv and linear weights of <paramref name="model"/> (state_dict keys), in module order: a module's
+    /// own <c>weight</c> of two or more dimensions, embedding tables excepted. Not a test of the module's class: the zoo
+    /// has convolutions of its own (ResNet's downsample <c>PointwiseConv</c>), and norms' weights are one-dimensional.</summary>
     public static IReadOnlyList<(string Key, Parameter Weight)> PrunableWeights(nn.Module model)
     {
         var list = new List<(string, Parameter)>();
         foreach (var (name, module) in model.named_modules())
-            if (module is Conv1d or Conv2d or Conv3d or Linear)
-                foreach (var (pname, p) in module.named_parameters(recurse: false))
-                    if (pname == "weight") list.Add((name.Length == 0 ? "weight" : name + ".weight", p));
+        {
+            if (module is Embedding or EmbeddingBag) continue;
+            foreach (var (pname, p) in module.named_parameters(recurse: false))
+                if (pname == "weight" && p.dim() >= 2) list.Add((name.Length == 0 ? "weight" : name + ".weight", p));
+        }
         return list;
     }
 
