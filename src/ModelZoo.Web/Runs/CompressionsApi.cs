@@ -25,7 +25,7 @@ public static class CompressionsApi
                 "conv/linear weight (and a text model's embedding tables) of 256+ elements, F32 scales under <key>.scale, everything else " +
                 "F32; the header's __metadata__ names the scheme; loading needs docs/loaders/load_int8_safetensors.py. prune: the conv and " +
                 "linear weights of smallest magnitude set to zero (exactly floor(sparsity × n) over all of them, or per layer), then the " +
-                "fine-tune on the run's training examples with the mask held fixed. Answers when done, with accuracy on the run's test " +
+                "fine-tune of all parameters on the run's training examples at a tenth of its learning rate, the mask held fixed. Answers when done, with accuracy on the run's test " +
                 "split before and after (and pruned before the fine-tune), file sizes, and sparsity achieved per layer. 400: an option " +
                 "out of range (keyed by option); 404: no such run; 409: the run has not succeeded, has no weights, or its data is gone.");
         g.MapGet("/", ListAsync)
