@@ -36,7 +36,7 @@ public sealed record CompressionOutcome(CompressionResult? Result, CompressionFa
 /// seconds; a fine-tune takes about an epoch of the run's training per epoch asked for).
 /// </summary>
 public sealed class RunCompressions(RunService runs, RunPredictor predictor, RunOutputs outputs, DatasetStore datasets,
-    ArchitectureRegistry registry, PipelineOptions pipelineOptions, TimeProvider clock)
+    ArchitectureRegistry registry, TimeProvider clock, PipelineOptions? pipelineOptions = null)
 {
     public const string Folder = "compressions";
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -134,7 +134,7 @@ public sealed class RunCompressions(RunService runs, RunPredictor predictor, Run
             var h = run.Request.HyperParameters;
             var trainLabels = data.Images?.Labels ?? data.Texts!.Labels;
             var train = TrainingSelection.Select(data.Split.Train, trainLabels, h.LabelsPerClass, h.TrainLimit, h.Seed);
-            using var source = BatchSources.For(job, data, trained.Architecture.Modality, model, CPU, pipelineOptions, ct);
+            using var source = BatchSources.For(job, data, trained.Architecture.Modality, model, CPU, pipelineOptions ?? new PipelineOptions(), ct);
             losses = PrunedFineTune.Run(model, masks, source, train, h, epochs, ct);
         }
         var after = Accuracy(trained, testSource, labels, ct);
