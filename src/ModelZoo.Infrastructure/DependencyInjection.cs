@@ -70,6 +70,7 @@ public static class DependencyInjection
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Runs.Predict.PredictOptions>, Runs.Predict.PredictOptionsValidator>();
         services.AddSingleton<Runs.Predict.RunPredictor>();
         services.AddSingleton<Runs.Predict.RunMistakes>();
+        services.AddSingleton<Runs.Compression.RunCompressions>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<SourceRuns>();
         services.AddSingleton<DomainGap.DomainGapService>();

@@ -44,6 +44,7 @@ var api = app.MapGroup("").RequireAuthorization(ZooPolicies.Viewer);
 api.MapRunsApi();
 api.MapPredictApi();
 api.MapMistakesApi();
+api.MapCompressionsApi();
 api.MapRunCardsApi();
 api.MapRunsCompareApi();
 api.MapQueueApi();

@@ -32,8 +32,11 @@ public sealed class TrainedModel : IDisposable
     /// <param name="headShape">The adapted head a VGG entry was built with (pool size, hidden width); the class count
     /// and config come from the weights file.</param>
     /// <param name="frozen">Turn off every parameter's gradient (inference only).</param>
+    /// <param name="read">Reads the file's state_dict; default <see cref="WeightsFile.Load"/>. A compressed download
+    /// (<see cref="Compression.Int8Weights.Dequantize"/>) passes its own reader and keeps the same metadata.</param>
     /// <exception cref="TrainedWeightsException">The file does not say what it is or does not load; the message says which.</exception>
-    public static TrainedModel Load(string weightsPath, ArchitectureOptions headShape, ArchitectureRegistry? registry = null, bool frozen = true)
+    public static TrainedModel Load(string weightsPath, ArchitectureOptions headShape, ArchitectureRegistry? registry = null, bool frozen = true,
+        Func<string, Dictionary<string, TorchSharp.torch.Tensor>>? read = null)
     {
         registry ??= ArchitectureRegistry.Default;
         var metadata = SafeTensors.ReadMetadata(weightsPath);
@@ -51,7 +54,7 @@ public sealed class TrainedModel : IDisposable
         var build = headShape with { ConfigJson = metadata.GetValueOrDefault("modelzoo.config") ?? headShape.ConfigJson };
         if (labels is { Length: > 0 }) build = build with { NumClasses = labels.Length };
 
-        var weights = WeightsFile.Load(weightsPath);
+        var weights = read is null ? WeightsFile.Load(weightsPath) : read(weightsPath);
         // Modules saved beside the model (a multitask run's further heads) are not the model's: skip them here.
         if (metadata.TryGetValue(Training.TrainedWeightsWriter.ExtraKey, out var extraJson))
         {

@@ -47,6 +47,8 @@ public partial class RunPage : ComponentBase, IDisposable
 
     // "Where it goes wrong": the confusion-matrix cell its gallery shows (true, predicted), set by clicking the matrix.
     (int True, int Predicted)? _cell;
+    /// <summary>Changed after a compression, so the card (whose Compression section it adds to) is built again.</summary>
+    int _cardKey;
     bool ShowsMistakes => _run is { Status: RunStatus.Succeeded, Result.TrainedWeights: not null };
     EventCallback<(int True, int Predicted)> CellClick => ShowsMistakes
         ? EventCallback.Factory.Create<(int True, int Predicted)>(this, c => _cell = c) : default;

@@ -70,6 +70,9 @@ public class AccessRulesTests(AccountsPortalFixture fixture) : IClassFixture<Acc
         ("GET", "/api/runs/{id:guid}/model.onnx", V),
         ("GET", "/api/runs/{id:guid}/mistakes", V),
         ("GET", "/api/runs/{id:guid}/mistakes/{index:int}/image.png", V),
+        ("POST", "/api/runs/{id:guid}/compressions", A),
+        ("GET", "/api/runs/{id:guid}/compressions", V),
+        ("GET", "/api/runs/{id:guid}/compressions/{compressionId:guid}/file", V),
         ("POST", "/api/runs/{id:guid}/predict", V),
         ("GET", "/api/runs/{id:guid}/card", V),
         ("PUT", "/api/runs/{id:guid}/card/sections", A),
@@ -191,6 +194,7 @@ public class AccessRulesTests(AccountsPortalFixture fixture) : IClassFixture<Acc
     static string Sample(string pattern) => pattern
         .Replace("{id:guid}", Guid.NewGuid().ToString())
         .Replace("{index:int}", "0")
+        .Replace("{compressionId:guid}", Guid.NewGuid().ToString())
         .Replace("{name}", "loss")
         .Replace("{id}", "no-such-id")
         + (pattern.EndsWith("/negotiate", StringComparison.Ordinal) ? "?negotiateVersion=1" : "");

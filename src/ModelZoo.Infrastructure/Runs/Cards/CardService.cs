@@ -30,7 +30,8 @@ public sealed record CardSave(CardSaveStatus Status, CardView? Card, IReadOnlyDi
 /// from: a save based on an older version is refused as a conflict, so two reviewers editing at once cannot silently
 /// overwrite each other. The unique (run, version) index settles a race between two saves on the same version.
 /// </summary>
-public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService runs, Experiments.ExperimentService experiments, TimeProvider clock)
+public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService runs, Experiments.ExperimentService experiments, TimeProvider clock,
+    RunOutputs outputs)
 {
     /// <summary>Null when the run does not exist or has no card (it has not succeeded); <paramref name="version"/> out
     /// of range also gives null.</summary>
@@ -45,7 +46,10 @@ public sealed class CardService(IDbContextFactory<ZooDbContext> dbs, RunService 
         CardVersionRecord? row = null;
         if (chosen != 0 && (row = versions.FirstOrDefault(v => v.Version == chosen)) is null) return null;
         var author = row is null ? CardAuthorText.Empty : new CardAuthorText(row.IntendedUse, row.EthicalConsiderations);
-        return new CardView(runId, CardComposer.Compose(generated, author, await SeedAnalysisOfAsync(runId, ct)), chosen, latest, author,
+        // Quantitative sections generated now, from what is stored: the seeds of the run's cell, its compressions.
+        var analyses = string.Join("\n", new[] { await SeedAnalysisOfAsync(runId, ct), CompressionSection.Of(Compression.RunCompressions.Stored(outputs.DirOf(runId))) }
+            .Where(s => s is not null).Select(s => s!.TrimEnd('\n') + "\n"));
+        return new CardView(runId, CardComposer.Compose(generated, author, analyses.Length == 0 ? null : analyses), chosen, latest, author,
             versions.Select(v => new CardVersionInfo(v.Version, v.SavedAt, v.SavedBy)).ToList());
     }
 

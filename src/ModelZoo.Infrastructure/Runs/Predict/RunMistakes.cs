@@ -137,19 +137,9 @@ public sealed class RunMistakes(RunPredictor predictor, RunOutputs outputs, Data
     {
         // Not the caller's token: a viewer who leaves should not waste a pass another viewer is waiting on.
         var ct = CancellationToken.None;
-        LoadedDataset tested;
-        try
-        {
-            tested = datasets.Load(run.DatasetId);
-            if (run.Request.TargetDatasetId is { } targetId) tested = DomainAlignment.Align(tested, datasets.Load(targetId)).Target;
-        }
-        catch (Exception e) when (e is KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException or InvalidOperationException)
-        {
-            return (null, MistakesOutcome.Refused(PredictFailure.NotAvailable,
-                $"Run {run.Id}'s test data ('{run.Request.TargetDatasetId ?? run.DatasetId}') cannot be loaded: {e.Message}"));
-        }
-        var test = tested.Split.Test;
-        var subset = Subset(tested, test);
+        var (loaded, problem) = RunTestSplit.Load(run, datasets);
+        if (loaded is null) return (null, MistakesOutcome.Refused(PredictFailure.NotAvailable, problem!));
+        var (tested, subset, test) = (loaded.Tested, loaded.Subset, loaded.Test);
         var (result, refusal) = await predictor.WithModelAsync(run, modality, subset, (trained, source) =>
             Predictor.PredictAll(trained, source, Enumerable.Range(0, test.Length).ToArray(), Evaluator.BatchSize, ct), ct);
         if (refusal is not null) return (null, MistakesOutcome.From(refusal));
@@ -160,33 +150,6 @@ public sealed class RunMistakes(RunPredictor predictor, RunOutputs outputs, Data
         await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(analysis, Json), ct);
         File.Move(temp, file, overwrite: true);
         return (analysis, null);
-    }
-
-    /// <summary>The test examples alone, in test-split order (index k is the k-th test example): the evaluation
-    /// transform works image by image, so this gives the same inputs without resizing the training images.</summary>
-    LoadedDataset Subset(LoadedDataset data, int[] test)
-    {
-        var split = new SplitIndices(0, [], [], Enumerable.Range(0, test.Length).ToArray());
-        if (data.Texts is { } texts)
-            return new LoadedDataset(data.Info, null, split)
-            {
-                Texts = new TextSet { Texts = test.Select(i => texts.Texts[i]).ToList(), Labels = test.Select(i => texts.Labels[i]).ToArray(), ClassNames = texts.ClassNames },
-            };
-        var images = data.Images!;
-        int per = images.ImageBytes;
-        var pixels = new byte[(long)per * test.Length];
-        if (images.Streamed)
-        {
-            var read = datasets.ReadImages(data.Info.Id, test);
-            for (int k = 0; k < test.Length; k++) read[k].CopyTo(pixels, (long)k * per);
-        }
-        else
-            for (int k = 0; k < test.Length; k++) Array.Copy(images.Pixels, (long)test[k] * per, pixels, (long)k * per, per);
-        return new LoadedDataset(data.Info, new ImageSet
-        {
-            Width = images.Width, Height = images.Height, Channels = images.Channels, Pixels = pixels,
-            Labels = test.Select(i => images.Labels[i]).ToArray(), ClassNames = images.ClassNames,
-        }, split);
     }
 
     /// <summary>Why the predictions' (true, predicted) counts are not the run's recorded confusion matrix; null when they are.</summary>

@@ -158,8 +158,15 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
     /// source over <paramref name="data"/> (<see cref="BatchSources.ForPrediction"/>, built from the job the worker would
     /// build), on the CPU, under the gate: "Try it" and the mistakes gallery share the loading and the preprocessing.
     /// </summary>
+    internal Task<(T? Result, PredictOutcome? Refusal)> WithModelAsync<T>(RunView run, DatasetModality modality, LoadedDataset data,
+        Func<TrainedModel, IBatchSource, T> use, CancellationToken ct) =>
+        WithModelAsync(run, modality, data, (_, trained, source) => use(trained, source), null, ct);
+
+    /// <param name="load">Loads a model of its own from the run's weights file and the entry's head shape (a
+    /// compressed copy, a model to prune); it is disposed after <paramref name="use"/>. Null: the cached trained model.</param>
+    /// <param name="use">Also gets the job, so a caller can build the run's training batch source as the worker would.</param>
     internal async Task<(T? Result, PredictOutcome? Refusal)> WithModelAsync<T>(RunView run, DatasetModality modality, LoadedDataset data,
-        Func<TrainedModel, IBatchSource, T> use, CancellationToken ct)
+        Func<TrainingJob, TrainedModel, IBatchSource, T> use, Func<string, ArchitectureOptions, TrainedModel>? load, CancellationToken ct)
     {
         if (catalog.ManifestOf(run.ModelId) is not { } manifest)
             return (default, PredictOutcome.Refused(PredictFailure.NotAvailable,
@@ -182,13 +189,21 @@ public sealed class RunPredictor(RunService runs, RunOutputs outputs, ZooCatalog
             return await Task.Run(() =>
             {
                 TrainedModel trained;
-                try { trained = _cache.GetOrLoad($"{run.Id:N}:{weights.Weights!.Sha256}", () => TrainedModel.Load(path, catalog.OptionsOf(manifest), registry)); }
+                try
+                {
+                    trained = load is not null ? load(path, catalog.OptionsOf(manifest))
+                        : _cache.GetOrLoad($"{run.Id:N}:{weights.Weights!.Sha256}", () => TrainedModel.Load(path, catalog.OptionsOf(manifest), registry));
+                }
                 catch (TrainedWeightsException e)
                 {
                     return (default(T), PredictOutcome.Refused(PredictFailure.NotAvailable, $"Run {run.Id}'s weights cannot be loaded: {e.Message}"));
                 }
-                using var source = BatchSources.ForPrediction(job, data, trained.Architecture.Modality, trained.Model, CPU);
-                return (use(trained, source), (PredictOutcome?)null);
+                try
+                {
+                    using var source = BatchSources.ForPrediction(job, data, trained.Architecture.Modality, trained.Model, CPU);
+                    return (use(job, trained, source), (PredictOutcome?)null);
+                }
+                finally { if (load is not null) trained.Dispose(); }
             }, ct).ConfigureAwait(false);
         }
         finally
