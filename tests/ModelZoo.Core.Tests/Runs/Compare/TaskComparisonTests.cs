@@ -69,3 +69,31 @@ public class TaskComparisonTests
         m.FinalAverage.ShouldBeNull(); // task 3 not learnt yet
     }
 }
+
+public class ComparisonTasksColumnTests
+{
+    static RunView View(string dataset, IReadOnlyList<TaskResult> tasks) => new()
+    {
+        Id = Guid.NewGuid(), Name = dataset, ModelId = "m", DatasetId = dataset, Strategy = "multitask", Status = RunStatus.Succeeded,
+        Request = new RunRequest(), Result = new RunResult { TestAccuracy = 0.5, Tasks = tasks },
+    };
+
+    [Fact]
+    public void ATasksColumn_AppearsOnlyWithARunOfSeveralTasks_WithEachTasksTestAccuracy()
+    {
+        var single = View("a", []);
+        var plain = RunComparison.Build([(single, new RunCurves())]);
+        plain.HasTasks.ShouldBeFalse();
+        ComparisonExport.Table(plain).Headers.ShouldNotContain("task_test_acc");
+
+        var multi = View("a", [new TaskResult("a", 0.5, 0.5, 1, 1, ["x"]), new TaskResult("b", 0.875, 0.8, 1, 1, ["y"])]);
+        var table = RunComparison.Build([(single, new RunCurves()), (multi, new RunCurves())]);
+        table.HasTasks.ShouldBeTrue();
+        table.Rows[1].Tasks.ShouldBe([new TaskAccuracy("a", 0.5), new TaskAccuracy("b", 0.875)]);
+        var (headers, cells) = ComparisonExport.Table(table);
+        var col = headers.ToList().IndexOf("task_test_acc");
+        col.ShouldBeGreaterThan(0);
+        cells[0][col].ShouldBe("");
+        cells[1][col].ShouldBe("a=0.5;b=0.875");
+    }
+}
