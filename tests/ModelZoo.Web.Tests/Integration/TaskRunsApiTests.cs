@@ -63,18 +63,44 @@ public class TaskRunsApiTests : IAsyncLifetime
         return problem.Errors["TaskDatasetIds"].Single();
     }
 
-    [Fact]
-    public async Task TwoImageDatasets_AreAccepted_AndRecordedInOrder()
+    async Task<RunView> WaitDone(Guid id)
     {
+        var until = DateTime.UtcNow.AddMinutes(5);
+        while (DateTime.UtcNow < until)
+        {
+            var v = (await _http.GetFromJsonAsync<RunView>($"/api/runs/{id}", Json))!;
+            if (v.Status.IsTerminal()) return v;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException();
+    }
+
+    /// <summary>Two tiny runs (8x8 images at 16 px, one epoch, as the other portal tests train): a single-task run on
+    /// the second dataset, then the multitask run, whose card sets that task beside it.</summary>
+    [Fact]
+    public async Task TwoImageDatasets_AreAccepted_Trained_AndTheCardListsEachTaskBesideItsSingleTaskRun()
+    {
+        var single = await _http.PostAsJsonAsync("/api/runs", Multitask() with { DatasetId = "stripes", Strategy = "feature-extraction", TaskDatasetIds = null }, Json);
+        single.StatusCode.ShouldBe(HttpStatusCode.Created, await single.Content.ReadAsStringAsync());
+        var peer = await WaitDone((await single.Content.ReadFromJsonAsync<RunView>(Json))!.Id);
+        peer.Status.ShouldBe(RunStatus.Succeeded, peer.Error);
+
         var response = await _http.PostAsJsonAsync("/api/runs", Multitask("stripes"), Json);
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         var run = (await response.Content.ReadFromJsonAsync<RunView>(Json))!;
-        // Only the launch is under test: stop it before it trains further than a step.
-        await _http.PostAsync($"/api/runs/{run.Id}/cancel", null);
         run.Strategy.ShouldBe("multitask");
         run.Request.TaskDatasetIds.ShouldBe(["stripes"]);
-        var stored = (await _http.GetFromJsonAsync<RunView>($"/api/runs/{run.Id}", Json))!;
-        stored.Request.TaskDatasetIds.ShouldBe(["stripes"]);
+        var done = await WaitDone(run.Id);
+        done.Status.ShouldBe(RunStatus.Succeeded, done.Error);
+        done.Result!.Tasks.Select(t => t.DatasetId).ShouldBe([BlobsDataset.Id, "stripes"]);
+        done.Result.Tasks[1].ClassNames.ShouldBe(["x", "y", "z"]);
+        var card = done.CardMarkdown!;
+        card.ShouldContain("## Tasks");
+        card.ShouldContain("datasets:\n- blobs\n- stripes\n");
+        var t2 = done.Result.Tasks[1];
+        var diff = (t2.TestAccuracy - peer.Result!.TestAccuracy) * 100;
+        card.ShouldContain($"| 2 | `stripes` | 3 (x, y, z) | {t2.TrainExamples} |");
+        card.ShouldContain($"(`{peer.Id}`, feature-extraction) | {(diff >= 0 ? "+" : "")}{diff.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)} points |");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Datasets;
@@ -154,5 +155,40 @@ public class RunPageTasksTests : IAsyncLifetime
         picker.Find("[data-testid=task-remove-c]").Click();
         selected.ShouldBe(["b"]);
         changes.ShouldBe(2);
+    }
+}
+
+/// <summary>The new-run form offers the task-dataset picker only for a strategy whose description has the role, and
+/// shows the launch check's message under it.</summary>
+public class NewRunTaskPickerTests : IAsyncLifetime
+{
+    ComponentHost _host = default!;
+    public async Task InitializeAsync() => _host = await ComponentHost.CreateAsync();
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    IRenderedComponent<NewRunPage> RenderWith(string strategy)
+    {
+        var nav = _host.Ctx.Services.GetRequiredService<Bunit.TestDoubles.BunitNavigationManager>();
+        nav.NavigateTo(nav.GetUriWithQueryParameters(new Dictionary<string, object?> { ["model"] = "resnet18.tv_in1k", ["strategy"] = strategy }));
+        return _host.Ctx.Render<NewRunPage>();
+    }
+
+    [Fact]
+    public async Task Multitask_ShowsThePicker_WithoutTheRunsOwnDataset_AndItsErrorUnderIt()
+    {
+        _host.Get<DatasetStore>().Write(
+            new DatasetInfo { Id = "notes", Title = "Notes", ClassNames = ["a", "b"], License = "CC0-1.0", Provenance = "written by the test" },
+            new TextSet { Texts = Enumerable.Range(0, 20).Select(i => $"note {i}").ToList(), Labels = Enumerable.Range(0, 20).Select(i => i % 2).ToArray(), ClassNames = ["a", "b"] },
+            StratifiedSplitter.Split(Enumerable.Range(0, 20).Select(i => i % 2).ToArray(), 3));
+        RenderWith("feature-extraction").FindAll("[data-testid=task-datasets]").ShouldBeEmpty("a single-task strategy takes no further datasets");
+
+        var page = RenderWith("multitask");
+        page.Find("[data-testid=task-datasets]").TextContent.ShouldContain(ModelZoo.Core.Strategies.MultitaskOptions.Info.TaskDatasets!.Label);
+        // The only other dataset is text, which an image model cannot read: nothing to add.
+        page.Find("[data-testid=task-datasets-none]");
+        page.Find("button[data-testid=launch]").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=task-datasets-error]").TextContent.ShouldContain("needs 2 to 4 datasets, one per task"),
+            TimeSpan.FromSeconds(20));
+        (await _host.Get<RunService>().ListAsync()).ShouldBeEmpty();
     }
 }
