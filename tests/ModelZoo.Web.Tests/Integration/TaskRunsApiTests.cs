@@ -103,6 +103,26 @@ public class TaskRunsApiTests : IAsyncLifetime
         card.ShouldContain($"(`{peer.Id}`, feature-extraction) | {(diff >= 0 ? "+" : "")}{diff.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)} points |");
     }
 
+    /// <summary>A tiny continual run (one epoch per task): the acc_t values it reported per task end, its stored matrix
+    /// and its card's matrix agree.</summary>
+    [Fact]
+    public async Task AContinualRun_ReportsItsMatrixPerTaskEnd_AndItsCardTabulatesIt()
+    {
+        var response = await _http.PostAsJsonAsync("/api/runs", Multitask("stripes") with { Strategy = "continual" }, Json);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var done = await WaitDone((await response.Content.ReadFromJsonAsync<RunView>(Json))!.Id);
+        done.Status.ShouldBe(RunStatus.Succeeded, done.Error);
+        var m = done.Result!.TaskMatrix!;
+        m.Tasks.ShouldBe([BlobsDataset.Id, "stripes"]);
+        m.Accuracy.Count.ShouldBe(2);
+        m.Accuracy[0][1].ShouldBeNull("task 2 was not learnt after task 1");
+        var acc1 = (await _http.GetFromJsonAsync<List<System.Text.Json.Nodes.JsonObject>>($"/api/runs/{done.Id}/metrics/acc_t1", Json))!;
+        acc1.Select(p => p["value"]!.GetValue<double>()).ShouldBe([m.Accuracy[0][0]!.Value, m.Accuracy[1][0]!.Value], tolerance: 1e-6);
+        var card = done.CardMarkdown!;
+        card.ShouldContain("### Accuracy matrix");
+        card.ShouldContain($"| task 1 (`blobs`) | {(m.Accuracy[0][0]!.Value * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)} % | – |");
+    }
+
     [Fact]
     public async Task OneDataset_ARepeatedOne_OrTextForAnImageModel_AreRefusedUnderTaskDatasetIds()
     {
