@@ -48,6 +48,8 @@ public static partial class CardFrontMatter
 
         var datasets = new List<string> { c.Dataset.Id };
         if (c.Target is { } target) datasets.Add(target.Id);
+        // A run with several tasks learnt every task's dataset; each task's test accuracy is a result of its own below.
+        foreach (var t in r.Tasks) if (!datasets.Contains(t.DatasetId)) datasets.Add(t.DatasetId);
         var evaluated = c.Target ?? c.Dataset;
         var tags = new List<string> { "modelzoo", "transfer-learning", c.Request.Strategy, c.Model.Architecture };
         if (c.Model.Family is { Length: > 0 } family && family != c.Model.Architecture) tags.Add(family);
@@ -64,19 +66,33 @@ public static partial class CardFrontMatter
             new Dictionary<string, object>
             {
                 ["name"] = Plain(string.IsNullOrWhiteSpace(c.RunName) ? $"{c.Model.Id} {c.Request.Strategy} {c.Dataset.Id}" : c.RunName),
-                ["results"] = new List<object>
-                {
+                ["results"] = (List<object>)
+                [
                     new Dictionary<string, object>
                     {
                         ["task"] = new Dictionary<string, object> { ["type"] = task, ["name"] = task == "text-classification" ? "Text Classification" : "Image Classification" },
                         ["dataset"] = new Dictionary<string, object> { ["name"] = Plain(evaluated.Title), ["type"] = evaluated.Id, ["split"] = "test" },
                         ["metrics"] = metrics,
                     },
-                },
+                    .. r.Tasks.Skip(1).Select(t => (object)new Dictionary<string, object>
+                    {
+                        ["task"] = new Dictionary<string, object> { ["type"] = task, ["name"] = task == "text-classification" ? "Text Classification" : "Image Classification" },
+                        ["dataset"] = new Dictionary<string, object> { ["name"] = t.DatasetId, ["type"] = t.DatasetId, ["split"] = "test" },
+                        ["metrics"] = TaskMetrics(t),
+                    }),
+                ],
             },
         };
         var yaml = new SerializerBuilder().Build().Serialize(front);
         return $"---\n{yaml}---\n\n";
+    }
+
+    static List<Dictionary<string, object>> TaskMetrics(Runs.TaskResult t)
+    {
+        var list = new List<Dictionary<string, object>> { new() { ["type"] = "accuracy", ["value"] = Math.Round(t.TestAccuracy, 4), ["name"] = "Test accuracy" } };
+        if (double.IsFinite(t.MacroF1))
+            list.Add(new() { ["type"] = "f1", ["value"] = Math.Round(t.MacroF1, 4), ["name"] = "Test macro-F1", ["args"] = new Dictionary<string, object> { ["average"] = "macro" } });
+        return list;
     }
 
     /// <summary>User-given names without the characters Markdown or HTML would act on: the block is data for the Hub,

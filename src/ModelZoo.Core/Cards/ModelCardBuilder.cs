@@ -26,7 +26,12 @@ public sealed record CardInput(
     string SoftwareVersions,
     StrategyDescription? Strategy = null,
     StrategyOptions? Options = null,
-    DatasetInfo? Target = null);
+    DatasetInfo? Target = null,
+    IReadOnlyDictionary<string, Runs.Compare.SingleTaskPeer>? TaskPeers = null,
+    CardSourceRun? SourceRun = null);
+
+/// <summary>The finished run a run learnt from (<c>RunRequest.SourceRunId</c>), as its card names it.</summary>
+public sealed record CardSourceRun(Guid RunId, string ModelId, string DatasetId, double? TestAccuracy);
 
 /// <summary>
 /// Builds a model card (Markdown) in the spirit of Hugging Face's model cards: what the model is, what it was
@@ -48,6 +53,7 @@ public static class ModelCardBuilder
         sb.AppendLine();
         sb.AppendLine($"A {Esc(c.Model.Title)} classifier for {c.Dataset.ClassNames.Count} classes of {Esc(c.Dataset.Title)}, trained by ModelZoo run `{c.RunId}` with the **{Esc(StrategyTitle(c))}** strategy.");
         sb.AppendLine();
+        if (c.SourceRun is { } source) AppendSourceRun(sb, c, source);
         sb.AppendLine("## Results on the held-out test split");
         sb.AppendLine();
         sb.AppendLine("| metric | value |");
@@ -102,6 +108,8 @@ public static class ModelCardBuilder
             for (int i = 0; i < r.ClassNames.Count; i++) sb.AppendLine($"| {Esc(r.ClassNames[i])} | {Pct(r.PerClassAccuracy[i])} |");
             sb.AppendLine();
         }
+
+        AppendTasks(sb, c);
 
         sb.AppendLine("## Weights");
         sb.AppendLine();
@@ -264,6 +272,71 @@ public static class ModelCardBuilder
                       "are not recorded for this dataset, so no other factor was evaluated.");
         sb.AppendLine();
     }
+
+    /// <summary>One line naming the run this one learnt from, so a reader can open its card too.</summary>
+    static void AppendSourceRun(StringBuilder sb, CardInput c, CardSourceRun source)
+    {
+        var role = c.Strategy?.Info.SourceRun?.Label is { Length: > 0 } label ? label.ToLowerInvariant() : "source run";
+        sb.AppendLine($"It learnt from run `{source.RunId}` (the {Esc(role)}): model `{Esc(source.ModelId)}` trained on `{Esc(source.DatasetId)}`" +
+                      (source.TestAccuracy is { } acc ? $", test accuracy {Pct(acc)}." : "."));
+        sb.AppendLine();
+    }
+
+    /// <summary>
+    /// A run with several tasks: each task's dataset, classes and scores, beside a single-task run of the same model,
+    /// data, budget and seed where one had succeeded when the card was written; then, for continual learning, the
+    /// accuracy matrix with average forgetting. The results table above is task 1's.
+    /// </summary>
+    static void AppendTasks(StringBuilder sb, CardInput c)
+    {
+        var r = c.Result;
+        if (r.Tasks.Count > 0)
+        {
+            var rows = Runs.Compare.TaskComparison.Rows(r, c.TaskPeers);
+            sb.AppendLine("## Tasks");
+            sb.AppendLine();
+            sb.AppendLine($"This run learnt {r.Tasks.Count} tasks, each with its own head; the results above are task 1's. Each task's head was tested on its own dataset's test split.");
+            sb.AppendLine();
+            sb.AppendLine("| task | dataset | classes | training examples | val accuracy | test accuracy | macro-F1 | single-task run | difference |");
+            sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            foreach (var t in rows)
+            {
+                var single = t.Single is { } p ? $"{Pct(p.TestAccuracy)} (`{p.RunId}`, {Esc(p.Strategy)})" : "none";
+                var diff = t.Difference is { } d ? $"{(d >= 0 ? "+" : "")}{(d * 100).ToString("F2", Inv)} points" : "–";
+                sb.AppendLine($"| {t.Index} | `{Esc(t.Result.DatasetId)}` | {t.Result.ClassNames.Count} ({Esc(Names(t.Result.ClassNames))}) | {t.Result.TrainExamples} | " +
+                              $"{(double.IsFinite(t.Result.ValAccuracy) ? Pct(t.Result.ValAccuracy) : "–")} | {Pct(t.Result.TestAccuracy)} ({t.Result.TestExamples} examples) | " +
+                              $"{F(t.Result.MacroF1)} | {single} | {diff} |");
+            }
+            sb.AppendLine();
+            sb.AppendLine(rows.Any(t => t.Single is not null)
+                ? $"Single-task runs: the most recent succeeded run of `{Esc(c.Model.Id)}` on that dataset alone with the same label budget and seed (seed {c.Request.HyperParameters.Seed}); a negative difference means sharing the backbone cost that task accuracy."
+                : $"No single-task run of `{Esc(c.Model.Id)}` with the same label budget and seed had succeeded on these datasets when this card was written, so whether sharing helped is not measured here.");
+            sb.AppendLine();
+        }
+        if (r.TaskMatrix is { Accuracy.Count: > 0 } m)
+        {
+            sb.AppendLine("### Accuracy matrix");
+            sb.AppendLine();
+            sb.AppendLine("Test accuracy on each task (columns) after training each task in order (rows); – where not measured.");
+            sb.AppendLine();
+            sb.AppendLine($"| after training | {string.Join(" | ", m.Tasks.Select((t, i) => $"task {i + 1} (`{Esc(t)}`)"))} |");
+            sb.AppendLine($"| --- | {string.Join(" | ", m.Tasks.Select(_ => "---"))} |");
+            for (int j = 0; j < m.Accuracy.Count; j++)
+            {
+                var row = m.Accuracy[j];
+                var label = j < m.Tasks.Count ? $"task {j + 1} (`{Esc(m.Tasks[j])}`)" : $"step {j + 1}";
+                sb.AppendLine($"| {label} | {string.Join(" | ", m.Tasks.Select((_, i) => row.ElementAtOrDefault(i) is { } a ? Pct(a) : "–"))} |");
+            }
+            sb.AppendLine();
+            sb.AppendLine($"- Average forgetting (best earlier accuracy on a task minus its accuracy at the end, averaged over all tasks but the last; Chaudhry et al. 2018): " +
+                          (m.AverageForgetting is { } f ? $"{(f * 100).ToString("F2", Inv)} points." : "not measured (fewer than two tasks were learnt)."));
+            sb.AppendLine($"- Final average accuracy over all tasks: {(m.FinalAverage is { } fa ? Pct(fa) : "not measured (the last row is incomplete)")}.");
+            sb.AppendLine();
+        }
+    }
+
+    static string Names(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(10)) + (names.Count > 10 ? $" and {names.Count - 10} more" : "");
 
     static string StrategyTitle(CardInput c) => c.Strategy?.Title ?? c.Request.Strategy;
 

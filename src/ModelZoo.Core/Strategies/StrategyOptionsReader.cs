@@ -97,8 +97,15 @@ public static class StrategyOptionsReader
         options.GetType().GetProperties().First(p => string.Equals(p.Name, option.Name, StringComparison.OrdinalIgnoreCase)).GetValue(options);
 
     /// <summary>A record's options as JSON, every option written (what a run records).</summary>
-    public static JsonObject ToJson(StrategyOptions options) =>
-        JsonSerializer.SerializeToNode(options, options.GetType(), Json)!.AsObject();
+    public static JsonObject ToJson(StrategyOptions options)
+    {
+        var json = JsonSerializer.SerializeToNode(options, options.GetType(), Json)!.AsObject();
+        // Only the options: a computed property of the record (multitask's Weights and Shares arrays) would be stored
+        // with the request and refused as an unknown option when the worker reads it back.
+        var names = Describe(options.GetType()).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in json.Select(p => p.Key).Where(k => !names.Contains(k)).ToList()) json.Remove(key);
+        return json;
+    }
 
     /// <summary>"between 0 and 5", "at least 1", "at most 0.5".</summary>
     public static string Range(StrategyOption o) => (o.Min, o.Max) switch

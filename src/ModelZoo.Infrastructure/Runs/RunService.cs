@@ -123,6 +123,19 @@ public sealed class RunService(
         return rows.Select(r => ToView(r, queued, includeCard: false)).ToList();
     }
 
+    /// <summary>Succeeded runs of a model on any of the datasets with a label budget (null: every label), newest first:
+    /// the candidates a multi-task run's tasks are compared with (<see cref="Core.Runs.Compare.TaskComparison"/>).</summary>
+    public async Task<IReadOnlyList<RunView>> SucceededRunsOfAsync(string modelId, IReadOnlyCollection<string> datasetIds, int? labelsPerClass,
+        CancellationToken ct = default)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var ids = datasetIds.ToList();
+        var rows = await db.Runs.AsNoTracking()
+            .Where(r => r.ModelId == modelId && ids.Contains(r.DatasetId) && r.Status == RunStatus.Succeeded && r.LabelsPerClass == labelsPerClass)
+            .OrderByDescending(r => r.CreatedAt).Take(500).ToListAsync(ct);
+        return rows.Select(r => ToView(r, [], includeCard: false)).ToList();
+    }
+
     /// <summary>A metric's values of a run in order (per step or per epoch, as recorded).</summary>
     public async Task<IReadOnlyList<MetricPoint>> MetricAsync(Guid runId, string name, CancellationToken ct = default)
     {

@@ -19,7 +19,7 @@ namespace ModelZoo.Infrastructure.Runs;
 public sealed class RunWorker(
     IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, TrainingJobs jobs,
     RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs, ZooPaths paths,
-    TimeProvider clock, ILogger<RunWorker> log) : BackgroundService
+    TimeProvider clock, ILogger<RunWorker> log, RunService runs, Compare.RunCompareService compare) : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
@@ -118,7 +118,8 @@ public sealed class RunWorker(
                 run.Id, run.Name, entry.Manifest,
                 weights?.Kind ?? WeightsAvailability.RandomInit, weights?.Sha256,
                 job.Data.Info, request, outcome.Result, EpochHistory(run.Id), outcome.Device, outcome.Threads,
-                started, clock.GetUtcNow(), outcome.SoftwareVersions, strategy, options, prepared.Target));
+                started, clock.GetUtcNow(), outcome.SoftwareVersions, strategy, options, prepared.Target,
+                TaskPeersOf(run.Id, request, outcome.Result), SourceRunOf(request)));
             outputs.Tidy(run.Id);
             FinishAsync(run.Id, RunStatus.Succeeded, $"Test accuracy {outcome.Result.TestAccuracy:P2}", outcome.Result, card).GetAwaiter().GetResult();
         }
@@ -165,6 +166,20 @@ public sealed class RunWorker(
             ModelZoo.Torch.Native.NativeMemory.Trim();
         }
     }
+
+    /// <summary>For a run with several tasks: the single-task runs its card sets each task beside (the run page asks
+    /// again when it is opened, so later single-task runs show there).</summary>
+    IReadOnlyDictionary<string, Core.Runs.Compare.SingleTaskPeer>? TaskPeersOf(Guid id, RunRequest request, RunResult result)
+    {
+        if (result.Tasks.Count == 0) return null;
+        var view = new RunView { Id = id, ModelId = request.ModelId, DatasetId = request.DatasetId, Request = request, Result = result };
+        return compare.TaskPeersAsync(view).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The run this one learnt from, as the card names it; null when it has none (or it is gone).</summary>
+    CardSourceRun? SourceRunOf(RunRequest request) =>
+        request.SourceRunId is { } sid && runs.GetAsync(sid).GetAwaiter().GetResult() is { } src
+            ? new CardSourceRun(src.Id, src.ModelId, src.DatasetId, src.Result?.TestAccuracy) : null;
 
     /// <summary>Only a succeeded run keeps outputs. Never throws: the run's final status must still be written.</summary>
     void DiscardOutputs(Guid id)

@@ -16,6 +16,10 @@ public sealed class NewRunForm
     public string ModelId { get; set; } = "";
     public string DatasetId { get; set; } = "";
     public string? TargetDatasetId { get; set; }
+    /// <summary>Further task datasets in order, for strategies with a <see cref="StrategyInfo.TaskDatasets"/> role.</summary>
+    public List<string> TaskDatasetIds { get; } = [];
+    /// <summary>The finished run learnt from, for strategies with a <see cref="StrategyInfo.SourceRun"/> role.</summary>
+    public Guid? SourceRunId { get; set; }
     public string Strategy { get; set; } = "feature-extraction";
     /// <summary>The strategy's options by JSON name (int, double, bool, or a choice's name).</summary>
     public Dictionary<string, object?> Options { get; } = new(StringComparer.Ordinal);
@@ -87,6 +91,9 @@ public sealed class NewRunForm
         {
             ModelId = ModelId, DatasetId = DatasetId, Strategy = Strategy, Options = options, Name = Name,
             TargetDatasetId = strategy?.Info.NeedsTarget == true ? TargetDatasetId : null,
+            // Only what the chosen strategy takes: a list left over from another strategy would be refused.
+            TaskDatasetIds = strategy?.Info.TaskDatasets is not null ? TaskDatasetIds.ToList() : null,
+            SourceRunId = strategy?.Info.SourceRun is not null ? SourceRunId : null,
             HyperParameters = new HyperParameters
             {
                 Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Seed = Seed, ImageSize = ImageSize,

@@ -141,6 +141,7 @@ public partial class NewRunPage : ComponentBase, IDisposable
         _form.ModelId = id;
         if (!FittingDatasets.Any(d => d.Id == _form.DatasetId)) OnDatasetChanged(FittingDatasets.FirstOrDefault()?.Id ?? "");
         _form.ImageSize = SelectedModel?.Manifest.Preprocessing.InputSize ?? _form.ImageSize;
+        _form.TaskDatasetIds.RemoveAll(t => !FittingDatasets.Any(d => d.Id == t)); // every task must be of the model's kind
         var before = _form.Strategy;
         if (!FittingStrategies.Any(s => s.Id == before)) EnsureFittingStrategy();
         else _form.ResetOptions(SelectedStrategy);
@@ -151,6 +152,7 @@ public partial class NewRunPage : ComponentBase, IDisposable
         _form.DatasetId = id;
         _form.ResetAugmentation(SelectedDataset);
         if (_form.TargetDatasetId == id) _form.TargetDatasetId = null;
+        _form.TaskDatasetIds.Remove(id); // the run's own dataset is task 1, never a further task
     }
 
     void OnStrategyChanged(string id)

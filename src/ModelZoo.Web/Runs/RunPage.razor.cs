@@ -17,6 +17,7 @@ public partial class RunPage : ComponentBase, IDisposable
     [Inject] RunNotifier Notifier { get; set; } = default!;
     [Inject] MarkdownRenderer Markdown { get; set; } = default!;
     [Inject] IStrategyCatalog Strategies { get; set; } = default!;
+    [Inject] ModelZoo.Infrastructure.Runs.Compare.RunCompareService Compare { get; set; } = default!;
 
     readonly RunLiveState _live = new();
     // The charts' series: the same events with step, epoch and wall time per point, for the axis switch.
@@ -24,6 +25,8 @@ public partial class RunPage : ComponentBase, IDisposable
     CurveAxis _axis = CurveAxis.Step;
     RunView? _run;
     IReadOnlyList<RunView> _baselines = [];
+    // Per task dataset: a single-task run of the same model, budget and seed (runs with several tasks only).
+    IReadOnlyDictionary<string, SingleTaskPeer> _taskPeers = new Dictionary<string, SingleTaskPeer>();
     bool _loaded, _cancelling, _launchingBaseline, _mayManage;
     System.Security.Claims.ClaimsPrincipal _user = new();
     [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
@@ -42,6 +45,7 @@ public partial class RunPage : ComponentBase, IDisposable
         if (AuthState is not null) _user = (await AuthState).User;
         _mayManage = ModelZoo.Web.Accounts.Ownership.MayManage(_user, _run.OwnerId);
         _baselines = await Runs.BaselinesOfAsync(Id);
+        _taskPeers = await Compare.TaskPeersAsync(_run);
         foreach (var e in await Runs.EventsAsync(Id)) { _live.Apply(e); _curves.Apply(e); }
     }
 
@@ -75,6 +79,7 @@ public partial class RunPage : ComponentBase, IDisposable
         {
             _run = await Runs.GetAsync(Id); // result and card are written with the final status
             _baselines = await Runs.BaselinesOfAsync(Id);
+            if (_run is not null) _taskPeers = await Compare.TaskPeersAsync(_run);
             StateHasChanged();
             return;
         }
@@ -118,6 +123,11 @@ public partial class RunPage : ComponentBase, IDisposable
     IEnumerable<MetricInfo> OwnMetrics() => Strategy?.Info.Metrics.Where(m => Own(m).Count > 0) ?? [];
 
     IReadOnlyList<PlotSeries> OwnSeries(MetricInfo m) => [Series(m.Name, m.Label, Own(m), perEpoch: !m.PerStep)];
+
+    /// <summary>The stored accuracy matrix of a finished continual run, else the one its epochs' <c>acc_t*</c> values
+    /// fill in so far; null when the run reports none.</summary>
+    AccuracyMatrix? Matrix() => _run is null ? null
+        : _run.Result?.TaskMatrix ?? TaskComparison.FromCurves(_curves, TaskComparison.TaskDatasets(_run));
 
     public void Dispose() => _subscription?.Dispose();
 }

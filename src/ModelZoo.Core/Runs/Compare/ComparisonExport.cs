@@ -16,6 +16,8 @@ public static class ComparisonExport
             "run_id", "name", "model", "dataset", "strategy", "status", "seed", "labels_per_class", "frozen_stages",
             "trainable_params", "total_params", "wall_seconds", "test_acc",
         };
+        // Only with a run of several tasks, so other comparisons keep their columns: "dataset=accuracy" per task.
+        if (c.HasTasks) headers.Add("task_test_acc");
         foreach (var m in c.Metrics) headers.AddRange([$"{m}_best", $"{m}_best_epoch", $"{m}_last"]);
         var cells = c.Rows.Select(r =>
         {
@@ -25,6 +27,7 @@ public static class ComparisonExport
                 Int(r.LabelsPerClass), r.FrozenStages ?? "", Long(r.TrainableParameters), Long(r.TotalParameters),
                 Num(r.WallSeconds, "0.###"), Num(r.TestAccuracy),
             };
+            if (c.HasTasks) row.Add(string.Join(";", r.Tasks.Select(t => $"{t.DatasetId}={Num(t.TestAccuracy)}")));
             foreach (var m in c.Metrics)
             {
                 var s = r.Metric(m);

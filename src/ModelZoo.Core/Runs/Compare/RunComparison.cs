@@ -21,11 +21,16 @@ public sealed record ComparisonRow
     /// <summary>Training seconds: the result's when finished, else the latest step's elapsed time.</summary>
     public double? WallSeconds { get; init; }
     public double? TestAccuracy { get; init; }
+    /// <summary>Each task's test accuracy, for runs with several tasks (multitask, continual); empty otherwise.</summary>
+    public IReadOnlyList<TaskAccuracy> Tasks { get; init; } = [];
     /// <summary>Per-epoch metrics by name, in <see cref="RunComparison.Metrics"/> order.</summary>
     public IReadOnlyDictionary<string, MetricSummary> Metrics { get; init; } = new Dictionary<string, MetricSummary>();
 
     public MetricSummary Metric(string name) => Metrics.TryGetValue(name, out var m) ? m : MetricSummary.Empty;
 }
+
+/// <summary>One task's test accuracy in a comparison row.</summary>
+public sealed record TaskAccuracy(string DatasetId, double TestAccuracy);
 
 /// <summary>
 /// The comparison table of several runs, built only from what each run recorded (its view and its event stream), so
@@ -35,6 +40,9 @@ public sealed record RunComparison(IReadOnlyList<ComparisonRow> Rows, IReadOnlyL
 {
     /// <summary>The loop's own epoch values first, in a reader's order, then the strategies' own alphabetically.</summary>
     static readonly string[] LoopMetrics = [MetricNames.ValAccuracy, MetricNames.ValLoss, MetricNames.TrainAccuracy, MetricNames.TrainLoss];
+
+    /// <summary>Whether any run has several tasks: only then do the page and the exports add a tasks column.</summary>
+    public bool HasTasks => Rows.Any(r => r.Tasks.Count > 0);
 
     public static RunComparison Build(IEnumerable<(RunView Run, RunCurves Curves)> runs)
     {
@@ -64,6 +72,7 @@ public sealed record RunComparison(IReadOnlyList<ComparisonRow> Rows, IReadOnlyL
             TotalParameters = result?.TotalParameters,
             WallSeconds = result is not null && result.TrainSeconds > 0 ? result.TrainSeconds : curves.Elapsed,
             TestAccuracy = result?.TestAccuracy,
+            Tasks = result?.Tasks.Select(t => new TaskAccuracy(t.DatasetId, t.TestAccuracy)).ToList() ?? [],
             Metrics = metrics.ToDictionary(m => m, m => MetricSummary.Of(m, curves.EpochSeries(m)), StringComparer.Ordinal),
         };
     }

@@ -24,4 +24,14 @@ public sealed class RunCompareService(RunService runs)
         }
         return new ComparedRuns(found, missing);
     }
+
+    /// <summary>For a run with several tasks: each task dataset's single-task peer (same model, budget and seed,
+    /// succeeded) where one exists; empty for a single-task run.</summary>
+    public async Task<IReadOnlyDictionary<string, SingleTaskPeer>> TaskPeersAsync(RunView run, CancellationToken ct = default)
+    {
+        var datasets = TaskComparison.TaskDatasets(run);
+        if (datasets.Count < 2 && run.Result is not { Tasks.Count: > 0 }) return new Dictionary<string, SingleTaskPeer>();
+        var candidates = await runs.SucceededRunsOfAsync(run.ModelId, datasets, run.Request.HyperParameters.LabelsPerClass, ct);
+        return TaskComparison.Peers(run, candidates);
+    }
 }
