@@ -119,6 +119,21 @@ public class TrainingPlannerTests
         extra.Pretrained.ShouldBeFalse();
     }
 
+    [Theory]
+    [InlineData("multitask")]
+    [InlineData("continual")]
+    public void RunsWithSeveralTasks_ShowTheFurtherHeads_AsANewTrainedRow(string strategy)
+    {
+        var fashion = Digits with { Id = "fashion", ClassNames = ["a", "b", "c", "d", "e"] };
+        var map = new TrainingPlanner(ArchitectureRegistry.Default, StrategyRegistry.Default).Map(new PlanRequest(
+            new RunRequest { ModelId = ResNet18.Id, DatasetId = Digits.Id, Strategy = strategy, TaskDatasetIds = [fashion.Id] },
+            ResNet18, ArchitectureOptions.Of(ResNet18), Digits, HasWeights: true) { Tasks = [fashion] });
+        var heads = map.Rows.Single(r => r.Extra);
+        heads.Parameters.ShouldBe(512 * 5 + 5, "task 2's head: 512 pooled features to its 5 classes");
+        heads.TrainedParameters.ShouldBe(heads.Parameters);
+        map.Rows.Where(r => !r.Extra).ShouldAllBe(r => r.TrainedParameters == r.Parameters, "the shared backbone trains");
+    }
+
     [Fact]
     public void Planning_LeavesTheDefaultDeviceOnTheCpu()
     {
