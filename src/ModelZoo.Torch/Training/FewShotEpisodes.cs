@@ -209,7 +209,7 @@ public static class FewShotEpisodes
     }
 
     /// <summary><paramref name="count"/> distinct items in random order (a partial Fisher-Yates shuffle of a copy).</summary>
-    static int[] Draw(Random rng, IReadOnlyList<int> items, int count)
+    internal static int[] Draw(Random rng, IReadOnlyList<int> items, int count)
     {
         var a = items.ToArray();
         for (int i = 0; i < count; i++)

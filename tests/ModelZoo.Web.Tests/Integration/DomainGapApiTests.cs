@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Datasets;
@@ -14,11 +13,7 @@ namespace ModelZoo.Web.Tests.Integration;
 /// brightened copy a large one, and bad requests are refused by field.</summary>
 public class DomainGapApiTests : IAsyncLifetime
 {
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    static JsonSerializerOptions Json => RunPolling.Json;
     readonly PortalFactory _factory = new(new Dictionary<string, string?> { ["Datasets:FetchOnStartup"] = "false" });
     HttpClient _http = default!;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using ModelZoo.Core.Datasets;
@@ -15,11 +14,7 @@ namespace ModelZoo.Web.Tests.Integration;
 /// by the test (blobs, a second image dataset and a text one), as the portal stores a fetched or uploaded one.</summary>
 public class TaskRunsApiTests : IAsyncLifetime
 {
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    static JsonSerializerOptions Json => RunPolling.Json;
     readonly PortalFactory _factory = new(new Dictionary<string, string?> { ["Datasets:FetchOnStartup"] = "false" });
     HttpClient _http = default!;
 
@@ -63,17 +58,7 @@ public class TaskRunsApiTests : IAsyncLifetime
         return problem.Errors["TaskDatasetIds"].Single();
     }
 
-    async Task<RunView> WaitDone(Guid id)
-    {
-        var until = DateTime.UtcNow.AddMinutes(5);
-        while (DateTime.UtcNow < until)
-        {
-            var v = (await _http.GetFromJsonAsync<RunView>($"/api/runs/{id}", Json))!;
-            if (v.Status.IsTerminal()) return v;
-            await Task.Delay(200);
-        }
-        throw new TimeoutException();
-    }
+    Task<RunView> WaitDone(Guid id) => _http.WaitForTerminalAsync(id, TimeSpan.FromMinutes(5));
 
     /// <summary>Two tiny runs (8x8 images at 16 px, one epoch, as the other portal tests train): a single-task run on
     /// the second dataset, then the multitask run, whose card sets that task beside it.</summary>

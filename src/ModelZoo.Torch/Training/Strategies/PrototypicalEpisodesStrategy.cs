@@ -254,17 +254,7 @@ public sealed class PrototypicalEpisodesStrategy : TrainingStrategy<Prototypical
         base.Dispose();
     }
 
-    /// <summary><paramref name="count"/> distinct items in random order (a partial Fisher-Yates shuffle of a copy).</summary>
-    static int[] Draw(Random rng, IReadOnlyList<int> items, int count)
-    {
-        var a = items.ToArray();
-        for (int i = 0; i < count; i++)
-        {
-            var j = rng.Next(i, a.Length);
-            (a[i], a[j]) = (a[j], a[i]);
-        }
-        return a[..count];
-    }
+    static int[] Draw(Random rng, IReadOnlyList<int> items, int count) => FewShotEpisodes.Draw(rng, items, count);
 
     /// <summary>An epoch's episodes as batches of the run's own images (augmented as the run says): the loop's order and
     /// batch size do not apply. Each episode is checked against the class split as it is loaded.</summary>
