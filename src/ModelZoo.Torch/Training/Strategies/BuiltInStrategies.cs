@@ -16,5 +16,6 @@ public static class BuiltInStrategies
         .Add<AdaBnOptions, AdaBnStrategy>()
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
         .Add<TextFineTuneOptions, TextFineTuneStrategy>()
-        .Add<MultitaskOptions, MultitaskStrategy>();
+        .Add<MultitaskOptions, MultitaskStrategy>()
+        .Add<DistillationOptions, DistillationStrategy>();
 }
