@@ -10,6 +10,8 @@ namespace ModelZoo.Core.Tests.Strategies;
 /// teacher can read the student's inputs (the options' own check).</summary>
 public class DistillationOptionsTests
 {
+    /// <summary>The Core test catalogue plus distillation, as the Torch registry registers it.</summary>
+    static readonly StrategyCatalog Catalog = new([.. TestStrategies.Catalog.All, StrategyDescription.Of<DistillationOptions>()]);
     static readonly Guid TeacherId = Guid.Parse("11111111-2222-3333-4444-555555555555");
     static readonly Preprocessing ImageNet = new() { InputSize = 224, ResizeSize = 256 };
     static readonly ModelFacts Student = TestStrategies.ResNet with { Id = "mobilenet_v3_small.tv_in1k", Preprocessing = ImageNet };
@@ -32,7 +34,7 @@ public class DistillationOptionsTests
     };
 
     static RunCheck Validate(RunRequest r, SourceRunFacts? teacher, ModelFacts? student = null, DatasetInfo? data = null) =>
-        RunRequestValidator.Validate(r, TestStrategies.Catalog, id => id == Student.Id ? student ?? Student : null,
+        RunRequestValidator.Validate(r, Catalog, id => id == Student.Id ? student ?? Student : null,
             id => id == (data ?? Digits).Id ? data ?? Digits : null, id => id == TeacherId ? teacher : null);
 
     [Fact]

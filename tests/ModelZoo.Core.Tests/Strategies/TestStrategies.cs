@@ -17,7 +17,6 @@ public static class TestStrategies
         StrategyDescription.Of<TextFineTuneOptions>(),
         StrategyDescription.Of<DannOptions>(),
         StrategyDescription.Of<AdaBnOptions>(),
-        StrategyDescription.Of<DistillationOptions>(),
     ]);
 
     public static readonly ModelFacts ResNet = new("resnet18.tv_in1k", DatasetModality.Image, ["stem", "layer1", "layer2", "layer3", "layer4", "head"], HasBatchNorm: true);
