@@ -24,9 +24,13 @@ public static class DependencyInjection
         var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var paths = new ZooPaths(storage, contentRoot);
         services.AddSingleton(paths);
+        services.AddSingleton<DataFolderRecovery>();
         services.TryAddTimeProvider();
 
-        services.AddDbContextFactory<ZooDbContext>(o => o.UseSqlite($"Data Source={paths.DatabaseFile};Cache=Shared"));
+        if (storage.DatabaseTimeoutSeconds <= 0)
+            throw new InvalidOperationException($"{StorageOptions.Section}:{nameof(StorageOptions.DatabaseTimeoutSeconds)} must be positive (it is {storage.DatabaseTimeoutSeconds}).");
+        services.AddDbContextFactory<ZooDbContext>(o => o.UseSqlite(
+            $"Data Source={paths.DatabaseFile};Cache=Shared;Default Timeout={storage.DatabaseTimeoutSeconds}"));
 
         services.AddOptions<WeightsOptions>().Bind(config.GetSection(WeightsOptions.Section))
             .Validate(o => o.MaxUploadBytes > 0, $"{WeightsOptions.Section}:{nameof(WeightsOptions.MaxUploadBytes)} must be positive.")
@@ -68,6 +72,7 @@ public static class DependencyInjection
         services.AddSingleton<Runs.Predict.RunMistakes>();
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<SourceRuns>();
+        services.AddSingleton<DomainGap.DomainGapService>();
         services.AddSingleton<RunService>();
         services.AddSingleton<ModelZoo.Infrastructure.Accounts.ApiTokenStore>();
         services.AddSingleton<SweepService>();

@@ -24,6 +24,7 @@ public static class DependencyInjection
         services.AddSingleton(StrategyRegistry.Default);
         services.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(sp => sp.GetRequiredService<StrategyRegistry>());
         services.AddSingleton<IRunTrainer, Trainer>();
+        services.AddSingleton<ModelZoo.Core.DomainGap.IDomainGapProbe, Probing.DomainGapProbe>();
         return services;
     }
 }

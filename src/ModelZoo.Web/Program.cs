@@ -1,10 +1,12 @@
 using ModelZoo.Infrastructure;
+using ModelZoo.Infrastructure.Storage;
 using ModelZoo.Torch;
 using ModelZoo.Web;
 using ModelZoo.Web.Accounts;
 using ModelZoo.Web.Catalog;
 using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
+using ModelZoo.Web.DomainGap;
 using ModelZoo.Web.Errors;
 using ModelZoo.Web.Runs;
 using ModelZoo.Web.Security;
@@ -22,6 +24,7 @@ var app = builder.Build();
 app.RefuseUnsafeAuthMode();
 
 await app.Services.MigrateZooDatabaseAsync();
+app.Services.RecoverZooDataFolder();
 await app.Services.SeedZooAccountsAsync();
 app.Services.WarmZooCatalog();
 
@@ -50,6 +53,7 @@ api.MapCatalogApi();
 api.MapWeightsApi();
 api.MapLatencyApi();
 api.MapDatasetsApi();
+api.MapDomainGapApi();
 app.MapOpenApi();
 app.MapHealthChecks("/healthz").AllowAnonymous();
 

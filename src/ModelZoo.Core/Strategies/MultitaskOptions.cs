@@ -25,7 +25,7 @@ public sealed record MultitaskOptions : StrategyOptions, IStrategyDefinition<Mul
     {
         Id = "multitask",
         Title = "Multitask (one backbone, a head per dataset)",
-        Order = 60,
+        Order = 70,
         Summary = "Two to four labelled datasets share one backbone, each with its own head, trained together in every step.",
         Explanation =
             "Multitask learning (Caruana 1997) trains one backbone for several datasets at once: each dataset is a task with its own " +

@@ -87,6 +87,7 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
     /// Export reads the same, so what a user downloads is what runs start from.
     /// </summary>
     /// <exception cref="BundledWeightsChangedException">The bundled file's sha256 differs from the manifest's.</exception>
+    /// <exception cref="ImportedWeightsMissingException">The entry was imported but its weights file is gone or changed.</exception>
     public StartingWeights? StartingWeightsOf(ModelManifest m)
     {
         if (BundledWeightsPathOf(m) is { } bundled)
@@ -96,7 +97,9 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
                 throw new BundledWeightsChangedException(m.Id, bundled, sha, m.Weights.Sha256!);
             return new StartingWeights(bundled, sha, WeightsAvailability.Bundled);
         }
-        return weightsStore.Find(m) is { } imported ? new StartingWeights(imported.Path, imported.Sha256, WeightsAvailability.Available) : null;
+        if (weightsStore.Find(m) is { } imported) return new StartingWeights(imported.Path, imported.Sha256, WeightsAvailability.Available);
+        // A run must not quietly train from a random initialisation because its imported weights were deleted.
+        return weightsStore.BrokenImportOf(m) is { } broken ? throw new ImportedWeightsMissingException(m.Id, broken) : null;
     }
 
     CatalogEntry ToEntry(ModelManifest m)
@@ -212,4 +215,10 @@ public sealed class BundledWeightsChangedException(string entryId, string path, 
     public string Path { get; } = path;
     public string Actual { get; } = actual;
     public string Expected { get; } = expected;
+}
+
+/// <summary>An entry's import record remains but its weights file was deleted or changed; the message names the file.</summary>
+public sealed class ImportedWeightsMissingException(string entryId, string message) : InvalidOperationException(message)
+{
+    public string EntryId { get; } = entryId;
 }

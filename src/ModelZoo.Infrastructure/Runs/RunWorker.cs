@@ -6,6 +6,7 @@ using ModelZoo.Core.Catalog;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Persistence;
+using ModelZoo.Infrastructure.Storage;
 
 namespace ModelZoo.Infrastructure.Runs;
 
@@ -17,7 +18,7 @@ namespace ModelZoo.Infrastructure.Runs;
 /// </summary>
 public sealed class RunWorker(
     IDbContextFactory<ZooDbContext> dbs, IRunTrainer trainer, TrainingJobs jobs,
-    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs,
+    RunEventRecorder recorder, RunCancellations cancellations, RunQueueSignal signal, RunOutputs outputs, ZooPaths paths,
     TimeProvider clock, ILogger<RunWorker> log) : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
@@ -144,6 +145,8 @@ public sealed class RunWorker(
             {
                 TrainingDivergedException => e.Message,
                 CheckpointUnreadableException => $"The run could not resume: its checkpoint is unreadable. {e.Message}",
+                _ when StorageFault.Of(e, paths) is { } fault => fault.Message,
+                Catalog.ImportedWeightsMissingException => e.Message,
                 _ => $"{e.GetType().Name}: {e.Message}",
             };
             // Also after a saved file: a run that fails after training (card, database) must not offer its weights.

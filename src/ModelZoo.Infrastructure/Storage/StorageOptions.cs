@@ -11,6 +11,10 @@ public sealed class StorageOptions
     /// <summary>The catalogue folder (one sub-folder per entry). Empty: <c>zoo</c> beside ModelZoo.sln, else <c>./zoo</c>.</summary>
     public string ZooDir { get; set; } = "";
 
+    /// <summary>How long a database command waits for a lock another process holds on the SQLite file before it fails
+    /// with an error naming the file (Microsoft.Data.Sqlite's default, 30 s, unless set).</summary>
+    public int DatabaseTimeoutSeconds { get; set; } = 30;
+
     /// <summary>Where fetched registry packages are cached; empty: <c>&lt;DataDir&gt;/downloads</c>. Tests share one.</summary>
     public string DownloadCacheDir { get; set; } = "";
 }

@@ -40,6 +40,30 @@ public sealed class WeightsStore(ZooPaths paths, TimeProvider clock)
         catch (Exception e) when (e is JsonException or IOException) { return null; }
     }
 
+    /// <summary>
+    /// Why the entry's completed import can no longer be used, naming the file; null when there is none or it is
+    /// intact. An import record whose weights file was deleted or changed size is not "not imported": a run would
+    /// silently start from a random initialisation instead of the weights its user imported.
+    /// </summary>
+    public string? BrokenImportOf(ModelManifest m)
+    {
+        if (FilePathOf(m) is not { } file || !File.Exists(file + SidecarSuffix)) return null;
+        ImportedWeights? record;
+        try { record = JsonSerializer.Deserialize<ImportedWeights>(File.ReadAllText(file + SidecarSuffix), Json); }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return $"The import record {file + SidecarSuffix} of '{m.Id}' cannot be read ({e.Message}); import the weights again.";
+        }
+        if (record is null) return $"The import record {file + SidecarSuffix} of '{m.Id}' is empty; import the weights again.";
+        if (!File.Exists(file))
+            return $"The imported weights file {file} of '{m.Id}' is missing (imported from {record.OriginalFileName}, {record.Bytes} bytes, " +
+                   $"sha256 {record.Sha256}): it was deleted after the import. Import the weights again.";
+        var length = new FileInfo(file).Length;
+        return length != record.Bytes
+            ? $"The imported weights file {file} of '{m.Id}' is {length} bytes, but {record.Bytes} were imported: it was changed after the import. Import the weights again."
+            : null;
+    }
+
     /// <summary>A fresh folder for one import's upload, under the weights folder.</summary>
     internal string CreateTempDir()
     {

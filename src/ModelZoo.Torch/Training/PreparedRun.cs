@@ -91,7 +91,7 @@ public sealed class PreparedRun : IDisposable
             var run = new RunContext
             {
                 Job = job, Model = model, Architecture = architecture, Device = device, Progress = progress, Cancellation = ct,
-                PipelineOptions = pipelineOptions, Data = source, TrainIndices = trainIdx,
+                PipelineOptions = pipelineOptions, Registry = registry, BuildOptions = archOptions, Data = source, TrainIndices = trainIdx,
                 UnlabelledIndices = data.Split.Train.Except(trainIdx).Order().ToArray(),
                 ValidationIndices = data.Split.Validation, TestIndices = data.Split.Test, ClassNames = data.Info.ClassNames,
                 Target = job.Target is { } target && targetSource is not null

@@ -1,3 +1,4 @@
+using TorchSharp;
 using ModelZoo.Core.Runs;
 using ModelZoo.Core.Training;
 using ModelZoo.Torch.Models;
@@ -18,6 +19,36 @@ public sealed class RunContext
     public required IRunProgress Progress { get; init; }
     public required CancellationToken Cancellation { get; init; }
     public required PipelineOptions PipelineOptions { get; init; }
+    /// <summary>The architectures the run's model was built from: strategies that need a second copy of it (a frozen
+    /// earlier state, for Learning without Forgetting) build it here.</summary>
+    public ArchitectureRegistry Registry { get; init; } = ArchitectureRegistry.Default;
+    /// <summary>The options the model was built with (config, head shape), for a second copy of the same shape.</summary>
+    public ArchitectureOptions? BuildOptions { get; init; }
+
+    /// <summary>A frozen copy of the model as it stands now (same architecture, weights and buffers), in eval mode
+    /// on the run's device, or a fresh copy to fill later with <see cref="CopyInto"/>.</summary>
+    public ZooModel CopyOfModel()
+    {
+        var copy = Native.TorchRuntime.BuildSeeded(0, () =>
+        {
+            var m = Registry.Create(Architecture.Name, BuildOptions ?? new ArchitectureOptions());
+            m.ResetClassifier(Classes);
+            return m;
+        });
+        copy.to(Device);
+        CopyInto(Model, copy);
+        copy.eval();
+        foreach (var p in copy.parameters()) p.requires_grad = false;
+        return copy;
+    }
+
+    /// <summary>Copies every parameter and buffer of <paramref name="from"/> into <paramref name="to"/> (same shape).</summary>
+    public static void CopyInto(nn.Module from, nn.Module to)
+    {
+        using var _ = no_grad();
+        var target = to.state_dict();
+        foreach (var (key, value) in from.state_dict()) target[key].copy_(value);
+    }
 
     /// <summary>Batches of the labelled dataset (images or texts).</summary>
     public required IBatchSource Data { get; init; }

@@ -68,11 +68,12 @@ public static class WeightsApi
             .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("CancelWeightsFetch").WithSummary("Stop a running weights fetch; nothing is stored");
 
-        g.MapGet("/{id}/weights", Results<Ok<ImportedWeights>, ProblemHttpResult> (string id, ZooCatalog catalog) =>
+        g.MapGet("/{id}/weights", Results<Ok<ImportedWeights>, ProblemHttpResult> (string id, ZooCatalog catalog, WeightsStore store) =>
             catalog.Find(id) is not { } e ? NotFound($"There is no catalogue entry '{id}'.")
             : catalog.ImportedWeightsOf(e.Manifest) is { } w ? TypedResults.Ok(w)
+            : store.BrokenImportOf(e.Manifest) is { } broken ? Problem(StatusCodes.Status409Conflict, "The imported weights are missing.", broken)
             : NotFound(NotImportedMessage(e.Manifest)))
-            .WithName("GetImportedWeights").WithSummary("The record of an entry's imported weights (sha256, size, import messages)");
+            .WithName("GetImportedWeights").WithSummary("The record of an entry's imported weights (sha256, size, import messages); 409 naming the file when it was deleted or changed since the import");
 
         g.MapGet("/{id}/weights.safetensors", ExportAsync)
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
@@ -153,6 +154,10 @@ public static class WeightsApi
         if (!WeightsExporter.TryParseDtype(dtype, out var d)) return BadRequest($"dtype '{dtype}' is not one of f32, f16, bf16.");
         WeightsExport? export;
         try { export = await exporter.ExportAsync(entry.Manifest, d, ct); }
+        catch (ImportedWeightsMissingException e)
+        {
+            return Problem(StatusCodes.Status409Conflict, "The weights were not exported.", e.Message);
+        }
         catch (BundledWeightsChangedException e)
         {
             return Problem(StatusCodes.Status409Conflict, "The weights were not exported.",

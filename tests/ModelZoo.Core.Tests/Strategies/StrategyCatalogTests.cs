@@ -8,7 +8,7 @@ public class StrategyCatalogTests
     public void Catalog_ListsStrategiesInTheirOrder_AndFindsThemByIdOrOldName()
     {
         var c = TestStrategies.Catalog;
-        c.All.Select(s => s.Id).ShouldBe(["feature-extraction", "few-shot-prototypes", "partial-fine-tune", "full-fine-tune", "self-training", "text-fine-tune", "dann", "adabn", "scratch"]);
+        c.All.Select(s => s.Id).ShouldBe(["feature-extraction", "few-shot-prototypes", "partial-fine-tune", "full-fine-tune", "self-training", "text-fine-tune", "dann", "adabn", "multitask", "continual", "scratch"]);
         c.Find("FeatureExtraction")!.Id.ShouldBe("feature-extraction");
         c.Find("nothing").ShouldBeNull();
     }

@@ -17,6 +17,8 @@ public static class TestStrategies
         StrategyDescription.Of<TextFineTuneOptions>(),
         StrategyDescription.Of<DannOptions>(),
         StrategyDescription.Of<AdaBnOptions>(),
+        StrategyDescription.Of<MultitaskOptions>(),
+        StrategyDescription.Of<ContinualOptions>(),
     ]);
 
     public static readonly ModelFacts ResNet = new("resnet18.tv_in1k", DatasetModality.Image, ["stem", "layer1", "layer2", "layer3", "layer4", "head"], HasBatchNorm: true);

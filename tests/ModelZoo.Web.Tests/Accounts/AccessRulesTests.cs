@@ -54,6 +54,7 @@ public class AccessRulesTests(AccountsPortalFixture fixture) : IClassFixture<Acc
         ("PUT", "/api/datasets/{id}/augmentation", A),
         ("POST", "/api/datasets/text/inspect", A),
         ("POST", "/api/datasets/text/upload", A),
+        ("POST", "/api/domain-gap", A),
         ("GET", "/api/runs", V),
         ("POST", "/api/runs", A),
         ("GET", "/api/runs/{id:guid}", V),

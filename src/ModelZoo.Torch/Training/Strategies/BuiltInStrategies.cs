@@ -17,5 +17,6 @@ public static class BuiltInStrategies
         .Add<FewShotPrototypesOptions, FewShotPrototypesStrategy>()
         .Add<TextFineTuneOptions, TextFineTuneStrategy>()
         .Add<MultitaskOptions, MultitaskStrategy>()
+        .Add<ContinualOptions, ContinualStrategy>()
         .Add<DistillationOptions, DistillationStrategy>();
 }
