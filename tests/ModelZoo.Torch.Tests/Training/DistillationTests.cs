@@ -132,14 +132,19 @@ public sealed class DistillationTests(DistillationTeachers teachers) : IClassFix
         var (swapped, swappedResult) = teachers.Swapped;
         swappedResult.TestAccuracy.ShouldBeGreaterThan(0.9, "on its swapped labels");
 
-        var fromRight = new Trainer(ArchitectureRegistry.Default).Train(StudentJob(right, options), new TestRuns.Recorder(), CancellationToken.None).Result;
-        var fromSwapped = new Trainer(ArchitectureRegistry.Default).Train(StudentJob(swapped, options), new TestRuns.Recorder(), CancellationToken.None).Result;
+        var rightProgress = new TestRuns.Recorder();
+        var swappedProgress = new TestRuns.Recorder();
+        var fromRight = new Trainer(ArchitectureRegistry.Default).Train(StudentJob(right, options), rightProgress, CancellationToken.None).Result;
+        var fromSwapped = new Trainer(ArchitectureRegistry.Default).Train(StudentJob(swapped, options), swappedProgress, CancellationToken.None).Result;
 
         fromRight.TestAccuracy.ShouldBeGreaterThan(0.9);
-        // Same student, data, seed and labels; only the teacher differs, and the student follows it against the labels.
-        fromSwapped.TestAccuracy.ShouldBeLessThan(0.1);
-        fromSwapped.Teacher!.Agreement.ShouldBeGreaterThan(0.9);
-        fromSwapped.Teacher.TeacherTestAccuracy.ShouldBeLessThan(0.1, "measured against the true labels");
+        // Same student, data, seed and labels; only the teacher differs, and by the last epoch the student has learnt
+        // the swap against the labels. (Its tested weights are not the measure: model selection keeps the epoch with
+        // the best validation accuracy on the true labels, which for this student is its first, nearest chance; measured 50 %.)
+        rightProgress.Epochs[^1].ValAccuracy.ShouldBeGreaterThan(0.9);
+        swappedProgress.Epochs[^1].ValAccuracy.ShouldBeLessThan(0.1);
+        swappedProgress.Epochs[^1][DistillationOptions.ValAgreement].ShouldBeGreaterThan(0.9);
+        fromSwapped.Teacher!.TeacherTestAccuracy.ShouldBeLessThan(0.1, "measured against the true labels");
     }
 
     [Fact]
