@@ -340,6 +340,29 @@ public static class ModelCardBuilder
 
     static string StrategyTitle(CardInput c) => c.Strategy?.Title ?? c.Request.Strategy;
 
+    /// <summary>A distilled model beside its teacher, from what the run measured: accuracy on the same test split,
+    /// parameters, weights file size and latency (both models in one interleaved measurement).</summary>
+    static void AppendStudentAndTeacher(StringBuilder sb, RunResult r, TeacherComparison t)
+    {
+        static string Ratio(double student, double teacher) => teacher > 0 && double.IsFinite(student / teacher) ? (student / teacher).ToString("0.##", Inv) + "×" : "–";
+        static string Mb(long bytes) => (bytes / 1e6).ToString("0.##", Inv) + " MB";
+        var studentBytes = r.TrainedWeights?.Bytes ?? t.StudentTensorBytes;
+        sb.AppendLine("### Student and teacher");
+        sb.AppendLine();
+        sb.AppendLine($"The teacher is run `{t.TeacherRunId}` ({Esc(t.TeacherModelId)}); both were measured by this run, on the same test split and machine.");
+        sb.AppendLine();
+        sb.AppendLine("| | student (this run) | teacher | student / teacher |");
+        sb.AppendLine("| --- | --- | --- | --- |");
+        sb.AppendLine($"| test accuracy | {Pct(r.TestAccuracy)} | {Pct(t.TeacherTestAccuracy)} | {(r.TestAccuracy - t.TeacherTestAccuracy >= 0 ? "+" : "")}{((r.TestAccuracy - t.TeacherTestAccuracy) * 100).ToString("0.00", Inv)} points |");
+        sb.AppendLine($"| parameters | {r.TotalParameters.ToString("N0", Inv)} | {t.TeacherParameters.ToString("N0", Inv)} | {Ratio(r.TotalParameters, t.TeacherParameters)} |");
+        sb.AppendLine($"| weights file (F32 safetensors) | {Mb(studentBytes)}{(r.TrainedWeights is null ? " (tensors)" : "")} | {Mb(t.TeacherWeightsBytes)} | {Ratio(studentBytes, t.TeacherWeightsBytes)} |");
+        sb.AppendLine($"| latency, batch 1 ({Esc(t.LatencyDevice)}, median of {t.LatencyRepeats}, interleaved) | {t.StudentLatencyMs.ToString("0.##", Inv)} ms | {t.TeacherLatencyMs.ToString("0.##", Inv)} ms | {Ratio(t.StudentLatencyMs, t.TeacherLatencyMs)} |");
+        sb.AppendLine();
+        sb.AppendLine($"The student predicts the teacher's class on {Pct(t.Agreement)} of the test examples." +
+                      (t.TeacherRecordedTestAccuracy is { } recorded ? $" The teacher's own run recorded {Pct(recorded)} on its test split." : ""));
+        sb.AppendLine();
+    }
+
     /// <summary>The strategy section, generated from its description: what it does, its options, what it reported.</summary>
     static void AppendStrategy(StringBuilder sb, CardInput c)
     {
@@ -365,6 +388,7 @@ public static class ModelCardBuilder
         }
         foreach (var fact in c.Result.StrategyFacts) sb.AppendLine($"- {Esc(fact.Label)}: {Esc(fact.Value)}");
         if (c.Result.StrategyFacts.Count > 0) sb.AppendLine();
+        if (c.Result.Teacher is { } teacher) AppendStudentAndTeacher(sb, c.Result, teacher);
         if (c.Result.Selection == ModelSelection.LastEpoch)
         {
             sb.AppendLine("Model selection: none. The last epoch's weights were evaluated; no validation set chose them.");

@@ -163,6 +163,39 @@ public sealed record RunResult
     public IReadOnlyList<TaskResult> Tasks { get; init; } = [];
     /// <summary>Continual learning's accuracy matrix; null for other runs.</summary>
     public AccuracyMatrix? TaskMatrix { get; init; }
+    /// <summary>For a run that learnt from a teacher (distillation): the teacher measured beside the student in this
+    /// run; null for other runs. The student's own figures are this result's (accuracy, parameters, weights file).</summary>
+    public TeacherComparison? Teacher { get; init; }
+}
+
+/// <summary>
+/// A distillation's teacher against its student, measured by the student's run: the teacher's accuracy on the same
+/// test split, its size, and both models' latency in the same measurement (batch 1, interleaved, median).
+/// </summary>
+public sealed record TeacherComparison
+{
+    public Guid TeacherRunId { get; init; }
+    public string TeacherModelId { get; init; } = "";
+    public string TeacherArchitecture { get; init; } = "";
+    /// <summary>The teacher's accuracy on this run's test split, measured in this run (the same examples as the student's).</summary>
+    public double TeacherTestAccuracy { get; init; }
+    /// <summary>The teacher run's own recorded test accuracy; null when unknown.</summary>
+    public double? TeacherRecordedTestAccuracy { get; init; }
+    public long TeacherParameters { get; init; }
+    public long StudentParameters { get; init; }
+    /// <summary>Size of the teacher run's weights file (F32 safetensors).</summary>
+    public long TeacherWeightsBytes { get; init; }
+    /// <summary>F32 bytes of the student's parameters and buffers, as its weights file stores them (the file itself adds
+    /// a header of a few kilobytes; the run's <see cref="RunResult.TrainedWeights"/> gives the file's exact size).</summary>
+    public long StudentTensorBytes { get; init; }
+    /// <summary>Median milliseconds of one forward pass at batch 1, each model measured in the same loop, alternating.</summary>
+    public double TeacherLatencyMs { get; init; }
+    public double StudentLatencyMs { get; init; }
+    public int LatencyRepeats { get; init; }
+    /// <summary>Where the latency was measured (CPU and its thread count).</summary>
+    public string LatencyDevice { get; init; } = "";
+    /// <summary>The share of test examples on which student and teacher predict the same class.</summary>
+    public double Agreement { get; init; }
 }
 
 /// <summary>One task's result in a run with several tasks: its dataset, its head's test accuracy and macro-F1.</summary>

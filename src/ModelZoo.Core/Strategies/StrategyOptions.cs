@@ -61,7 +61,16 @@ public sealed record StrategyCheckContext(ModelFacts Model, DatasetInfo Dataset,
 
 /// <summary>What launch checks may know of a source run: its status, model, data and classes, without loading it.</summary>
 public sealed record SourceRunFacts(Guid Id, RunStatus Status, string ModelId, string DatasetId, string Strategy,
-    IReadOnlyList<string> ClassNames, long? TotalParameters, bool HasWeights);
+    IReadOnlyList<string> ClassNames, long? TotalParameters, bool HasWeights)
+{
+    /// <summary>The catalogue facts of the entry the run was trained from (its input preprocessing or tokenizer);
+    /// null when the entry has left the catalogue.</summary>
+    public ModelFacts? Model { get; init; }
+    /// <summary>The run's <c>HyperParameters.ImageSize</c> (0: its model's own input size): the size its model was trained to read.</summary>
+    public int ImageSize { get; init; }
+    /// <summary>The run's test accuracy as it recorded it; null when it has no result.</summary>
+    public double? TestAccuracy { get; init; }
+}
 
 /// <summary>
 /// Facts of a catalogue entry's trainable model that strategies need before anything is built: what it reads, its
@@ -70,6 +79,12 @@ public sealed record SourceRunFacts(Guid Id, RunStatus Status, string ModelId, s
 /// </summary>
 public sealed record ModelFacts(string Id, DatasetModality Modality, IReadOnlyList<string> Stages, bool HasBatchNorm)
 {
+    /// <summary>An image model's input preprocessing (its manifest's); null for text models or where unknown.</summary>
+    public Catalog.Preprocessing? Preprocessing { get; init; }
+    /// <summary>A text model's tokenizer as one comparable string (its vocabulary's sha256 and casing); null for image
+    /// models or where the vocabulary is not on this machine.</summary>
+    public string? Tokenizer { get; init; }
+
     /// <summary>The stages before the head: what a frozen depth counts.</summary>
     public IReadOnlyList<string> BackboneStages => Stages.Count == 0 ? [] : Stages.Take(Stages.Count - 1).ToList();
 }

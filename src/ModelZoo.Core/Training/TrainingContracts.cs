@@ -53,7 +53,15 @@ public sealed record TrainingJob(
 
 /// <summary>A succeeded run's trained model as a strategy loads it: the safetensors file the run saved (it names its
 /// architecture and classes) and the manifest of the entry it started from (for the head's shape).</summary>
-public sealed record SourceRunModel(Guid RunId, string WeightsPath, ModelManifest Model, IReadOnlyList<string> ClassNames, string DatasetId);
+public sealed record SourceRunModel(Guid RunId, string WeightsPath, ModelManifest Model, IReadOnlyList<string> ClassNames, string DatasetId)
+{
+    /// <summary>The run's <c>HyperParameters.ImageSize</c> (0: the model's own): the input size its model learnt at.</summary>
+    public int ImageSize { get; init; }
+    /// <summary>The entry's mean image on this machine, when its preprocessing subtracts one.</summary>
+    public string? MeanImagePath { get; init; }
+    /// <summary>The run's recorded test accuracy; null when unknown.</summary>
+    public double? TestAccuracy { get; init; }
+}
 
 /// <summary>Where a text model's vocabulary and config are on this machine, and how to tokenise for it.</summary>
 /// <param name="ConfigPath">null: the architecture's built-in default config.</param>

@@ -131,7 +131,21 @@ public sealed class ZooCatalog(ZooPaths paths, ArchitectureRegistry registry, We
         var options = OptionsOf(m);
         if (trained.Name != m.Architecture) options = options with { NumClasses = 2 };
         var facts = registry.Facts(trained.Name, options);
-        return new ModelFacts(m.Id, trained.Modality == Modality.Text ? DatasetModality.Text : DatasetModality.Image, facts.Stages, facts.HasBatchNorm);
+        return new ModelFacts(m.Id, trained.Modality == Modality.Text ? DatasetModality.Text : DatasetModality.Image, facts.Stages, facts.HasBatchNorm)
+        {
+            Preprocessing = trained.Modality == Modality.Text ? null : m.Preprocessing,
+            Tokenizer = TokenizerOf(m),
+        };
+    }
+
+    /// <summary>A text entry's tokenizer as one comparable string: what decides the token ids (the vocabulary's
+    /// contents and the casing), so two entries with equal strings turn every text into the same ids. Null when the
+    /// entry has no text section or its vocabulary is not on this machine.</summary>
+    string? TokenizerOf(ModelManifest m)
+    {
+        if (m.Text is not { } t || TextFilesOf(m).Files is not { } files) return null;
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(files.VocabPath)));
+        return $"vocabulary sha256 {sha[..16]}, {(t.Lowercase ? "lower-cased" : "cased")}, accents {((t.StripAccents ?? t.Lowercase) ? "stripped" : "kept")}";
     }
 
     long ComputeParams(ModelManifest m) => registry.CountParameters(m.Architecture, OptionsOf(m));

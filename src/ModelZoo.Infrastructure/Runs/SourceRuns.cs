@@ -19,7 +19,12 @@ public sealed class SourceRuns(IDbContextFactory<ZooDbContext> dbs, RunOutputs o
         if (Find(id) is not { } run) return null;
         var weights = run.Status == RunStatus.Succeeded ? outputs.WeightsOf(run) : null;
         return new SourceRunFacts(run.Id, run.Status, run.ModelId, run.Request.TargetDatasetId ?? run.DatasetId, run.Strategy,
-            run.Result?.ClassNames ?? [], run.Result?.TotalParameters, weights?.Path is not null);
+            run.Result?.ClassNames ?? [], run.Result?.TotalParameters, weights?.Path is not null)
+        {
+            Model = catalog.FactsOf(run.ModelId),
+            ImageSize = run.Request.HyperParameters?.ImageSize ?? 0,
+            TestAccuracy = run.Result?.TestAccuracy,
+        };
     }
 
     /// <exception cref="InvalidOperationException">The run is gone, did not succeed, or its weights file is missing or
@@ -31,7 +36,12 @@ public sealed class SourceRuns(IDbContextFactory<ZooDbContext> dbs, RunOutputs o
         if (weights.Path is null) throw new InvalidOperationException(weights.Problem);
         var manifest = catalog.ManifestOf(run.ModelId)
             ?? throw new InvalidOperationException($"Source run {id} was trained from model '{run.ModelId}', which is no longer in the catalogue.");
-        return new SourceRunModel(id, weights.Path, manifest, run.Result?.ClassNames ?? [], run.DatasetId);
+        return new SourceRunModel(id, weights.Path, manifest, run.Result?.ClassNames ?? [], run.DatasetId)
+        {
+            ImageSize = run.Request.HyperParameters?.ImageSize ?? 0,
+            MeanImagePath = catalog.MeanImagePathOf(manifest),
+            TestAccuracy = run.Result?.TestAccuracy,
+        };
     }
 
     RunView? Find(Guid id)

@@ -87,6 +87,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             ResumedAfterEpochs = loop.ResumedAfterEpochs,
             Tasks = strategy.TaskResults(run),
             TaskMatrix = strategy.TaskMatrix(run),
+            Teacher = strategy.TeacherResult(run),
         };
         // Saved last, after the test evaluation: a cancelled or diverged run has thrown by now and leaves no file.
         if (job.WeightsFileName is not null)

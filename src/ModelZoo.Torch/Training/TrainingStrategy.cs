@@ -92,6 +92,10 @@ public abstract class TrainingStrategy : IDisposable
     /// <summary>Continual learning's accuracy matrix, when the strategy measures one.</summary>
     public virtual AccuracyMatrix? TaskMatrix(RunContext run) => null;
 
+    /// <summary>For a strategy that learns from another run's model (distillation): that teacher measured beside the
+    /// run's model (after <see cref="Finish"/>); null otherwise.</summary>
+    public virtual TeacherComparison? TeacherResult(RunContext run) => null;
+
     public virtual void Dispose() { GC.SuppressFinalize(this); }
 
     protected static readonly IReadOnlyDictionary<string, double> EmptyValues = new Dictionary<string, double>();

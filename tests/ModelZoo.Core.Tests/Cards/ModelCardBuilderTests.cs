@@ -8,7 +8,7 @@ namespace ModelZoo.Core.Tests.Cards;
 
 public class ModelCardBuilderTests
 {
-    static CardInput Input(WeightsAvailability w = WeightsAvailability.ImportToEnable, string? name = null) => new(
+    internal static CardInput Input(WeightsAvailability w = WeightsAvailability.ImportToEnable, string? name = null) => new(
         Guid.Parse("01a20659-4f2d-75a2-a514-3040e2e7f937"), name,
         new ModelManifest { Id = "resnet18.tv_in1k", Architecture = "resnet18", Title = "ResNet-18" },
         w, w == WeightsAvailability.Available ? new string('a', 64) : null,

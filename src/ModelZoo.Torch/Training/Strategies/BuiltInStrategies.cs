@@ -18,5 +18,6 @@ public static class BuiltInStrategies
         .Add<PrototypicalEpisodesOptions, PrototypicalEpisodesStrategy>()
         .Add<TextFineTuneOptions, TextFineTuneStrategy>()
         .Add<MultitaskOptions, MultitaskStrategy>()
-        .Add<ContinualOptions, ContinualStrategy>();
+        .Add<ContinualOptions, ContinualStrategy>()
+        .Add<DistillationOptions, DistillationStrategy>();
 }
