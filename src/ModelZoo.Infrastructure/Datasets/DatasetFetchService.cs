@@ -80,8 +80,12 @@ public sealed class DatasetFetchService : IDisposable
     /// <summary>The stored dataset, fetching it first if needed; <paramref name="ct"/> cancels only this wait.</summary>
     public async Task<DatasetInfo> EnsureAsync(string id, CancellationToken ct)
     {
-        if (_store.Find(id) is { } ready) return ready;
-        return await StartTask(id).WaitAsync(ct);
+        // A running fetch writes the store before it reports Ready: wait for it, or a caller could see the dataset
+        // stored while its state still says Fetching (found by a CI run on a busy machine).
+        Task<DatasetInfo>? running;
+        lock (_startLock) _running.TryGetValue(id, out running);
+        if (running is null && _store.Find(id) is { } ready) return ready;
+        return await (running ?? StartTask(id)).WaitAsync(ct);
     }
 
     /// <summary>Starts the fetch unless it runs already or the dataset is stored, and returns the state at once.</summary>
