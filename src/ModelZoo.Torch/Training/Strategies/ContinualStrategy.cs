@@ -23,6 +23,8 @@ public sealed class ContinualStrategy : TrainingStrategy<ContinualOptions>
     ZooModel? _previous;         // LwF: the network as it was when the current task began
     TaskHeads? _previousHeads;
     int _task;                   // 0-based task of the current epoch
+    // The parameters by name, listed once: every step restores the earlier heads and EWC walks the backbone.
+    List<(string Name, TorchSharp.Modules.Parameter Parameter)> _headParameters = [], _backbone = [];
 
     public override ModelSelection Selection => ModelSelection.LastEpoch;
 
@@ -56,6 +58,8 @@ public sealed class ContinualStrategy : TrainingStrategy<ContinualOptions>
             foreach (var task in run.Tasks)
                 if (task.Train.Length == 0) throw new InvalidOperationException($"Task dataset '{task.DatasetId}' has no training examples to learn from.");
         _heads = TaskHeads.For(run, 0xC047);
+        _headParameters = ListHeadParameters(run);
+        _backbone = ListBackboneParameters(run);
         _snapshot = new TensorStore("snapshot");
         foreach (var (name, p) in HeadParameters(run)) _snapshot.Add(name, p.shape, run.Device);
         _results = new TensorStore("results");
@@ -266,7 +270,9 @@ public sealed class ContinualStrategy : TrainingStrategy<ContinualOptions>
     }
 
     /// <summary>Every head's parameters by a stable name: <c>model.&lt;classifier key&gt;</c> for task 1, <c>heads.…</c> for the others.</summary>
-    List<(string Name, TorchSharp.Modules.Parameter Parameter)> HeadParameters(RunContext run) =>
+    List<(string Name, TorchSharp.Modules.Parameter Parameter)> HeadParameters(RunContext run) => _headParameters;
+
+    List<(string Name, TorchSharp.Modules.Parameter Parameter)> ListHeadParameters(RunContext run) =>
     [
         .. run.Model.named_parameters().Where(np => np.name.StartsWith(run.Model.ClassifierPrefix + ".", StringComparison.Ordinal))
             .Select(np => ($"model.{np.name}", np.parameter)),
@@ -277,7 +283,9 @@ public sealed class ContinualStrategy : TrainingStrategy<ContinualOptions>
     static int HeadTask(RunContext run, string name) =>
         name.StartsWith("model.", StringComparison.Ordinal) ? 0 : int.Parse(name.Split('.')[2], CultureInfo.InvariantCulture) + 1;
 
-    static List<(string Name, TorchSharp.Modules.Parameter Parameter)> BackboneParameters(RunContext run) =>
+    List<(string Name, TorchSharp.Modules.Parameter Parameter)> BackboneParameters(RunContext run) => _backbone;
+
+    static List<(string Name, TorchSharp.Modules.Parameter Parameter)> ListBackboneParameters(RunContext run) =>
         run.Model.named_parameters().Where(np => !np.name.StartsWith(run.Model.ClassifierPrefix + ".", StringComparison.Ordinal)).ToList();
 
     public override void Dispose()
