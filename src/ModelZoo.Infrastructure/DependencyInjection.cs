@@ -91,8 +91,8 @@ public static class DependencyInjection
         if (services.All(d => d.ServiceType != typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
     }
 
-    /// <summary>Loads the catalogue and computes every entry's parameter count before anything else runs (the count
-    /// builds on libtorch's process-wide meta device; see ArchitectureRegistry.CountParameters).</summary>
+    /// <summary>Loads the catalogue and computes every entry's parameter count at start-up, so the first catalogue page
+    /// does not pay for it (the counts build each architecture on the meta device; see ArchitectureRegistry.CountParameters).</summary>
     public static void WarmZooCatalog(this IServiceProvider services) => services.GetRequiredService<ZooCatalog>().All();
 
     /// <summary>Applies pending EF Core migrations; the schema is never created with EnsureCreated.</summary>

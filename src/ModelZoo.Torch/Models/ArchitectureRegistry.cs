@@ -75,9 +75,8 @@ public sealed class ArchitectureRegistry
 
     /// <summary>Parameter count of the real module, built on the meta device: exact, instant, and no memory even
     /// for VGG's 138 M parameters.</summary>
-    /// <remarks>The meta device is libtorch's process-wide default device while the count runs, so a tensor that
-    /// another thread creates without naming its device would land on meta. Counts are therefore cached for the
-    /// process, and the portal computes them all at start-up, before any run, import or benchmark can start.</remarks>
+    /// <remarks>Only the counting thread builds on meta (<see cref="Native.TorchRuntime.BuildDevice"/>); counts are cached for
+    /// the process, and the portal computes them at start-up.</remarks>
     public long CountParameters(string name, ArchitectureOptions? options = null)
     {
         options ??= new();

@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 // BERT encoders as in Hugging Face transformers' models/bert/modeling_bert.py: BertModel, BertForSequenceClassification
 // and BertForMaskedLM, of any size, from a config.json. Field names are transformers' state_dict keys, including
 // "LayerNorm" (kept from the TensorFlow checkpoints) and "attention.self" (a C# keyword, hence the field @self), so
@@ -276,7 +277,7 @@ public sealed class BertForSequenceClassification : Bert
         if (_numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), "A classifier needs at least one class.");
         bert = new BertModel(config);
         dropout = Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
-        classifier = Linear(config.HiddenSize, _numClasses);
+        classifier = Linear(config.HiddenSize, _numClasses, device: TorchRuntime.BuildDevice);
         RegisterComponents();
         InitWeights(classifier, config);
     }
@@ -383,10 +384,10 @@ internal sealed class BertEmbeddings : Module
     public BertEmbeddings(BertConfig c) : base("BertEmbeddings")
     {
         _config = c;
-        word_embeddings = Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId);
-        position_embeddings = Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
-        token_type_embeddings = Embedding(c.TypeVocabSize, c.HiddenSize);
-        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        word_embeddings = Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId, device: TorchRuntime.BuildDevice);
+        position_embeddings = Embedding(c.MaxPositionEmbeddings, c.HiddenSize, device: TorchRuntime.BuildDevice);
+        token_type_embeddings = Embedding(c.TypeVocabSize, c.HiddenSize, device: TorchRuntime.BuildDevice);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps, device: TorchRuntime.BuildDevice);
         dropout = Dropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
@@ -443,9 +444,9 @@ internal sealed class BertSelfAttention : Module
         _heads = c.NumAttentionHeads;
         _headSize = c.HeadSize;
         _dropout = c.AttentionProbsDropoutProb;
-        query = Linear(c.HiddenSize, c.HiddenSize);
-        key = Linear(c.HiddenSize, c.HiddenSize);
-        value = Linear(c.HiddenSize, c.HiddenSize);
+        query = Linear(c.HiddenSize, c.HiddenSize, device: TorchRuntime.BuildDevice);
+        key = Linear(c.HiddenSize, c.HiddenSize, device: TorchRuntime.BuildDevice);
+        value = Linear(c.HiddenSize, c.HiddenSize, device: TorchRuntime.BuildDevice);
         RegisterComponents();
     }
 
@@ -474,8 +475,8 @@ internal sealed class BertResidualOutput : Module
 
     public BertResidualOutput(string name, long inFeatures, BertConfig c) : base(name)
     {
-        dense = Linear(inFeatures, c.HiddenSize);
-        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        dense = Linear(inFeatures, c.HiddenSize, device: TorchRuntime.BuildDevice);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps, device: TorchRuntime.BuildDevice);
         dropout = Dropout(c.HiddenDropoutProb);
         RegisterComponents();
     }
@@ -517,7 +518,7 @@ internal sealed class BertIntermediate : Module<Tensor, Tensor>
 
     public BertIntermediate(BertConfig c) : base("BertIntermediate")
     {
-        dense = Linear(c.HiddenSize, c.IntermediateSize);
+        dense = Linear(c.HiddenSize, c.IntermediateSize, device: TorchRuntime.BuildDevice);
         intermediate_act_fn = Bert.Activation(c.HiddenAct);
         RegisterComponents();
     }
@@ -582,7 +583,7 @@ internal sealed class BertPooler : Module<Tensor, Tensor>
 
     public BertPooler(BertConfig c) : base("BertPooler")
     {
-        dense = Linear(c.HiddenSize, c.HiddenSize);
+        dense = Linear(c.HiddenSize, c.HiddenSize, device: TorchRuntime.BuildDevice);
         activation = Tanh();
         RegisterComponents();
     }
@@ -604,9 +605,9 @@ internal sealed class BertPredictionHeadTransform : Module<Tensor, Tensor>
 
     public BertPredictionHeadTransform(BertConfig c) : base("BertPredictionHeadTransform")
     {
-        dense = Linear(c.HiddenSize, c.HiddenSize);
+        dense = Linear(c.HiddenSize, c.HiddenSize, device: TorchRuntime.BuildDevice);
         transform_act_fn = Bert.Activation(c.HiddenAct);
-        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        LayerNorm = nn.LayerNorm(c.HiddenSize, eps: c.LayerNormEps, device: TorchRuntime.BuildDevice);
         RegisterComponents();
     }
 
@@ -653,7 +654,7 @@ internal sealed class BertLMPredictionHead : Module<Tensor, Tensor>
     public BertLMPredictionHead(BertConfig c, Func<Parameter> wordEmbeddings) : base("BertLMPredictionHead")
     {
         transform = new BertPredictionHeadTransform(c);
-        bias = new Parameter(zeros(c.VocabSize));
+        bias = new Parameter(zeros(c.VocabSize, device: TorchRuntime.BuildDevice));
         decoder = new TiedDecoder(wordEmbeddings, () => bias);
         RegisterComponents();
     }

@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 // Pieces that torchvision's MobileNetV2 and V3 share: _make_divisible (models/_utils.py), Conv2dNormActivation
 // (ops/misc.py) and the weight init both model files use.
 using TorchSharp;
@@ -27,8 +28,8 @@ internal static class MobileNetLayers
     {
         var layers = new List<(string, Module<Tensor, Tensor>)>
         {
-            ("0", Conv2d(inChannels, outChannels, kernel_size: kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups, bias: false)),
-            ("1", BatchNorm2d(outChannels, eps: eps, momentum: momentum)),
+            ("0", Conv2d(inChannels, outChannels, kernel_size: kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups, bias: false, device: TorchRuntime.BuildDevice)),
+            ("1", BatchNorm2d(outChannels, eps: eps, momentum: momentum, device: TorchRuntime.BuildDevice)),
         };
         if (act is not null) layers.Add(("2", act()));
         return Sequential(layers);

@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 // MobileNetV2 as in torchvision/models/mobilenetv2.py (0.14.1), width 1.0.
 // Field names are the state_dict keys of torchvision's checkpoints: features.0.0, features.1.conv.0.0, classifier.1.
 using TorchSharp;
@@ -58,7 +59,7 @@ public sealed class MobileNetV2 : ZooModel
         strides.Add(1);
 
         features = Sequential(layers.Select((m, i) => (i.ToString(), m)).ToList());
-        classifier = new SwappableSequential(("0", Dropout(dropout)), (HeadName, Linear(_lastChannel, numClasses)));
+        classifier = new SwappableSequential(("0", Dropout(dropout)), (HeadName, Linear(_lastChannel, numClasses, device: TorchRuntime.BuildDevice)));
         var stages = MobileNetLayers.StagesByStride(strides);
         stages.Add(("head", ["classifier." + HeadName]));
         StagePrefixes = stages;
@@ -108,8 +109,8 @@ public sealed class MobileNetV2 : ZooModel
             if (expandRatio != 1)
                 layers.Add(MobileNetLayers.ConvNormAct(inp, hidden, 1, act: () => ReLU6(inplace: true)));
             layers.Add(MobileNetLayers.ConvNormAct(hidden, hidden, 3, stride: stride, groups: hidden, act: () => ReLU6(inplace: true)));
-            layers.Add(Conv2d(hidden, oup, 1, bias: false));
-            layers.Add(BatchNorm2d(oup));
+            layers.Add(Conv2d(hidden, oup, 1, bias: false, device: TorchRuntime.BuildDevice));
+            layers.Add(BatchNorm2d(oup, device: TorchRuntime.BuildDevice));
             conv = Sequential(layers.Select((m, i) => (i.ToString(), m)).ToList());
             RegisterComponents();
         }

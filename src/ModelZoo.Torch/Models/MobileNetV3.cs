@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 // MobileNetV3 Small and Large as in torchvision/models/mobilenetv3.py (0.14.1), width 1.0, no reduced tail, no
 // dilation. Field names are the state_dict keys of torchvision's checkpoints: features.1.block.1.fc1,
 // classifier.0, classifier.3. BatchNorm uses eps 0.001 and momentum 0.01, as torchvision does for this family.
@@ -100,10 +101,10 @@ public sealed class MobileNetV3 : ZooModel
         features = Sequential(layers.Select((m, i) => (i.ToString(), m)).ToList());
         avgpool = AdaptiveAvgPool2d(1);
         classifier = new SwappableSequential(
-            ("0", Linear(lastConvOut, lastChannel)),
+            ("0", Linear(lastConvOut, lastChannel, device: TorchRuntime.BuildDevice)),
             ("1", Hardswish(inplace: true)),
             ("2", Dropout(dropout, inplace: true)),
-            (HeadName, Linear(lastChannel, numClasses)));
+            (HeadName, Linear(lastChannel, numClasses, device: TorchRuntime.BuildDevice)));
         var stages = MobileNetLayers.StagesByStride(strides);
         stages.Add(("pre_logits", ["classifier.0"]));
         stages.Add(("head", ["classifier." + HeadName]));
@@ -181,8 +182,8 @@ public sealed class MobileNetV3 : ZooModel
         public SqueezeExcitation(long inputChannels, long squeezeChannels) : base("SqueezeExcitation")
         {
             avgpool = AdaptiveAvgPool2d(1);
-            fc1 = Conv2d(inputChannels, squeezeChannels, 1);
-            fc2 = Conv2d(squeezeChannels, inputChannels, 1);
+            fc1 = Conv2d(inputChannels, squeezeChannels, 1, device: TorchRuntime.BuildDevice);
+            fc2 = Conv2d(squeezeChannels, inputChannels, 1, device: TorchRuntime.BuildDevice);
             activation = ReLU();
             scale_activation = Hardsigmoid();
             RegisterComponents();

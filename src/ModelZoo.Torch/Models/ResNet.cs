@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 // ResNet-18/34/50/101/152 as in torchvision/models/resnet.py (v1.5: stride on the 3x3 conv of Bottleneck).
 // Field names are the state_dict keys of torchvision's checkpoints.
 //
@@ -52,8 +53,8 @@ public sealed class ResNet : ZooModel
         _arch = arch;
         int expansion = kind == BlockKind.Basic ? 1 : 4;
         long inplanes = 64;
-        conv1 = Conv2d(3, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
-        bn1 = BatchNorm2d(64);
+        conv1 = Conv2d(3, 64, kernel_size: 7, stride: 2, padding: 3, bias: false, device: TorchRuntime.BuildDevice);
+        bn1 = BatchNorm2d(64, device: TorchRuntime.BuildDevice);
         relu = ReLU(inplace: true);
         maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         layer1 = MakeLayer(kind, ref inplanes, 64, layers[0], 1, expansion);
@@ -63,7 +64,7 @@ public sealed class ResNet : ZooModel
         avgpool = AdaptiveAvgPool2d(new long[] { 1, 1 });
         _numFeatures = 512 * expansion;
         _numClasses = numClasses;
-        fc = Linear(_numFeatures, numClasses);
+        fc = Linear(_numFeatures, numClasses, device: TorchRuntime.BuildDevice);
         RegisterComponents();
         InitWeights();
     }
@@ -74,7 +75,7 @@ public sealed class ResNet : ZooModel
         if (stride != 1 || inplanes != planes * expansion)
             downsample = Sequential(
                 ("0", new PointwiseConv(inplanes, planes * expansion, stride)),
-                ("1", BatchNorm2d(planes * expansion)));
+                ("1", BatchNorm2d(planes * expansion, device: TorchRuntime.BuildDevice)));
         var modules = new List<(string, Module<Tensor, Tensor>)>();
         modules.Add(("0", kind == BlockKind.Basic
             ? new BasicBlock(inplanes, planes, stride, downsample)
@@ -159,7 +160,7 @@ public sealed class ResNet : ZooModel
 
         public PointwiseConv(long inChannels, long outChannels, long stride) : base("PointwiseConv")
         {
-            weight = new Parameter(empty(outChannels, inChannels, 1, 1));
+            weight = new Parameter(empty(outChannels, inChannels, 1, 1, device: TorchRuntime.BuildDevice));
             _stride = stride;
             RegisterComponents();
         }
@@ -184,11 +185,11 @@ public sealed class ResNet : ZooModel
 
         public BasicBlock(long inplanes, long planes, long stride, Module<Tensor, Tensor>? downsample) : base("BasicBlock")
         {
-            conv1 = Conv2d(inplanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-            bn1 = BatchNorm2d(planes);
+            conv1 = Conv2d(inplanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false, device: TorchRuntime.BuildDevice);
+            bn1 = BatchNorm2d(planes, device: TorchRuntime.BuildDevice);
             relu = ReLU(inplace: true);
-            conv2 = Conv2d(planes, planes, kernel_size: 3, stride: 1, padding: 1, bias: false);
-            bn2 = BatchNorm2d(planes);
+            conv2 = Conv2d(planes, planes, kernel_size: 3, stride: 1, padding: 1, bias: false, device: TorchRuntime.BuildDevice);
+            bn2 = BatchNorm2d(planes, device: TorchRuntime.BuildDevice);
             this.downsample = downsample;
             RegisterComponents();
         }
@@ -215,12 +216,12 @@ public sealed class ResNet : ZooModel
 
         public Bottleneck(long inplanes, long planes, long stride, Module<Tensor, Tensor>? downsample) : base("Bottleneck")
         {
-            conv1 = Conv2d(inplanes, planes, kernel_size: 1, bias: false);
-            bn1 = BatchNorm2d(planes);
-            conv2 = Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-            bn2 = BatchNorm2d(planes);
-            conv3 = Conv2d(planes, planes * 4, kernel_size: 1, bias: false);
-            bn3 = BatchNorm2d(planes * 4);
+            conv1 = Conv2d(inplanes, planes, kernel_size: 1, bias: false, device: TorchRuntime.BuildDevice);
+            bn1 = BatchNorm2d(planes, device: TorchRuntime.BuildDevice);
+            conv2 = Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false, device: TorchRuntime.BuildDevice);
+            bn2 = BatchNorm2d(planes, device: TorchRuntime.BuildDevice);
+            conv3 = Conv2d(planes, planes * 4, kernel_size: 1, bias: false, device: TorchRuntime.BuildDevice);
+            bn3 = BatchNorm2d(planes * 4, device: TorchRuntime.BuildDevice);
             relu = ReLU(inplace: true);
             this.downsample = downsample;
             RegisterComponents();

@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 // VGG-11/13/16/19 and their batch-norm variants as in torchvision/models/vgg.py (0.14.1).
 // Field names are the state_dict keys of torchvision's checkpoints: features.N, classifier.0/3/6.
 using TorchSharp;
@@ -62,13 +63,13 @@ public sealed class Vgg : ZooModel
         features = Sequential(layers);
         avgpool = AdaptiveAvgPool2d(new long[] { poolSize, poolSize });
         classifier = new SwappableSequential(
-            ("0", Linear(512L * poolSize * poolSize, hidden)),
+            ("0", Linear(512L * poolSize * poolSize, hidden, device: TorchRuntime.BuildDevice)),
             ("1", ReLU(inplace: true)),
             ("2", Dropout(dropout)),
-            ("3", Linear(hidden, hidden)),
+            ("3", Linear(hidden, hidden, device: TorchRuntime.BuildDevice)),
             ("4", ReLU(inplace: true)),
             ("5", Dropout(dropout)),
-            (HeadName, Linear(hidden, numClasses)));
+            (HeadName, Linear(hidden, numClasses, device: TorchRuntime.BuildDevice)));
         stages.Add(("pre_logits", ["classifier.0", "classifier.3"]));
         stages.Add(("head", ["classifier." + HeadName]));
         StagePrefixes = stages;
@@ -101,8 +102,8 @@ public sealed class Vgg : ZooModel
                 current.Clear();
                 continue;
             }
-            Add(Conv2d(inChannels, v, kernel_size: 3, padding: 1));
-            if (batchNorm) Add(BatchNorm2d(v));
+            Add(Conv2d(inChannels, v, kernel_size: 3, padding: 1, device: TorchRuntime.BuildDevice));
+            if (batchNorm) Add(BatchNorm2d(v, device: TorchRuntime.BuildDevice));
             Add(ReLU(inplace: true));
             inChannels = v;
         }

@@ -28,9 +28,8 @@ public static class TorchRuntime
     static bool _initialised;
 
     /// <summary>
-    /// Held while a model is built. libtorch has one global random generator and one default device: a seeded run
-    /// must draw its initial weights with nobody else drawing in between, and a model built on the meta device
-    /// (to count parameters) must not turn another thread's model into meta tensors.
+    /// Held while a model is built with random initial weights: libtorch has one global random generator, and a seeded
+    /// run must draw its initial weights with nobody else drawing in between.
     /// </summary>
     public static readonly object ConstructionLock = new();
 
@@ -44,33 +43,32 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Builds on the meta device (shapes only, no memory, no random draws) and measures something of it.</summary>
-    public static TResult OnMeta<TModel, TResult>(Func<TModel> build, Func<TModel, TResult> measure) where TModel : IDisposable
+    [ThreadStatic] static Device? _buildDevice;
+
+    /// <summary>
+    /// The device the zoo's modules (architectures, strategy heads) are built on by the calling thread: null, which
+    /// TorchSharp reads as its default (the CPU), except inside <see cref="OnMeta{T}"/>. Every constructor passes it
+    /// as <c>device:</c>. It is thread-local on purpose: libtorch's own default device (<c>torch.set_default_device</c>)
+    /// is one process-wide field, and while the planner built a model on meta with it, a tensor another thread made
+    /// without naming a device became a meta tensor ("Cannot copy out of meta tensor" in a prediction).
+    /// </summary>
+    public static Device? BuildDevice => _buildDevice;
+
+    /// <summary>Runs <paramref name="work"/> with <see cref="BuildDevice"/> set to meta on this thread only: modules it
+    /// builds have shapes but no memory and draw no random numbers. What it returns the caller owns.</summary>
+    public static T OnMeta<T>(Func<T> work)
     {
-        lock (ConstructionLock)
-        {
-            torch.set_default_device(META);
-            try
-            {
-                using var model = build();
-                return measure(model);
-            }
-            finally { torch.set_default_device(CPU); }
-        }
+        var previous = _buildDevice;
+        _buildDevice = META;
+        try { return work(); }
+        finally { _buildDevice = previous; }
     }
 
-    /// <summary>Runs <paramref name="work"/> with the meta device as libtorch's default (under
-    /// <see cref="ConstructionLock"/>) and hands back what it made, which the caller owns. The default is the CPU again
-    /// on return, so the caller's further work on meta modules (reading shapes, setting flags) does not hold the window
-    /// in which another thread's unnamed tensors would land on meta.</summary>
-    public static T WithMetaDefault<T>(Func<T> work)
+    /// <summary>Builds on the meta device (see <see cref="OnMeta{T}"/>) and measures something of it.</summary>
+    public static TResult OnMeta<TModel, TResult>(Func<TModel> build, Func<TModel, TResult> measure) where TModel : IDisposable
     {
-        lock (ConstructionLock)
-        {
-            torch.set_default_device(META);
-            try { return work(); }
-            finally { torch.set_default_device(CPU); }
-        }
+        using var model = OnMeta(build);
+        return measure(model);
     }
 
     public static int Threads { get; private set; }

@@ -142,7 +142,7 @@ public sealed class ImagePipeline : ModelZoo.Torch.Training.IBatchSource
         using var scope = NewDisposeScope();
         // Images are read straight into a libtorch buffer: a managed array per batch (megabytes at 224 px) would sit
         // on the large-object heap until a full collection, and memory would grow far past the budget meanwhile.
-        // Every factory names its device: libtorch's default device is process-wide (see TorchRuntime.OnMeta).
+        // Every factory names its device rather than trust libtorch's process-wide default (see TorchRuntime.BuildDevice).
         var raw = empty([n, c, h, w], ScalarType.Byte, device: CPU);
         var buffer = Bytes(raw);
         for (int i = 0; i < n; i++)

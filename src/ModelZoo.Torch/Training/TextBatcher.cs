@@ -55,7 +55,7 @@ public sealed class TextBatcher : IBatchSource
     }
 
     /// <summary>Packed ids/mask/types <c>[B, 3, L]</c> and labels <c>[B]</c> (int64), on the device. Every factory
-    /// names its device: libtorch's default device is process-wide (see TorchRuntime.OnMeta).</summary>
+    /// names its device rather than trust libtorch's process-wide default (see TorchRuntime.BuildDevice).</summary>
     public Prefetcher<TrainingBatch> Train(int[] order, int batchSize, int epoch, int seed, bool augment, CancellationToken ct) =>
         Stream(order, batchSize, ct);
 

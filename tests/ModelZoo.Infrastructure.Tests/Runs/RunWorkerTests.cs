@@ -65,7 +65,10 @@ public class RunWorkerTests
         v.Device.ShouldBe("CPU (test)");
         v.Result!.TestAccuracy.ShouldBe(0.8);
         v.CardMarkdown.ShouldNotBeNull().ShouldContain("80.00 %");
+        // The worker stores the finished run, then records its final status event: wait for that event too.
         var events = await runs.EventsAsync(v.Id);
+        for (var until = DateTime.UtcNow.AddSeconds(30); events[^1].Kind != RunEventKind.Status && DateTime.UtcNow < until; await Task.Delay(50))
+            events = await runs.EventsAsync(v.Id);
         events.Select(e => e.Seq).ShouldBe(Enumerable.Range(1, events.Count).Select(i => (long)i));
         events.First().Status!.Status.ShouldBe(RunStatus.Queued);
         events.Last().Status!.Status.ShouldBe(RunStatus.Succeeded);

@@ -145,6 +145,37 @@ public class ArchitectureContractTests
         t.device_type.ShouldBe(DeviceType.CPU);
     }
 
+    public static TheoryData<string> AllArchitectures()
+    {
+        var d = new TheoryData<string>();
+        foreach (var a in ArchitectureRegistry.Default.All) d.Add(a.Name);
+        return d;
+    }
+
+    // The planner and the catalogue build models on meta while runs train on other threads. Meta is this thread's
+    // build device only: a module left on the CPU would cost the planner memory (VGG: 528 MiB), and a process-wide
+    // meta default turned another thread's tensors into meta tensors ("Cannot copy out of meta tensor", CI).
+    [Theory]
+    [MemberData(nameof(AllArchitectures))]
+    public void OnMeta_BuildsEveryParameterAndBuffer_OnMeta_WhileOtherThreadsStayOnTheCpu(string arch)
+    {
+        var otherThread = ModelZoo.Torch.Native.TorchRuntime.OnMeta(() =>
+        {
+            using var model = ArchitectureRegistry.Default.Create(arch, new ArchitectureOptions(7));
+            model.parameters().Where(p => p.device_type != DeviceType.META).Select(p => p.shape).ShouldBeEmpty();
+            model.buffers().Where(b => b.device_type != DeviceType.META).Select(b => b.shape).ShouldBeEmpty();
+            if (ArchitectureRegistry.Default.Get(arch).FineTuneAs is null)
+            {
+                model.ResetClassifier(3);
+                model.parameters().ShouldAllBe(p => p.device_type == DeviceType.META);
+            }
+            return Task.Run(() => { using var t = zeros(2); return t.device_type; }).Result;
+        });
+        otherThread.ShouldBe(DeviceType.CPU);
+        using var after = zeros(1);
+        after.device_type.ShouldBe(DeviceType.CPU, "the build device is put back");
+    }
+
     [Fact]
     public void Registry_RejectsDuplicateNames()
     {

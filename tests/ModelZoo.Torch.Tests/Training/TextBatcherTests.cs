@@ -56,13 +56,17 @@ public class TextBatcherTests
     [Fact]
     public void Batch_NamesItsDevice_EvenWhileTheDefaultDeviceIsMeta()
     {
-        // A catalogue page counting parameters switches libtorch's process-wide default device to meta.
+        // The zoo never sets libtorch's process-wide default device (TorchRuntime.BuildDevice), but a library or a
+        // future caller may: the batcher names its device rather than trust it. This assembly runs one test at a time.
         var batcher = new TextBatcher(Texts, Tok, maxLength: 16, CPU);
-        var device = TorchRuntime.OnMeta(() => new MemoryStream(), _ =>
+        (DeviceType, DeviceType, bool) device;
+        set_default_device(META);
+        try
         {
             var (x, y) = batcher.Batch([1, 3]);
-            using (x) using (y) return (x.device_type, y.device_type, x.sum().item<long>() > 0);
-        });
+            using (x) using (y) device = (x.device_type, y.device_type, x.sum().item<long>() > 0);
+        }
+        finally { set_default_device(CPU); }
         device.ShouldBe((DeviceType.CPU, DeviceType.CPU, true));
     }
 

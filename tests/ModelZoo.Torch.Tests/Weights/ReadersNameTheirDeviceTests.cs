@@ -8,10 +8,10 @@ using static TorchSharp.torch;
 namespace ModelZoo.Torch.Tests.Weights;
 
 /// <summary>
-/// libtorch's default device is process-wide, and the portal switches it to meta while it measures an architecture
-/// (TorchRuntime.OnMeta). A weights reader that let the default decide once returned meta tensors to a run that was
-/// loading its best epoch at that moment, and the run failed with "Reading data from non-CPU memory" (CI, bundled
-/// weights test). Every reader names the CPU. Runs alone: it switches the default device itself.
+/// libtorch's default device is process-wide. The portal once switched it to meta while it measured an architecture,
+/// and a weights reader that let the default decide returned meta tensors to a run that was loading its best epoch at
+/// that moment ("Reading data from non-CPU memory", CI). The portal now builds on meta per thread
+/// (TorchRuntime.BuildDevice); every reader still names the CPU. Runs alone: it switches the default device itself.
 /// </summary>
 [Collection(TorchGlobalRngCollection.Name)]
 public sealed class ReadersNameTheirDeviceTests : IDisposable

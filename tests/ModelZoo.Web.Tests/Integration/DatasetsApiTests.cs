@@ -108,7 +108,8 @@ public class DatasetsApiTests : IAsyncLifetime
         var rejection = (await response.Content.ReadFromJsonAsync<UploadRejection>(Json))!;
         rejection.Problems.ShouldHaveSingleItem().File.ShouldBe("../../escape.png");
         rejection.Problems[0].Reason.ShouldContain("points outside the archive");
-        Directory.EnumerateFileSystemEntries(Path.Combine(_factory.DataDir, "datasets")).Select(Path.GetFileName).ShouldNotContain(n => n!.StartsWith(".tmp") || n == "evil");
+        // The upload's own temp files only: the default dataset's background fetch writes a .tmp- folder of its own meanwhile.
+        Directory.EnumerateFileSystemEntries(Path.Combine(_factory.DataDir, "datasets")).Select(Path.GetFileName).ShouldNotContain(n => n!.StartsWith(".tmp-upload") || n == "evil");
     }
 
     [Fact]
@@ -133,7 +134,8 @@ public class DatasetsApiTests : IAsyncLifetime
         var preview = (await inspected.Content.ReadFromJsonAsync<ModelZoo.Infrastructure.Datasets.TextTablePreview>(Json))!;
         preview.Columns.ShouldBe(["id", "review", "label"]);
         (preview.Rows, preview.SuggestedTextColumn, preview.SuggestedLabelColumn).ShouldBe((12, "review", "label"));
-        Directory.EnumerateFileSystemEntries(Path.Combine(_factory.DataDir, "datasets")).ShouldNotContain(n => Path.GetFileName(n).StartsWith(".tmp"), "inspecting keeps nothing");
+        // Only the upload's own temp file: the default dataset's background fetch (FetchOnStartup) writes its own .tmp- folder meanwhile.
+        Directory.EnumerateFileSystemEntries(Path.Combine(_factory.DataDir, "datasets")).ShouldNotContain(n => Path.GetFileName(n).StartsWith(".tmp-text-upload"), "inspecting keeps nothing");
 
         var created = await _http.PostAsync("/api/datasets/text/upload?name=Reviews%20API&fileName=reviews.csv&textColumn=review&labelColumn=label&license=CC0-1.0", Csv(csv));
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());

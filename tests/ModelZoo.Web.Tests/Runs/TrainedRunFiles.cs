@@ -19,8 +19,7 @@ static class TrainedRunFiles
             HyperParameters = new HyperParameters { ImageSize = 32 } })).RunId!.Value;
         var file = RunOutputs.WeightsFileNameOf(id);
         var path = System.IO.Path.Combine(Directory.CreateDirectory(host.Get<RunOutputs>().DirOf(id)).FullName, file);
-        // Under the runtime's construction lock: a portal starting in a parallel test class builds models on the meta
-        // device (libtorch's process-wide default while it does), which would otherwise make this one meta tensors.
+        // Seeded under the runtime's construction lock, so the weights are the same whichever test class runs beside.
         using (var model = TorchRuntime.BuildSeeded(1, () => ArchitectureRegistry.Default.Create("resnet18", new ArchitectureOptions(2))))
             SafeTensors.Save(path, model.state_dict(), ScalarType.Float32,
                 new Dictionary<string, string> { ["modelzoo.architecture"] = "resnet18", ["modelzoo.classes"] = """["a","b"]""" });

@@ -45,7 +45,7 @@ public sealed class TrainingPlanner(ArchitectureRegistry registry, StrategyRegis
         var architecture = registry.ForFineTuning(plan.Model.Architecture);
         var archOptions = plan.ModelOptions;
         if (architecture.Name != plan.Model.Architecture) archOptions = archOptions with { NumClasses = classes };
-        using var model = TorchRuntime.WithMetaDefault(() =>
+        using var model = TorchRuntime.OnMeta(() =>
         {
             var m = registry.Create(architecture.Name, archOptions);
             try { m.ResetClassifier(classes); }
@@ -74,7 +74,7 @@ public sealed class TrainingPlanner(ArchitectureRegistry registry, StrategyRegis
         var model = run.Model;
         // Set-up may build modules (DANN's domain classifier): on the meta device as well. What follows only reads
         // shapes and sets flags, with the CPU as the default again.
-        var groups = TorchRuntime.WithMetaDefault(() =>
+        var groups = TorchRuntime.OnMeta(() =>
         {
             strategy.Setup(run);
             return strategy.ParameterGroups(run);

@@ -1,3 +1,4 @@
+using ModelZoo.Torch.Native;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -17,10 +18,10 @@ public sealed class DomainClassifier : nn.Module<Tensor, Tensor>
 
     public DomainClassifier(long features, long hidden, double dropout) : base(nameof(DomainClassifier))
     {
-        fc1 = nn.Linear(features, hidden);
+        fc1 = nn.Linear(features, hidden, device: TorchRuntime.BuildDevice);
         relu = nn.ReLU();
         this.dropout = nn.Dropout(dropout);
-        fc2 = nn.Linear(hidden, 1);
+        fc2 = nn.Linear(hidden, 1, device: TorchRuntime.BuildDevice);
         RegisterComponents();
     }
 

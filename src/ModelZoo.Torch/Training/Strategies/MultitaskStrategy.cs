@@ -141,7 +141,7 @@ public sealed class MultitaskStrategy : TrainingStrategy<MultitaskOptions>
 
         public LogVariances(int tasks) : base(nameof(LogVariances))
         {
-            log_variance = nn.Parameter(zeros(tasks));
+            log_variance = nn.Parameter(zeros(tasks, device: TorchRuntime.BuildDevice));
             RegisterComponents();
         }
 

@@ -27,7 +27,7 @@ public sealed class TaskHeads : nn.Module
     public static TaskHeads For(RunContext run, int seedSalt)
     {
         var inputs = PreLogitsWidth(run.Model);
-        TaskHeads Build() => new(run.Tasks.Skip(1).Select(t => nn.Linear(inputs, t.Classes)));
+        TaskHeads Build() => new(run.Tasks.Skip(1).Select(t => nn.Linear(inputs, t.Classes, device: TorchRuntime.BuildDevice)));
         // A plan builds on the meta device and must not reseed libtorch's one generator, which a training run may be using.
         var heads = run.Planning ? Build() : TorchRuntime.BuildSeeded(TrainingSelection.Seed(run.Training.Seed, seedSalt), Build);
         heads.to(run.Device);
