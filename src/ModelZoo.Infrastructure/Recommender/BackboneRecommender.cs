@@ -23,7 +23,7 @@ namespace ModelZoo.Infrastructure.Recommender;
 /// cut short by it says so.
 /// </summary>
 public sealed class BackboneRecommender(ZooCatalog catalog, DatasetStore datasets, TrainingJobs jobs, IBackboneProbe probe, LatencyService latency,
-    IRunTrainer trainer, ZooPaths paths, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<BackboneRecommender> log)
+    IRunTrainer trainer, ZooPaths paths, TimeProvider clock, ILogger<BackboneRecommender> log, IHostApplicationLifetime? lifetime = null)
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
     public const string Interrupted = "The portal stopped while this recommendation ran; start it again (the features computed so far are cached).";
@@ -36,6 +36,8 @@ public sealed class BackboneRecommender(ZooCatalog catalog, DatasetStore dataset
     public event Action<Recommendation>? Changed;
 
     string Dir => Path.Combine(paths.DataDir, "recommendations");
+    /// <summary>The host's stopping token; none where there is no host (the CLI).</summary>
+    CancellationToken Stopping => lifetime?.ApplicationStopping ?? CancellationToken.None;
 
     /// <summary>The entries a recommendation on <paramref name="modality"/> probes: those with weights on this machine.
     /// A backbone without weights would be a random network, whose probe says nothing about transfer.</summary>
@@ -65,11 +67,28 @@ public sealed class BackboneRecommender(ZooCatalog catalog, DatasetStore dataset
         if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors.Values));
         var r = new Recommendation(Guid.NewGuid(), request, RecommendationState.Queued, "Queued: waiting for the recommendation before it.", 0, [],
             trainer.Device, clock.GetUtcNow(), null, []);
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(Stopping);
         _cancel[r.Id] = cts;
         Publish(r);
         _ = Task.Run(() => RunAsync(r, cts.Token));
         return r;
+    }
+
+    /// <summary>Runs a recommendation on the calling thread (the CLI) and returns it finished; it is kept on disk like
+    /// the portal's, so the portal lists it too.</summary>
+    /// <exception cref="ArgumentException">The request is invalid; <see cref="Check"/> says why, by field.</exception>
+    public Recommendation RunNow(RecommendRequest request, CancellationToken ct)
+    {
+        var errors = Check(request);
+        if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors.Values));
+        var r = new Recommendation(Guid.NewGuid(), request, RecommendationState.Running, "Starting.", 0, [], trainer.Device, clock.GetUtcNow(), null, []);
+        var dir = Directory.CreateTempSubdirectory("mz-recommend-").FullName;
+        try { return Probe(r, dir, ct); }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            _live.TryRemove(r.Id, out _);
+        }
     }
 
     public bool Cancel(Guid id)
@@ -115,7 +134,7 @@ public sealed class BackboneRecommender(ZooCatalog catalog, DatasetStore dataset
         }
         catch (OperationCanceledException)
         {
-            r = r with { State = RecommendationState.Cancelled, Message = lifetime.ApplicationStopping.IsCancellationRequested ? Interrupted : "Cancelled.", FinishedAt = clock.GetUtcNow() };
+            r = r with { State = RecommendationState.Cancelled, Message = Stopping.IsCancellationRequested ? Interrupted : "Cancelled.", FinishedAt = clock.GetUtcNow() };
         }
         catch (Exception e)
         {

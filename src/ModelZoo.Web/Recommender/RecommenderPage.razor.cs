@@ -16,6 +16,7 @@ public partial class RecommenderPage : ComponentBase
     [Inject] BackboneRecommender Recommender { get; set; } = default!;
     [Inject] DatasetStore Datasets { get; set; } = default!;
     [Inject] IAuthorizationService Authorization { get; set; } = default!;
+    [Inject] ModelZoo.Infrastructure.Catalog.LatencyService Latency { get; set; } = default!;
     [CascadingParameter] Task<AuthenticationState>? AuthState { get; set; }
     /// <summary>A recommendation to open (the API's Location points here too).</summary>
     [SupplyParameterFromQuery(Name = "id")] public Guid? Id { get; set; }
@@ -72,6 +73,18 @@ public partial class RecommenderPage : ComponentBase
     }
 
     void Show(Guid id) => _shown = Recommender.Find(id);
+
+    string? _latencyNote;
+
+    /// <summary>Queues a latency measurement (batch 1) of every backbone the report could not time.</summary>
+    void MeasureLatencies(Recommendation r)
+    {
+        if (!_mayStart) return;
+        var queued = r.Scores.Where(s => s.LatencyMs is null)
+            .Select(s => (s.ModelId, Outcome: Latency.Request(s.ModelId, 1).Outcome)).ToList();
+        _latencyNote = $"Queued: {string.Join(", ", queued.Where(q => q.Outcome is ModelZoo.Infrastructure.Catalog.LatencyRequestOutcome.Queued or ModelZoo.Infrastructure.Catalog.LatencyRequestOutcome.AlreadyQueued).Select(q => q.ModelId))}. " +
+                       "Measurements wait for training runs to finish; run the recommendation again once they are done.";
+    }
 
     bool Has(string key) => _errors.ContainsKey(key);
     string Err(string key) => _errors.TryGetValue(key, out var e) ? e : "";
