@@ -8,7 +8,7 @@ using ModelZoo.Infrastructure.Accounts;
 namespace ModelZoo.Web.Accounts;
 
 /// <summary>
-/// <c>Authorization: Bearer mzt_…</c> with a personal API token: the caller is the token's owner with their current
+/// <c>Authorization: Bearer mzt_…</c> (or <c>?access_token=</c> on the hubs) with a personal API token: the caller is the token's owner with their current
 /// roles, so the API's rules are the pages' rules. A revoked token, or a locked or deleted account, fails.
 /// </summary>
 public sealed class ApiTokenAuthenticationHandler(
@@ -18,13 +18,23 @@ public sealed class ApiTokenAuthenticationHandler(
 {
     public const string SchemeName = "api-token";
 
-    public static bool HasBearer(HttpRequest request) =>
-        request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+    public static bool HasBearer(HttpRequest request) => TokenOf(request) is not null;
+
+    /// <summary>
+    /// The token of a bearer header, or on the hubs of an <c>access_token</c> query parameter: browsers cannot set
+    /// headers on a WebSocket or an EventSource, so SignalR's JavaScript client sends the token that way (the .NET client
+    /// sends the header). Only the hubs read the query, so a token never has to sit in an ordinary API URL.
+    /// </summary>
+    static string? TokenOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return header["Bearer ".Length..].Trim();
+        return request.Path.StartsWithSegments("/hubs") && request.Query["access_token"].ToString() is { Length: > 0 } query ? query : null;
+    }
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (!HasBearer(Request)) return AuthenticateResult.NoResult();
-        var token = Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
+        if (TokenOf(Request) is not { } token) return AuthenticateResult.NoResult();
         if (await tokens.FindOwnerAsync(token, Context.RequestAborted) is not { } userId)
             return AuthenticateResult.Fail("Unknown or revoked API token.");
         var user = await users.FindByIdAsync(userId);

@@ -92,6 +92,21 @@ public class AccountsTests
         (await store.ListAsync(userId)).Single(t => t.Id == view.Id).RevokedAt.ShouldNotBeNull();
     }
 
+    [Fact]
+    public async Task TheHub_TakesATokenInTheQuery_AsSignalRsBrowserClientSendsIt_AndTheApiDoesNot()
+    {
+        await using var portal = await AccountsPortal.StartAsync();
+        var token = Uri.EscapeDataString(portal.Tokens["viewer"]);
+        using var anonymous = portal.Client(null);
+        (await anonymous.PostAsync("/hubs/runs/negotiate?negotiateVersion=1", null)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        var negotiated = await anonymous.PostAsync($"/hubs/runs/negotiate?negotiateVersion=1&access_token={token}", null);
+        negotiated.StatusCode.ShouldBe(HttpStatusCode.OK, await negotiated.Content.ReadAsStringAsync());
+        (await negotiated.Content.ReadAsStringAsync()).ShouldContain("connectionToken");
+        (await anonymous.PostAsync("/hubs/runs/negotiate?negotiateVersion=1&access_token=mzt_not-a-token", null)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        // Elsewhere a token in the URL would end up in logs and browser history: the API reads the header only.
+        (await anonymous.GetAsync($"/api/runs?access_token={token}")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:5099")]
     [InlineData("http://192.168.1.20:5099")]

@@ -18,6 +18,10 @@ public static class ComparisonExport
         };
         // Only with a run of several tasks, so other comparisons keep their columns: "dataset=accuracy" per task.
         if (c.HasTasks) headers.Add("task_test_acc");
+        // Student against teacher, each measured by the distillation run itself (same test split, same latency loop).
+        if (c.HasTeacher)
+            headers.AddRange(["teacher_run_id", "teacher_model", "teacher_test_acc", "teacher_params", "teacher_weights_bytes",
+                "student_tensor_bytes", "teacher_latency_ms", "student_latency_ms", "teacher_agreement"]);
         foreach (var m in c.Metrics) headers.AddRange([$"{m}_best", $"{m}_best_epoch", $"{m}_last"]);
         var cells = c.Rows.Select(r =>
         {
@@ -28,6 +32,11 @@ public static class ComparisonExport
                 Num(r.WallSeconds, "0.###"), Num(r.TestAccuracy),
             };
             if (c.HasTasks) row.Add(string.Join(";", r.Tasks.Select(t => $"{t.DatasetId}={Num(t.TestAccuracy)}")));
+            if (c.HasTeacher)
+                row.AddRange(r.Teacher is { } t
+                    ? [t.TeacherRunId.ToString(), t.TeacherModelId, Num(t.TeacherTestAccuracy), Long(t.TeacherParameters), Long(t.TeacherWeightsBytes),
+                       Long(t.StudentTensorBytes), Num(t.TeacherLatencyMs, "0.###"), Num(t.StudentLatencyMs, "0.###"), Num(t.Agreement)]
+                    : Enumerable.Repeat("", 9));
             foreach (var m in c.Metrics)
             {
                 var s = r.Metric(m);

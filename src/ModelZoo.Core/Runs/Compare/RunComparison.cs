@@ -23,6 +23,9 @@ public sealed record ComparisonRow
     public double? TestAccuracy { get; init; }
     /// <summary>Each task's test accuracy, for runs with several tasks (multitask, continual); empty otherwise.</summary>
     public IReadOnlyList<TaskAccuracy> Tasks { get; init; } = [];
+    /// <summary>For a run that learnt from a teacher (distillation): the teacher beside the student, as the run measured
+    /// them on the same test split and in the same latency loop; null otherwise.</summary>
+    public TeacherComparison? Teacher { get; init; }
     /// <summary>Per-epoch metrics by name, in <see cref="RunComparison.Metrics"/> order.</summary>
     public IReadOnlyDictionary<string, MetricSummary> Metrics { get; init; } = new Dictionary<string, MetricSummary>();
 
@@ -43,6 +46,9 @@ public sealed record RunComparison(IReadOnlyList<ComparisonRow> Rows, IReadOnlyL
 
     /// <summary>Whether any run has several tasks: only then do the page and the exports add a tasks column.</summary>
     public bool HasTasks => Rows.Any(r => r.Tasks.Count > 0);
+
+    /// <summary>Whether any run learnt from a teacher: only then do the page and the exports add the teacher columns.</summary>
+    public bool HasTeacher => Rows.Any(r => r.Teacher is not null);
 
     public static RunComparison Build(IEnumerable<(RunView Run, RunCurves Curves)> runs)
     {
@@ -73,6 +79,7 @@ public sealed record RunComparison(IReadOnlyList<ComparisonRow> Rows, IReadOnlyL
             WallSeconds = result is not null && result.TrainSeconds > 0 ? result.TrainSeconds : curves.Elapsed,
             TestAccuracy = result?.TestAccuracy,
             Tasks = result?.Tasks.Select(t => new TaskAccuracy(t.DatasetId, t.TestAccuracy)).ToList() ?? [],
+            Teacher = result?.Teacher,
             Metrics = metrics.ToDictionary(m => m, m => MetricSummary.Of(m, curves.EpochSeries(m)), StringComparer.Ordinal),
         };
     }

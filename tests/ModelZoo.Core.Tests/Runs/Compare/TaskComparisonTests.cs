@@ -97,3 +97,35 @@ public class ComparisonTasksColumnTests
         cells[1][col].ShouldBe("a=0.5;b=0.875");
     }
 }
+
+public class ComparisonTeacherColumnsTests
+{
+    [Fact]
+    public void TeacherColumns_AppearOnlyWithADistilledRun_WithWhatTheRunMeasured()
+    {
+        RunView View(TeacherComparison? teacher) => new()
+        {
+            Id = Guid.NewGuid(), Name = "r", ModelId = "student", DatasetId = "d", Strategy = teacher is null ? "full-fine-tune" : "distillation",
+            Status = RunStatus.Succeeded, Request = new RunRequest(), Result = new RunResult { TestAccuracy = 0.9, Teacher = teacher },
+        };
+        var plain = RunComparison.Build([(View(null), new RunCurves())]);
+        plain.HasTeacher.ShouldBeFalse();
+        ComparisonExport.Table(plain).Headers.ShouldNotContain("teacher_test_acc");
+
+        var teacherRun = Guid.NewGuid();
+        var distilled = View(new TeacherComparison
+        {
+            TeacherRunId = teacherRun, TeacherModelId = "big", TeacherTestAccuracy = 0.925, TeacherParameters = 11_000_000,
+            StudentParameters = 2_000_000, TeacherWeightsBytes = 44_000_000, StudentTensorBytes = 8_000_000,
+            TeacherLatencyMs = 12.5, StudentLatencyMs = 3.25, Agreement = 0.95,
+        });
+        var table = RunComparison.Build([(View(null), new RunCurves()), (distilled, new RunCurves())]);
+        table.HasTeacher.ShouldBeTrue();
+        var (headers, cells) = ComparisonExport.Table(table);
+        string Cell(int row, string header) => cells[row][headers.ToList().IndexOf(header)];
+        (Cell(1, "teacher_run_id"), Cell(1, "teacher_model"), Cell(1, "teacher_test_acc"), Cell(1, "teacher_latency_ms"), Cell(1, "student_latency_ms"))
+            .ShouldBe((teacherRun.ToString(), "big", "0.925", "12.5", "3.25"));
+        Cell(0, "teacher_model").ShouldBe("", "a run without a teacher leaves the columns empty");
+        cells.ShouldAllBe(r => r.Count == headers.Count);
+    }
+}
