@@ -75,12 +75,12 @@ public sealed record TrioReport(IReadOnlyList<TrioArmResult> Arms, double? Recov
         string verdict;
         if (d <= s)
             verdict = $"DANN does not help here: {Pct(d)} against {Pct(s)} without adaptation ({(recovered * 100).ToString("0", Inv)} % of the " +
-                      $"{Points(gap)} gap recovered). {left}";
+                      $"gap of {Points(gap)} recovered). {left}";
         else if (dann.Interval is { } di && source.Interval is { } si && di.Mean - di.HalfWidth <= si.Mean + si.HalfWidth)
-            verdict = $"DANN's mean is {Points(d - s)} above source only ({(recovered * 100).ToString("0", Inv)} % of the {Points(gap)} gap), " +
+            verdict = $"DANN's mean is {Points(d - s)} above source only ({(recovered * 100).ToString("0", Inv)} % of the gap of {Points(gap)}), " +
                       $"but the two 95 % intervals overlap: over {Math.Min(dann.N, source.N)} seeds the gain is not told apart from the seeds' noise. {left}";
         else
-            verdict = $"DANN recovers {(recovered * 100).ToString("0", Inv)} % of the {Points(gap)} gap between source only and the oracle. {left}";
+            verdict = $"DANN recovers {(recovered * 100).ToString("0", Inv)} % of the gap of {Points(gap)} between source only and the oracle. {left}";
         return (recovered, verdict + waiting);
     }
 }
