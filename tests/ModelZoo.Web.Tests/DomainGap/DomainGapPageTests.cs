@@ -90,4 +90,29 @@ public class DomainGapPageTests : IAsyncLifetime
         (await _host.Get<RunService>().ListAsync()).ShouldBeEmpty();
         (await _host.Get<DomainGapTrioService>().ListAsync()).ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task MeasureGap_ShowsTheNumbers_AndRunTrio_KeepsThatMeasurement()
+    {
+        _host.Get<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo("/domain-gap?model=resnet18.tv_in1k&source=tiny&target=tiny-target");
+        var page = _host.Ctx.Render<DomainGapPage>();
+        page.Find("input[data-testid=image-size]").Change("16");
+        page.Find("button[data-testid=measure]").Click();
+        page.WaitForAssertion(() => page.Find("[data-testid=gap-pad]"), TimeSpan.FromSeconds(60));
+        var shown = page.Find("[data-testid=gap-pad] .stat-value").TextContent;
+
+        page.Find("button[data-testid=run-trio]").Click();
+        var nav = _host.Get<Microsoft.AspNetCore.Components.NavigationManager>();
+        page.WaitForAssertion(() => nav.Uri.ShouldContain("/domain-gap/"), TimeSpan.FromSeconds(30));
+        var trio = (await _host.Get<DomainGapTrioService>().ListAsync()).ShouldHaveSingleItem();
+        var view = (await _host.Get<DomainGapTrioService>().GetAsync(trio.Id))!;
+        nav.Uri.ShouldEndWith($"/domain-gap/{trio.Id}");
+        view.Runs.Count.ShouldBe(9);
+        view.Request.HyperParameters.ImageSize.ShouldBe(16);
+        // The measurement the page showed is kept with the trio.
+        view.Gap.ShouldNotBeNull();
+        ModelZoo.Web.Components.Shared.Format.Num(view.Gap.Measures.ProxyADistance, 3).ShouldBe(shown);
+        page.Find("[data-testid=gap-sample] .stat-value").TextContent.ShouldBe($"{view.Gap.Measures.SourceExamples} / {view.Gap.Measures.TargetExamples}");
+        view.Gap.Measures.SourceExamples.ShouldBeLessThan(20, "a tiny dataset's whole training split, not the 500 asked for");
+    }
 }
