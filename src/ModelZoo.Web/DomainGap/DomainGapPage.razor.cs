@@ -51,6 +51,8 @@ public partial class DomainGapPage : ComponentBase, IDisposable
 
     TrioView? _trio;
     HashSet<Guid> _runIds = [];
+    readonly Dictionary<Guid, StepProgress> _steps = [];
+    bool _stale;
     int _reads;
     RenderThrottle? _throttle;
     System.Security.Claims.ClaimsPrincipal _user = new();
@@ -89,21 +91,31 @@ public partial class DomainGapPage : ComponentBase, IDisposable
         _runIds = view?.Runs.Select(r => r.Id).ToHashSet() ?? [];
     }
 
+    /// <summary>A status event re-reads the trio (a finished run brings its result); a step event only updates that
+    /// run's progress, with no database read. Both render through one throttle.</summary>
     void OnAnyRun(RunEvent e)
     {
-        if (e.Kind != RunEventKind.Status) return;
+        if (e.Kind is not (RunEventKind.Status or RunEventKind.Step)) return;
         _ = InvokeAsync(() =>
         {
             if (!_runIds.Contains(e.RunId)) return;
+            if (e is { Kind: RunEventKind.Step, Step: { } step }) _steps[e.RunId] = step;
+            else _stale = true;
             (_throttle ??= new RenderThrottle(RenderInterval, InvokeAsync, () => _ = RefreshAsync())).Request();
         });
     }
 
     async Task RefreshAsync()
     {
-        await ReloadAsync();
+        if (_stale) { _stale = false; await ReloadAsync(); }
         StateHasChanged();
     }
+
+    /// <summary>"epoch 2 · step 120 of 300 (40 %)" for a running run that has reported a step, else null.</summary>
+    string? Progress(RunView run) =>
+        run.Status == RunStatus.Running && _steps.TryGetValue(run.Id, out var s) && s.TotalSteps > 0
+            ? $"epoch {s.Epoch} · step {s.GlobalStep} of {s.TotalSteps} ({100.0 * s.GlobalStep / s.TotalSteps:0} %)"
+            : null;
 
     bool Has(string field) => _errors.ContainsKey(field);
     string? Err(string field) => _errors.TryGetValue(field, out var e) ? e : null;

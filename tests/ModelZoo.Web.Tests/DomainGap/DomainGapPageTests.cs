@@ -60,6 +60,18 @@ public class DomainGapPageTests : IAsyncLifetime
         page.Find("[data-testid=no-gap]");
         page.Find("[data-testid=arm-Dann] [data-testid=arm-mean]").TextContent.ShouldBe("waiting");
 
+        // A running run shows its progress as its steps arrive.
+        var first = trio.Slots[0].RunId;
+        await using (var db = await _host.Get<IDbContextFactory<ZooDbContext>>().CreateDbContextAsync())
+            await db.Runs.Where(r => r.Id == first).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Running));
+        await _host.Get<RunEventRecorder>().RecordAsync(first, RunEventKind.Status, new StatusChange(RunStatus.Running, "Running"));
+        await _host.Get<RunEventRecorder>().RecordAsync(first, RunEventKind.Step, StepProgress.Of(1, 3, 10, 3, 10, 0.7, 1e-3, 50, 5));
+        page.WaitForAssertion(() =>
+        {
+            page.Find("[data-testid=trio-run] [data-testid=status]").TextContent.ShouldBe("Running");
+            page.Find("[data-testid=run-progress]").TextContent.ShouldBe("epoch 1 · step 3 of 10 (30 %)");
+        }, TimeSpan.FromSeconds(10));
+
         double[][] accuracies = [[0.60, 0.62, 0.64], [0.70, 0.72, 0.74], [0.90, 0.92, 0.94]];
         foreach (var slot in trio.Slots)
             await Finish(slot.RunId, RunStatus.Succeeded, accuracies[(int)slot.Arm][slot.Seed - 1]);
@@ -75,6 +87,7 @@ public class DomainGapPageTests : IAsyncLifetime
             page.Find("[data-testid=verdict]").TextContent.ShouldContain("DANN recovers 33 % of the gap of 30.00 points");
             page.Find("[data-testid=trio-chart]").GetAttribute("data-bars").ShouldBe("3");
             page.FindAll("[data-testid=cancel-trio]").ShouldBeEmpty("nothing is left to cancel");
+            page.FindAll("[data-testid=run-progress]").ShouldBeEmpty("no run is running");
         }, TimeSpan.FromSeconds(10));
     }
 
