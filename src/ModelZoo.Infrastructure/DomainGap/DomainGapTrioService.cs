@@ -46,7 +46,7 @@ public sealed class DomainGapTrioService(IDbContextFactory<ZooDbContext> dbs, Ru
         var all = new Dictionary<string, string>(errors);
         if (request.MeasureGap)
             foreach (var (key, message) in gaps.Check(GapRequest(request)))
-                all.TryAdd(key switch { "Examples" => "GapExamples", "ImageSize" => "HyperParameters.ImageSize", "Seed" => "Seeds", _ => key }, message);
+                all.TryAdd(TrioField(key), message);
         foreach (var run in plan)
         {
             var check = runs.Check(run.Request);
@@ -55,6 +55,12 @@ public sealed class DomainGapTrioService(IDbContextFactory<ZooDbContext> dbs, Ru
         }
         return all;
     }
+
+    /// <summary>A gap measurement's error key as the trio's field: its examples and input size are the trio's settings.</summary>
+    public static string TrioField(string gapField) => gapField switch
+    {
+        "Examples" => "GapExamples", "ImageSize" => "HyperParameters.ImageSize", "Seed" => "Seeds", _ => gapField,
+    };
 
     static DomainGapRequest GapRequest(DomainGapTrioRequest r) => new()
     {

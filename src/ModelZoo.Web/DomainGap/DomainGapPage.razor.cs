@@ -148,7 +148,8 @@ public partial class DomainGapPage : ComponentBase, IDisposable
             ModelId = trio.ModelId, SourceDatasetId = trio.SourceDatasetId, TargetDatasetId = trio.TargetDatasetId,
             Examples = trio.GapExamples, ImageSize = trio.HyperParameters.ImageSize, Seed = trio.Seeds.FirstOrDefault(1),
         };
-        _errors = Gaps.Check(request);
+        // Under the form's fields, which are the trio's (the gap's examples and input size are the trio's settings).
+        _errors = Gaps.Check(request).ToDictionary(e => DomainGapTrioService.TrioField(e.Key), e => e.Value);
         _message = null;
         _measured = null;
         if (_errors.Count > 0) return;
