@@ -80,6 +80,7 @@ public static class DependencyInjection
         services.AddSingleton<ModelZoo.Infrastructure.Accounts.ApiTokenStore>();
         services.AddSingleton<SweepService>();
         services.AddSingleton<Runs.Experiments.ExperimentService>();
+        services.AddSingleton<DomainGap.DomainGapTrioService>();
         services.AddSingleton<Runs.Compare.RunCompareService>();
         services.AddSingleton<Runs.Queue.QueueService>();
         services.AddSingleton<Runs.Cards.CardService>();

@@ -85,12 +85,12 @@ public sealed class CardVersionRecord
 public sealed class ExperimentRecord
 {
     public Guid Id { get; set; }
-    /// <summary><c>grid</c> or <c>sweep</c> (Core's <c>ExperimentKind</c>).</summary>
+    /// <summary><c>grid</c>, <c>sweep</c> or <c>domain-gap</c> (Core's <c>ExperimentKind</c>).</summary>
     public string Kind { get; set; } = "";
     public string? Name { get; set; }
     public string DatasetId { get; set; } = "";
     /// <summary>What was launched: a grid's <c>GridLayout</c> (its request, rows, columns and every run's slot); a
-    /// sweep's shared <c>RunRequest</c>. Read whole, never queried by field.</summary>
+    /// sweep's shared <c>RunRequest</c>; a domain-gap trio's <c>TrioLayout</c>. Read whole, never queried by field.</summary>
     public string PlanJson { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
     /// <summary>When someone cancelled the experiment as a whole.</summary>

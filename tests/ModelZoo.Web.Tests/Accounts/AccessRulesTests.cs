@@ -59,6 +59,9 @@ public class AccessRulesTests(AccountsPortalFixture fixture) : IClassFixture<Acc
         ("POST", "/api/recommendations", A),
         ("GET", "/api/recommendations/{id:guid}", V),
         ("POST", "/api/recommendations/{id:guid}/cancel", A),
+        ("POST", "/api/domain-gap/trios", A),
+        ("GET", "/api/domain-gap/trios", V),
+        ("GET", "/api/domain-gap/trios/{id:guid}", V),
         ("GET", "/api/runs", V),
         ("POST", "/api/runs", A),
         // Planning stores nothing and shows nothing a viewer cannot already see (the model's stages, the dataset's sizes).

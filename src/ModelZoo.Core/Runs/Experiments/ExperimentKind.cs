@@ -1,10 +1,11 @@
 namespace ModelZoo.Core.Runs.Experiments;
 
 /// <summary>What an experiment launched: a grid (models × strategies × budgets × seeds) or a transferability sweep
-/// (one model at every frozen depth). Both are stored as experiments; their runs point at them.</summary>
+/// (one model at every frozen depth), or a domain-gap trio (source only, DANN and the oracle over seeds). All are stored
+/// as experiments; their runs point at them.</summary>
 public static class ExperimentKind
 {
-    public const string Grid = "grid", Sweep = "sweep";
+    public const string Grid = "grid", Sweep = "sweep", DomainGap = "domain-gap";
 }
 
 /// <summary>Where each run of a grid sits: stored with the experiment when it is launched, so the grid never has to

@@ -105,7 +105,9 @@ public sealed class ExperimentService(IDbContextFactory<ZooDbContext> dbs, RunSe
         var queue = await RunService.QueueOrderAsync(db, ct);
         var views = rows.Select(r => RunService.ToView(r, queue, includeCard: false)).ToList();
         if (x.Kind != ExperimentKind.Grid)
-            return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, null, RunJson.Read<RunRequest>(x.PlanJson), views, null) { OwnerId = x.OwnerId };
+            // A sweep's plan is its shared request; a domain-gap trio's is its own layout, served by DomainGapTrioService.
+            return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, null,
+                x.Kind == ExperimentKind.Sweep ? RunJson.Read<RunRequest>(x.PlanJson) : null, views, null) { OwnerId = x.OwnerId };
         var layout = RunJson.Read<GridLayout>(x.PlanJson);
         return new ExperimentView(x.Id, x.Kind, x.Name, x.DatasetId, x.CreatedAt, x.CancelledAt, layout.Request, null, views, GridOf(layout, views)) { OwnerId = x.OwnerId };
     }
