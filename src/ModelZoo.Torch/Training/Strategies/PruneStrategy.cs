@@ -37,9 +37,9 @@ public sealed class PruneStrategy : TrainingStrategy<PruneOptions>
 
     public override void Setup(RunContext run)
     {
-        _source = run.Job.SourceRun ?? throw new InvalidOperationException("SourceRunId: pruning needs the run whose model it prunes, and the job has none.");
-        // A plan (meta device) needs only the parameter groups: no weights to read, nothing to measure.
+        // A plan (the new-run page's map, on the meta device) needs only the parameter groups: no weights, no data.
         if (run.Planning) return;
+        _source = run.Job.SourceRun ?? throw new InvalidOperationException("SourceRunId: pruning needs the run whose model it prunes, and the job has none.");
         using (var trained = TrainedModel.Load(_source.WeightsPath, ArchitectureOptions.Of(_source.Model), run.Registry))
         {
             if (trained.Architecture.Name != run.Architecture.Name)
@@ -127,7 +127,7 @@ public sealed class PruneStrategy : TrainingStrategy<PruneOptions>
     public override IEnumerable<StrategyFact> Facts(RunContext run)
     {
         var inv = CultureInfo.InvariantCulture;
-        var s = _source!;
+        if (_source is not { } s) yield break;
         yield return new("Pruned run", $"run {s.RunId}: {s.Model.Id} on {s.DatasetId}" +
                                        (s.TestAccuracy is { } recorded ? $", test accuracy {recorded.ToString("P2", inv)} as its run recorded it" : ""));
         long total = _layers.Sum(l => l.Parameters), zeros = _layers.Sum(l => l.Zeros);
