@@ -24,6 +24,29 @@ public static class CompressionMethods
     public const string Global = "global", Layer = "layer";
     public const int MaxFineTuneEpochs = 20;
 
+    /// <summary>
+    /// The <c>prune</c> run of a run's model, as the compression endpoint launches it (and the pruning study trains it):
+    /// the source run's request (model, image size, seed, label budget and training limit, so the fine-tune sees the same
+    /// training examples) on the dataset it was tested on, with the pruning options, its epochs set to the fine-tune's
+    /// and a constant learning rate (the strategy trains at a fraction of it; the run's warm-up and decay would restart
+    /// at its peak), no early stopping.
+    /// </summary>
+    public static RunRequest PruneRun(RunRequest source, Guid sourceRunId, double sparsity, string? scope, int fineTuneEpochs, string? name = null) =>
+        source with
+        {
+            Strategy = Strategies.PruneOptions.Info.Id,
+            DatasetId = source.TargetDatasetId ?? source.DatasetId,
+            TargetDatasetId = null, TaskDatasetIds = null, BaselineFor = null, SourceRunId = sourceRunId,
+            Options = new System.Text.Json.Nodes.JsonObject
+            {
+                ["sparsity"] = sparsity,
+                ["scope"] = (scope == Layer ? Strategies.PruneScope.Layer : Strategies.PruneScope.Global).ToString(),
+                ["fineTuneEpochs"] = fineTuneEpochs,
+            },
+            HyperParameters = source.HyperParameters with { Epochs = Math.Max(1, fineTuneEpochs), Schedule = LearningRateSchedule.Constant, EarlyStoppingPatience = 0 },
+            Name = name is { Length: > 200 } ? name[..200] : name,
+        };
+
     /// <summary>Each refused option with the reason, by option name; empty when the request is valid.</summary>
     public static IReadOnlyDictionary<string, string> Validate(CompressionRequest r)
     {

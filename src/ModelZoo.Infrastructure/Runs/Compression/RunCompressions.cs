@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using System.Text.Json;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
-using ModelZoo.Core.Strategies;
 using ModelZoo.Core.Training;
 using ModelZoo.Infrastructure.Datasets;
 using ModelZoo.Infrastructure.Runs.Predict;
@@ -110,29 +108,17 @@ public sealed class RunCompressions(RunService runs, RunPredictor predictor, Run
     }
 
     /// <summary>
-    /// Queues the <c>prune</c> run of a run's model: the source run's request (model, dataset it was tested on, image size,
-    /// seed, label budget and training limit, so the fine-tune sees the same training examples) with the pruning options,
-    /// the fine-tune's epochs and a constant learning rate (the strategy trains at a fraction of it; the run's own
-    /// warm-up and decay would restart at its peak). The launch applies the same checks as any run's, so a run that did
+    /// Queues the <c>prune</c> run of a run's model (<see cref="CompressionMethods.PruneRun"/>). The launch applies the same checks as any run's, so a run that did
     /// not succeed or saved no model is refused under <c>SourceRunId</c> (409 here), and bad options by name (400).
     /// </summary>
     async Task<CompressionOutcome> LaunchPruningAsync(Guid runId, CompressionRequest request, string? ownerId, CancellationToken ct)
     {
         if (await runs.GetAsync(runId, ct) is not { } source) return CompressionOutcome.Refused(CompressionFailure.RunNotFound, $"There is no run {runId}.");
         var epochs = request.FineTuneEpochs ?? 1;
-        var scope = request.Scope == CompressionMethods.Layer ? PruneScope.Layer : PruneScope.Global;
         var sparsity = request.Sparsity!.Value;
-        var name = $"Pruned {sparsity.ToString("P0", CultureInfo.InvariantCulture)} ({scope.ToString().ToLowerInvariant()}) of {source.Name ?? $"{source.ModelId} on {source.DatasetId}"}";
-        var launch = source.Request with
-        {
-            Strategy = PruneOptions.Info.Id,
-            DatasetId = source.Request.TargetDatasetId ?? source.DatasetId,
-            TargetDatasetId = null, TaskDatasetIds = null, BaselineFor = null, SourceRunId = runId,
-            Options = new JsonObject { ["sparsity"] = sparsity, ["scope"] = scope.ToString(), ["fineTuneEpochs"] = epochs },
-            // Epochs mirrors the option (the strategy runs the option's epochs), so the run page and card say what ran.
-            HyperParameters = source.Request.HyperParameters with { Epochs = Math.Max(1, epochs), Schedule = LearningRateSchedule.Constant, EarlyStoppingPatience = 0 },
-            Name = name.Length > 200 ? name[..200] : name,
-        };
+        var scope = request.Scope ?? CompressionMethods.Global;
+        var name = $"Pruned {sparsity.ToString("P0", CultureInfo.InvariantCulture)} ({scope}) of {source.Name ?? $"{source.ModelId} on {source.DatasetId}"}";
+        var launch = CompressionMethods.PruneRun(source.Request, runId, sparsity, scope, epochs, name);
         var launched = await runs.LaunchAsync(launch, ownerId, ct);
         if (launched.Ok) return new CompressionOutcome(null, null, null) { LaunchedRunId = launched.RunId };
         var problem = string.Join(" ", launched.Errors.Values);
