@@ -24,7 +24,7 @@ namespace ModelZoo.Cli.Studies;
 public static class PruningStudy
 {
     public const int LabelsPerClass = 50, Epochs = 8, Size = 32;
-    public const string Before = "before (the source run's model)", After = "after pruning, before the fine-tune", Tuned = "after 1 fine-tune epoch";
+    public const string Before = "before (the source run's model)", After = "right after pruning (int8: quantised), before any fine-tune", Tuned = "after 1 fine-tune epoch";
     public static readonly double[] Sparsities = [0, 0.5, 0.8, 0.9];
 
     public static Study Create() => new("pruning", "Compression: magnitude pruning and int8 weights of a ResNet-18 fine-tuned on MNIST",
