@@ -77,4 +77,25 @@ public class PruneOptionsTests
         Validate(Request(dataset: "letters"), Source()).Errors["DatasetId"].ShouldContain("was tested on 'digits'");
         Validate(Request(imageSize: 64), Source()).Errors["HyperParameters.ImageSize"].ShouldContain("set the image size to 32");
     }
+
+    [Fact]
+    public void TheEndpointsPruneRun_KeepsTheSourcesTrainingSelection_RunsTheFineTunesEpochs_AndPassesTheLaunchChecks()
+    {
+        var source = new RunRequest
+        {
+            ModelId = Model.Id, DatasetId = "digits", Strategy = "full-fine-tune", Options = new JsonObject { ["layerwiseDecay"] = 0.7 }, Name = "src",
+            HyperParameters = new HyperParameters { ImageSize = 32, Seed = 7, LabelsPerClass = 50, TrainLimit = 400, Epochs = 8, EarlyStoppingPatience = 2 },
+        };
+        var r = CompressionMethods.PruneRun(source, SourceId, 0.8, CompressionMethods.Layer, 3, "pruned");
+        r.Strategy.ShouldBe("prune");
+        r.SourceRunId.ShouldBe(SourceId);
+        r.Options!.ToJsonString().ShouldBe("""{"sparsity":0.8,"scope":"Layer","fineTuneEpochs":3}""");
+        r.HyperParameters.ShouldBe(source.HyperParameters with { Epochs = 3, Schedule = LearningRateSchedule.Constant, EarlyStoppingPatience = 0 });
+        var check = Validate(r, Source());
+        check.Errors.ShouldBeEmpty();
+        var o = check.Options.ShouldBeOfType<PruneOptions>();
+        (o.Sparsity, o.Scope, o.FineTuneEpochs).ShouldBe((0.8, PruneScope.Layer, 3));
+        // No fine-tune: the run still asks for one epoch (the launch's minimum); the strategy trains none.
+        CompressionMethods.PruneRun(source, SourceId, 0.5, null, 0).HyperParameters.Epochs.ShouldBe(1);
+    }
 }
