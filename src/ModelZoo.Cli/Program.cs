@@ -4,6 +4,7 @@ using ModelZoo.Cli;
 using ModelZoo.Cli.Benchmarks;
 using ModelZoo.Cli.Datasets;
 using ModelZoo.Cli.Pretraining;
+using ModelZoo.Cli.Recommender;
 using ModelZoo.Cli.Studies;
 using ModelZoo.Cli.Weights;
 
@@ -18,6 +19,7 @@ public partial class Program
         DatasetCommands.Create(),   // datasets fetch | lengths
         PretrainCommands.Create(MlmPretrainCommand.Create(), FingerprintsCommand.Create()),  // pretrain glyphs | mlm | fingerprints
         StudyCommands.Create(),     // study run | table | list
+        RecommendCommand.Create(),  // recommend <dataset> [--against study results]
     };
 
     /// <summary>Parses and runs; usage errors exit with <see cref="ExitCodes.BadInput"/>, not System.CommandLine's 1.</summary>

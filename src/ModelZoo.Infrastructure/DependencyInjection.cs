@@ -74,6 +74,7 @@ public static class DependencyInjection
         services.AddSingleton<TrainingJobs>();
         services.AddSingleton<SourceRuns>();
         services.AddSingleton<DomainGap.DomainGapService>();
+        services.AddSingleton<Recommender.BackboneRecommender>();
         services.AddSingleton<RunService>();
         services.AddSingleton<Runs.Plan.RunPlanner>();
         services.AddSingleton<ModelZoo.Infrastructure.Accounts.ApiTokenStore>();

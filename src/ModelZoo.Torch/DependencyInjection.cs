@@ -25,6 +25,7 @@ public static class DependencyInjection
         services.AddSingleton<ModelZoo.Core.Strategies.IStrategyCatalog>(sp => sp.GetRequiredService<StrategyRegistry>());
         services.AddSingleton<IRunTrainer, Trainer>();
         services.AddSingleton<ModelZoo.Core.DomainGap.IDomainGapProbe, Probing.DomainGapProbe>();
+        services.AddSingleton<ModelZoo.Core.Recommender.IBackboneProbe, Probing.BackboneProbe>();
         services.AddSingleton<Training.Plan.TrainingPlanner>();
         return services;
     }

@@ -7,6 +7,7 @@ using ModelZoo.Web.Catalog;
 using ModelZoo.Web.Components;
 using ModelZoo.Web.Datasets;
 using ModelZoo.Web.DomainGap;
+using ModelZoo.Web.Recommender;
 using ModelZoo.Web.Errors;
 using ModelZoo.Web.Runs;
 using ModelZoo.Web.Security;
@@ -55,6 +56,7 @@ api.MapWeightsApi();
 api.MapLatencyApi();
 api.MapDatasetsApi();
 api.MapDomainGapApi();
+api.MapRecommenderApi();
 app.MapOpenApi();
 app.MapHealthChecks("/healthz").AllowAnonymous();
 

@@ -17,7 +17,7 @@ public static class Studies
 
     public const string MiniLm = "minilm_l6.st_allminilm", ArcticXs = "arctic_embed_xs.st";
 
-    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Domain(), FewShotStudy.Create(), MetaFewShotStudy.Create(), MetaFewShotStudy.CreateImageNet(), Text(), ImageNetSmall(), TextEncoders(), Multitask(), Continual(), DistillationStudy.Create(), PruningStudy.Create()];
+    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Domain(), FewShotStudy.Create(), MetaFewShotStudy.Create(), MetaFewShotStudy.CreateImageNet(), Text(), ImageNetSmall(), TextEncoders(), Multitask(), Continual(), DistillationStudy.Create(), Recommender(), PruningStudy.Create()];
 
     public static Study? Find(string name) => All.FirstOrDefault(s => s.Name == name);
 
@@ -103,6 +103,35 @@ public static class Studies
         return new Study("multitask", "Multitask: MNIST and Fashion-MNIST on one glyph-pretrained backbone",
             "Does learning both datasets on one backbone help or hurt each against learning it alone with the same steps?",
             [MnistNpmDataset.Id, FashionMnistDataset.Id], arms);
+    }
+
+    /// <summary>The image backbones with weights on a machine that fetched the ML.NET package: the three house glyph
+    /// models and the ImageNet ResNet-18.</summary>
+    public static string[] RecommenderBackbones => [ResNet, MobileNet, "vgg11_bn.glyphs_house", ImageNetResNet];
+
+    /// <summary>
+    /// Issue 15: the full fine-tunes the backbone recommender's probe ranking is checked against (<c>modelzoo recommend
+    /// --against</c>): every image backbone with weights, fully fine-tuned (head first for one epoch) on MNIST and on
+    /// Fashion-MNIST at 100 labels per class for 10 epochs, all at 32 px, the size the probe is run at, so the probe and
+    /// the fine-tune see the same inputs. The group is the dataset and the arm the catalogue entry.
+    /// </summary>
+    static Study Recommender()
+    {
+        var arms = new List<StudyArm>();
+        foreach (var dataset in new[] { MnistNpmDataset.Id, FashionMnistDataset.Id })
+            foreach (var model in RecommenderBackbones)
+                arms.Add(new StudyArm(dataset, model, "", seed => new RunRequest
+                {
+                    ModelId = model, DatasetId = dataset, Strategy = "full-fine-tune",
+                    Options = new JsonObject { ["unfreezing"] = "HeadFirst", ["frozenEpochs"] = 1 },
+                    HyperParameters = new HyperParameters { Epochs = 10, BatchSize = 32, LearningRate = 1e-3, Seed = seed, ImageSize = 32, LabelsPerClass = 100, Augment = true },
+                }));
+        return new Study("recommender", "Backbone recommender: full fine-tunes to check the probe's ranking against",
+            "Does a linear probe on frozen features rank the backbones as full fine-tuning does?",
+            [MnistNpmDataset.Id, FashionMnistDataset.Id], arms)
+        {
+            Weights = [ImageNetResNet],
+        };
     }
 
     /// <summary>

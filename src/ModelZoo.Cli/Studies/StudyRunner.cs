@@ -32,6 +32,7 @@ public sealed class StudyContext : IDisposable
     }
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
+    public IServiceProvider Services => _services;
     public void Dispose() => _services.Dispose();
 }
 

@@ -55,6 +55,10 @@ public class AccessRulesTests(AccountsPortalFixture fixture) : IClassFixture<Acc
         ("POST", "/api/datasets/text/inspect", A),
         ("POST", "/api/datasets/text/upload", A),
         ("POST", "/api/domain-gap", A),
+        ("GET", "/api/recommendations", V),
+        ("POST", "/api/recommendations", A),
+        ("GET", "/api/recommendations/{id:guid}", V),
+        ("POST", "/api/recommendations/{id:guid}/cancel", A),
         ("GET", "/api/runs", V),
         ("POST", "/api/runs", A),
         // Planning stores nothing and shows nothing a viewer cannot already see (the model's stages, the dataset's sizes).

@@ -119,7 +119,7 @@ public sealed class MultitaskStrategy : TrainingStrategy<MultitaskOptions>
         yield return new("Tasks", string.Join("; ", run.Tasks.Select((t, i) =>
             $"{i + 1}: {t.DatasetId} ({t.Classes} classes, {t.Train.Length} training examples, {_batch.ElementAtOrDefault(i)} per batch)")));
         yield return new("Loss weighting", Options.LossWeighting == TaskLossWeighting.Uncertainty
-            ? "learnt (uncertainty weighting); final weights " + string.Join(", ", _uncertainty!.LogVariance.data<float>().ToArray()
+            ? "learnt (uncertainty weighting); final weights " + string.Join(", ", _uncertainty!.LogVariance.detach().cpu().data<float>().ToArray()
                 .Select((s, i) => $"task {i + 1} {Math.Exp(-s).ToString("0.###", CultureInfo.InvariantCulture)}"))
             : "fixed: " + string.Join(", ", Options.Weights.Take(run.Tasks.Count).Select((w, i) => $"task {i + 1} × {w.ToString("0.###", CultureInfo.InvariantCulture)}")));
         yield return new("Model selection", "the epoch with the best mean validation accuracy over the tasks");
