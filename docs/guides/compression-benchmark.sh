@@ -30,9 +30,20 @@ compress() {
     before: .accuracyBefore, pruned: .accuracyPruned, after: .accuracyAfter, bytesBefore, bytesAfter, achieved: .achievedSparsity,
     minLayer: ([.layers[].sparsity] | min), maxLayer: ([.layers[].sparsity] | max), losses: .fineTuneLosses, seconds}'
 }
+# Pruning answers 202 with a queued run of the prune strategy; wait for it and print what its result measured.
+prune() {
+  local id
+  id=$(curl -sf -H 'content-type: application/json' "$API/runs/$RUN/compressions" -d "$1" | jq -r .runId)
+  until [ "$(curl -sf "$API/runs/$id" | jq -r .status)" != Queued ] && [ "$(curl -sf "$API/runs/$id" | jq -r .status)" != Running ]; do sleep 5; done
+  curl -sf "$API/runs/$id" | jq -c --arg req "$1" '{request: ($req | fromjson), run: .id, status, before: .result.values.test_acc_before_pruning,
+    pruned: .result.values.test_acc_pruned, after: .result.testAccuracy, achieved: .result.values.sparsity,
+    minLayer: ([.result.values | to_entries[] | select(.key | startswith("sparsity/")) | .value] | min),
+    maxLayer: ([.result.values | to_entries[] | select(.key | startswith("sparsity/")) | .value] | max),
+    bytes: .result.trainedWeights.bytes, seconds: .result.trainSeconds}'
+}
 compress '{"method": "int8"}'
 for s in 0 0.5 0.8 0.9; do
-  compress "{\"method\": \"prune\", \"sparsity\": $s, \"scope\": \"global\", \"fineTuneEpochs\": 1}"
-  compress "{\"method\": \"prune\", \"sparsity\": $s, \"scope\": \"layer\", \"fineTuneEpochs\": 1}"
+  prune "{\"method\": \"prune\", \"sparsity\": $s, \"scope\": \"global\", \"fineTuneEpochs\": 1}"
+  prune "{\"method\": \"prune\", \"sparsity\": $s, \"scope\": \"layer\", \"fineTuneEpochs\": 1}"
 done
 echo "int8 file: $DATA/runs/$RUN/compressions/"

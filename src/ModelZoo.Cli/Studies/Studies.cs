@@ -17,7 +17,7 @@ public static class Studies
 
     public const string MiniLm = "minilm_l6.st_allminilm", ArcticXs = "arctic_embed_xs.st";
 
-    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Domain(), FewShotStudy.Create(), MetaFewShotStudy.Create(), MetaFewShotStudy.CreateImageNet(), Text(), ImageNetSmall(), TextEncoders(), Multitask(), Continual(), DistillationStudy.Create(), Recommender()];
+    public static IReadOnlyList<Study> All { get; } = [ImagesSmall(), Domain(), FewShotStudy.Create(), MetaFewShotStudy.Create(), MetaFewShotStudy.CreateImageNet(), Text(), ImageNetSmall(), TextEncoders(), Multitask(), Continual(), DistillationStudy.Create(), Recommender(), PruningStudy.Create()];
 
     public static Study? Find(string name) => All.FirstOrDefault(s => s.Name == name);
 

@@ -2,9 +2,10 @@ namespace ModelZoo.Core.Runs;
 
 /// <summary>
 /// What to do to a succeeded run's trained model (<c>POST /api/runs/{id}/compressions</c>). <c>int8</c>: post-training
-/// per-channel symmetric int8 weights, a download that needs its loader. <c>prune</c>: magnitude pruning of the conv
-/// and linear weights to <see cref="Sparsity"/>, over all of them (<c>global</c>) or each layer (<c>layer</c>), then
-/// <see cref="FineTuneEpochs"/> epochs of fine-tuning with the mask held fixed.
+/// per-channel symmetric int8 weights, a download that needs its loader, made in the request. <c>prune</c>: a queued run
+/// of the <c>prune</c> strategy: magnitude pruning of the conv and linear weights to <see cref="Sparsity"/>, over all of
+/// them (<c>global</c>) or each layer (<c>layer</c>), then <see cref="FineTuneEpochs"/> epochs of fine-tuning with the
+/// mask held fixed.
 /// </summary>
 public sealed record CompressionRequest
 {
@@ -22,6 +23,29 @@ public static class CompressionMethods
     public const string Int8 = "int8", Prune = "prune";
     public const string Global = "global", Layer = "layer";
     public const int MaxFineTuneEpochs = 20;
+
+    /// <summary>
+    /// The <c>prune</c> run of a run's model, as the compression endpoint launches it (and the pruning study trains it):
+    /// the source run's request (model, image size, seed, label budget and training limit, so the fine-tune sees the same
+    /// training examples) on the dataset it was tested on, with the pruning options, its epochs set to the fine-tune's
+    /// and a constant learning rate (the strategy trains at a fraction of it; the run's warm-up and decay would restart
+    /// at its peak), no early stopping.
+    /// </summary>
+    public static RunRequest PruneRun(RunRequest source, Guid sourceRunId, double sparsity, string? scope, int fineTuneEpochs, string? name = null) =>
+        source with
+        {
+            Strategy = Strategies.PruneOptions.Info.Id,
+            DatasetId = source.TargetDatasetId ?? source.DatasetId,
+            TargetDatasetId = null, TaskDatasetIds = null, BaselineFor = null, SourceRunId = sourceRunId,
+            Options = new System.Text.Json.Nodes.JsonObject
+            {
+                ["sparsity"] = sparsity,
+                ["scope"] = (scope == Layer ? Strategies.PruneScope.Layer : Strategies.PruneScope.Global).ToString(),
+                ["fineTuneEpochs"] = fineTuneEpochs,
+            },
+            HyperParameters = source.HyperParameters with { Epochs = Math.Max(1, fineTuneEpochs), Schedule = LearningRateSchedule.Constant, EarlyStoppingPatience = 0 },
+            Name = name is { Length: > 200 } ? name[..200] : name,
+        };
 
     /// <summary>Each refused option with the reason, by option name; empty when the request is valid.</summary>
     public static IReadOnlyDictionary<string, string> Validate(CompressionRequest r)
@@ -48,11 +72,19 @@ public static class CompressionMethods
     }
 }
 
+/// <summary>What <c>POST /api/runs/{id}/compressions</c> answers for <c>prune</c>: the queued run that prunes the model
+/// and fine-tunes it (strategy <c>prune</c>), its API address and its page.</summary>
+public sealed record CompressionLaunch(string Method, Guid RunId, string Url, string Page)
+{
+    public static CompressionLaunch Of(Guid runId) => new(CompressionMethods.Prune, runId, $"/api/runs/{runId}", $"/runs/{runId}");
+}
+
 /// <summary>One pruned layer's sparsity as measured on the saved weights.</summary>
 public sealed record LayerSparsity(string Layer, long Parameters, long Zeros, double Sparsity);
 
 /// <summary>
-/// One compression of a run, as stored in the run's folder (<c>compressions/&lt;id&gt;.json</c>) and shown on its
+/// One compression of a run, as stored in the run's folder (int8; pruning results of this shape were stored before
+/// pruning became a run of its own, and are still read and shown) (<c>compressions/&lt;id&gt;.json</c>) and shown on its
 /// page and card. Accuracies are measured here on the run's test split, prepared exactly as the run's evaluation
 /// prepared it: <see cref="AccuracyBefore"/> from the run's F32 weights file, <see cref="AccuracyAfter"/> from the
 /// compressed file as a user loads it (int8: dequantised by the loader; prune: the pruned, fine-tuned weights).

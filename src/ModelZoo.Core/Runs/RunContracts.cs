@@ -166,6 +166,10 @@ public sealed record RunResult
     /// <summary>For a run that learnt from a teacher (distillation): the teacher measured beside the student in this
     /// run; null for other runs. The student's own figures are this result's (accuracy, parameters, weights file).</summary>
     public TeacherComparison? Teacher { get; init; }
+    /// <summary>Named values the strategy measured once for the whole run rather than per step or epoch (pruning's
+    /// sparsity counted on the saved weights and the accuracies before and right after pruning), named as its
+    /// <see cref="Strategies.StrategyInfo.Metrics"/> describe them; empty for most strategies.</summary>
+    public IReadOnlyDictionary<string, double> Values { get; init; } = new Dictionary<string, double>();
 }
 
 /// <summary>

@@ -88,6 +88,7 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
             Tasks = strategy.TaskResults(run),
             TaskMatrix = strategy.TaskMatrix(run),
             Teacher = strategy.TeacherResult(run),
+            Values = strategy.ResultValues(run),
         };
         // Saved last, after the test evaluation: a cancelled or diverged run has thrown by now and leaves no file.
         if (job.WeightsFileName is not null)
@@ -188,9 +189,11 @@ public sealed class Trainer(ArchitectureRegistry registry, IWeightsInitializer? 
                                 $"Lower the learning rate (it is {h.LearningRate:G4}) or check the data for invalid values.");
                         optimization.Optimizer.zero_grad();
                         step.Loss.backward();
+                        strategy.BeforeOptimizerStep(run);
                         if (h.GradientClipNorm > 0)
                             nn.utils.clip_grad_norm_(optimization.Parameters.Where(p => p.grad is not null), h.GradientClipNorm);
                         optimization.Optimizer.step();
+                        strategy.AfterOptimizerStep(run);
 
                         lossSum += lossValue * batch.Count;
                         seen += batch.Count;

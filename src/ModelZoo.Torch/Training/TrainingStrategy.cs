@@ -26,6 +26,15 @@ public abstract class TrainingStrategy : IDisposable
     /// <summary>Which weights the test split sees; domain adaptation must not choose with the target's labels.</summary>
     public virtual ModelSelection Selection => ModelSelection.BestValidation;
 
+    /// <summary>After the step's backward pass, before gradient clipping and the optimiser step: a strategy that holds
+    /// some weights fixed (pruning's zeros) clears their gradients here, so neither the clipping norm nor the optimiser's
+    /// momentum sees them.</summary>
+    public virtual void BeforeOptimizerStep(RunContext run) { }
+
+    /// <summary>After each optimiser step: a strategy that constrains weights puts them back here (pruning sets its
+    /// zeros again, whatever weight decay or momentum did).</summary>
+    public virtual void AfterOptimizerStep(RunContext run) { }
+
     /// <summary>Once, after the model is built, its weights loaded and its head reset to the dataset's classes:
     /// freeze what must not learn, build extra modules, run passes over the data (a feature cache).</summary>
     public virtual void Setup(RunContext run) { }
@@ -95,6 +104,10 @@ public abstract class TrainingStrategy : IDisposable
     /// <summary>For a strategy that learns from another run's model (distillation): that teacher measured beside the
     /// run's model (after <see cref="Finish"/>); null otherwise.</summary>
     public virtual TeacherComparison? TeacherResult(RunContext run) => null;
+
+    /// <summary>Named values measured once for the whole run (after <see cref="Finish"/>), stored as
+    /// <see cref="RunResult.Values"/>; name them in the options record's <see cref="StrategyInfo.Metrics"/>.</summary>
+    public virtual IReadOnlyDictionary<string, double> ResultValues(RunContext run) => EmptyValues;
 
     public virtual void Dispose() { GC.SuppressFinalize(this); }
 

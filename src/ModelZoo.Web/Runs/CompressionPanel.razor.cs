@@ -6,8 +6,8 @@ using ModelZoo.Infrastructure.Runs.Compression;
 namespace ModelZoo.Web.Runs;
 
 /// <summary>The run page's "Compression" panel (<see cref="RunCompressions"/>): the stored results, and for analysts the
-/// form that adds one. A compression is answered when done (seconds for int8, about an epoch of training per fine-tune
-/// epoch), so the button shows progress and stays off meanwhile.</summary>
+/// form that adds one. int8 is answered when done (seconds), so the button shows progress and stays off meanwhile;
+/// pruning queues a run of its own and the panel links to it.</summary>
 public partial class CompressionPanel
 {
     [Inject] public RunCompressions Compressions { get; set; } = default!;
@@ -22,7 +22,16 @@ public partial class CompressionPanel
     bool _busy;
     string? _error;
 
-    protected override async Task OnParametersSetAsync() => _results = await Compressions.ListAsync(RunId) ?? [];
+    /// <summary>The pruning run this panel launched last, linked until the page is left.</summary>
+    Guid? _launched;
+    System.Security.Claims.ClaimsPrincipal? _user;
+    [CascadingParameter] Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? AuthState { get; set; }
+
+    protected override async Task OnParametersSetAsync()
+    {
+        _results = await Compressions.ListAsync(RunId) ?? [];
+        _user = AuthState is null ? null : (await AuthState).User;
+    }
 
     async Task CompressAsync()
     {
@@ -32,8 +41,9 @@ public partial class CompressionPanel
         {
             var request = _method == CompressionMethods.Int8 ? new CompressionRequest { Method = _method }
                 : new CompressionRequest { Method = _method, Sparsity = _sparsity, Scope = _scope, FineTuneEpochs = _epochs };
-            var outcome = await Compressions.CompressAsync(RunId, request);
-            if (outcome.Result is null) _error = outcome.Problem;
+            var outcome = await Compressions.CompressAsync(RunId, request, _user is null ? null : ModelZoo.Web.Accounts.ZooPolicies.AccountId(_user));
+            _launched = outcome.LaunchedRunId;
+            if (outcome.Result is null && outcome.LaunchedRunId is null) _error = outcome.Problem;
             _results = await Compressions.ListAsync(RunId) ?? [];
             if (outcome.Result is not null) await Compressed.InvokeAsync();
         }

@@ -1,12 +1,12 @@
+using System.Security.Claims;
 using ModelZoo.Core.Runs;
 using ModelZoo.Infrastructure.Runs.Compression;
 using ModelZoo.Web.Accounts;
 
 namespace ModelZoo.Web.Runs;
 
-/// <summary><c>/api/runs/{id}/compressions</c>: compress a succeeded run's model (int8 weights, or magnitude pruning
-/// with a short fine-tune), list what was measured, download the files; the same <see cref="RunCompressions"/> the run
-/// page's panel uses.</summary>
+/// <summary><c>/api/runs/{id}/compressions</c>: compress a succeeded run's model (int8 weights now, or queue a pruning
+/// run), list what was measured, download the files; the same <see cref="RunCompressions"/> the run page's panel uses.</summary>
 public static class CompressionsApi
 {
     public static IEndpointRouteBuilder MapCompressionsApi(this IEndpointRouteBuilder app)
@@ -15,19 +15,24 @@ public static class CompressionsApi
         g.MapPost("/", CompressAsync)
             .RequireAuthorization(ZooPolicies.Analyst)
             .Produces<CompressionResult>()
+            .Produces<CompressionLaunch>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .WithName("CompressRun").WithSummary("Compress a succeeded run's trained model and measure it on the run's test split")
+            .WithName("CompressRun").WithSummary("Compress a succeeded run's trained model: int8 now, or queue a pruning run")
             .WithDescription(
                 "Body: {method: int8 | prune, sparsity (prune: 0 to 0.99), scope (prune: global | layer, default global), fineTuneEpochs " +
-                "(prune: 0 to 20, default 1)}. int8: per-output-channel symmetric int8 weights (scale = max|w|/127, zero point 0) for every " +
-                "conv/linear weight (and a text model's embedding tables) of 256+ elements, F32 scales under <key>.scale, everything else " +
-                "F32; the header's __metadata__ names the scheme; loading needs docs/loaders/load_int8_safetensors.py. prune: the conv and " +
-                "linear weights of smallest magnitude set to zero (exactly floor(sparsity × n) over all of them, or per layer), then the " +
-                "fine-tune of all parameters on the run's training examples at a tenth of its learning rate, the mask held fixed. Answers when done, with accuracy on the run's test " +
-                "split before and after (and pruned before the fine-tune), file sizes, and sparsity achieved per layer. 400: an option " +
-                "out of range (keyed by option); 404: no such run; 409: the run has not succeeded, has no weights, or its data is gone.");
+                "(prune: 0 to 20, default 1)}. int8 (200, answered when done, seconds): per-output-channel symmetric int8 weights (scale = " +
+                "max|w|/127, zero point 0) for every conv/linear weight (and a text model's embedding tables) of 256+ elements, F32 scales " +
+                "under <key>.scale, everything else F32; the header's __metadata__ names the scheme; loading needs " +
+                "docs/loaders/load_int8_safetensors.py; accuracy on the run's test split before and after, file sizes. prune (202, at once): " +
+                "queues a run of the prune strategy with this run as its SourceRunId (same model, dataset, image size, seed and training " +
+                "examples; the fine-tune's epochs at a constant rate): the conv and linear weights of smallest magnitude set to zero " +
+                "(exactly floor(sparsity × n) over all of them, or per layer), then the fine-tune with the zeros held. The answer names the " +
+                "run (runId, url, page; Location header); follow it like any run. Its result's values and card report the sparsity " +
+                "counted on its saved weights (overall and per layer) and the test accuracy before pruning, right after it and after the " +
+                "fine-tune; its weights file is the pruned model. 400: an option out of range (keyed by option); 404: no such run; 409: the " +
+                "run has not succeeded, has no weights, or its data is gone.");
         g.MapGet("/", ListAsync)
             .Produces<IReadOnlyList<CompressionResult>>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -39,12 +44,13 @@ public static class CompressionsApi
         return app;
     }
 
-    static async Task<IResult> CompressAsync(Guid id, CompressionRequest request, RunCompressions compressions, CancellationToken ct)
+    static async Task<IResult> CompressAsync(Guid id, CompressionRequest request, RunCompressions compressions, ClaimsPrincipal user, CancellationToken ct)
     {
-        var outcome = await compressions.CompressAsync(id, request, ct);
+        var outcome = await compressions.CompressAsync(id, request, user.AccountId(), ct);
         return outcome switch
         {
             { Result: { } r } => TypedResults.Ok(r),
+            { LaunchedRunId: { } runId } => TypedResults.Accepted($"/api/runs/{runId}", CompressionLaunch.Of(runId)),
             { Failure: CompressionFailure.BadInput } => TypedResults.ValidationProblem(outcome.Errors!.ToDictionary(e => e.Key, e => new[] { e.Value }),
                 detail: outcome.Problem, title: "The compression request is invalid."),
             { Failure: CompressionFailure.RunNotFound } => TypedResults.Problem(outcome.Problem, statusCode: StatusCodes.Status404NotFound, title: "Not found."),

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ModelZoo.Core.Runs;
+using ModelZoo.Core.Strategies;
 using ModelZoo.Torch.Compression;
 using ModelZoo.Torch.Weights;
 using ModelZoo.Web.Tests.Integration;
@@ -9,8 +10,9 @@ using static TorchSharp.torch;
 
 namespace ModelZoo.Web.Tests.Runs;
 
-/// <summary><c>/api/runs/{id}/compressions</c> on the real portal with a tiny run its worker trained: int8 and pruning
-/// measured on the run's test split, the files they leave, the card's section, and every refusal.</summary>
+/// <summary><c>/api/runs/{id}/compressions</c> on the real portal with a tiny run its worker trained: int8 measured on
+/// the run's test split, the file it leaves and the card's section; pruning as a queued run of the prune strategy that
+/// the same worker trains; and every refusal.</summary>
 public sealed class CompressionsApiTests(PredictPortal portal) : IClassFixture<PredictPortal>, IDisposable
 {
     HttpClient Http => portal.Http;
@@ -83,37 +85,103 @@ public sealed class CompressionsApiTests(PredictPortal portal) : IClassFixture<P
         card.ShouldContain("needs the int8 loader");
     }
 
-    [Fact]
-    public async Task Pruning_PerLayer_ReachesTheSparsityInEveryLayer_AndKeepsItThroughTheFineTune()
+    /// <summary>Posts a pruning request, checks the 202 naming the queued run, and waits for that run to end.</summary>
+    async Task<RunView> Prune(object body)
     {
-        var r = await Compress(new { method = "prune", sparsity = 0.5, scope = "layer", fineTuneEpochs = 1 });
-        r.AccuracyPruned.ShouldNotBeNull();
-        r.FineTuneLosses.Count.ShouldBe(1);
-        r.Layers.Count.ShouldBe(21, "ResNet-18: 20 convolutions (3 of them downsampling) and the classifier");
-        foreach (var l in r.Layers) l.Zeros.ShouldBeGreaterThanOrEqualTo((long)Math.Floor(0.5 * l.Parameters), l.Layer);
-        r.BytesAfter.ShouldBeInRange(r.BytesBefore, r.BytesBefore + 1024, "zeros are stored densely: only the header (the pruning metadata) grows");
+        var response = await Http.PostAsJsonAsync($"/api/runs/{portal.RunId}/compressions", body);
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var launch = (await response.Content.ReadFromJsonAsync<CompressionLaunch>(RunPolling.Json))!;
+        launch.Method.ShouldBe("prune");
+        launch.Url.ShouldBe($"/api/runs/{launch.RunId}");
+        launch.Page.ShouldBe($"/runs/{launch.RunId}");
+        response.Headers.Location!.ToString().ShouldBe(launch.Url);
+        var run = await Http.WaitForTerminalAsync(launch.RunId);
+        run.Status.ShouldBe(RunStatus.Succeeded, run.Error);
+        return (await Http.GetFromJsonAsync<RunView>(launch.Url, RunPolling.Json))!;
+    }
 
-        // The downloaded file holds the zeros the result reports.
-        var pruned = await Download($"/api/runs/{portal.RunId}/compressions/{r.Id}/file", "pruned.safetensors");
+    [Fact]
+    public async Task Pruning_QueuesAPruneRunFromThisRun_WhoseSavedWeightsHoldTheZerosItsResultReports()
+    {
+        var source = (await Http.GetFromJsonAsync<RunView>($"/api/runs/{portal.RunId}", RunPolling.Json))!;
+        var run = await Prune(new { method = "prune", sparsity = 0.5, scope = "layer", fineTuneEpochs = 1 });
+        run.Strategy.ShouldBe("prune");
+        run.Request.SourceRunId.ShouldBe(portal.RunId);
+        run.ModelId.ShouldBe(source.ModelId);
+        run.DatasetId.ShouldBe(source.DatasetId);
+        run.Request.HyperParameters.ImageSize.ShouldBe(source.Request.HyperParameters.ImageSize);
+        var r = run.Result!;
+        // The source run's weights on the same test split: exactly what that run recorded.
+        r.Values[PruneOptions.AccuracyBefore].ShouldBe(source.Result!.TestAccuracy, 1e-12);
+        r.Values.ContainsKey(PruneOptions.AccuracyPruned).ShouldBeTrue();
+        var layers = r.Values.Where(v => v.Key.StartsWith(PruneOptions.LayerPrefix)).ToDictionary(v => v.Key[PruneOptions.LayerPrefix.Length..], v => v.Value);
+        layers.Count.ShouldBe(21, "ResNet-18: 20 convolutions (3 of them downsampling) and the classifier");
+        r.TrainedWeights!.Bytes.ShouldBeInRange(source.Result.TrainedWeights!.Bytes - 1024, source.Result.TrainedWeights.Bytes + 1024, "zeros are stored densely");
+
+        // The pruned run's own weights file holds the zeros its result reports, at least half of every layer.
+        var pruned = await Download($"/api/runs/{run.Id}/weights.safetensors", "pruned.safetensors");
         var weights = SafeTensors.Load(pruned);
         try
         {
-            foreach (var l in r.Layers) weights[l.Layer].eq(0).sum().item<long>().ShouldBe(l.Zeros, l.Layer);
+            foreach (var (key, sparsity) in layers)
+            {
+                var n = weights[key].numel();
+                var zeros = weights[key].eq(0).sum().item<long>();
+                zeros.ShouldBeGreaterThanOrEqualTo((long)Math.Floor(0.5 * n), key);
+                sparsity.ShouldBe((double)zeros / n, 1e-12, key);
+            }
         }
         finally { foreach (var t in weights.Values) t.Dispose(); }
+
+        // Live progress like any run: the epoch's sparsity is a stored metric; the card says what pruning did.
+        (await Http.GetFromJsonAsync<List<JsonElement>>($"/api/runs/{run.Id}/metrics/{PruneOptions.SparsityMetric}", RunPolling.Json))!.Count.ShouldBe(1);
+        var card = await Http.GetStringAsync($"/api/runs/{run.Id}/card.md");
+        card.ShouldContain("Sparsity reached");
+        card.ShouldContain("Test accuracy before pruning");
+        card.ShouldContain(portal.RunId.ToString());
     }
 
     [Fact]
     public async Task Pruning_Globally_WithoutAFineTune_PrunesExactlyTheFractionOfAllWeights()
     {
-        var r = await Compress(new { method = "prune", sparsity = 0.8, scope = "global", fineTuneEpochs = 0 });
-        long total = r.Layers.Sum(l => l.Parameters), zeros = r.Layers.Sum(l => l.Zeros);
+        var run = await Prune(new { method = "prune", sparsity = 0.8, scope = "global", fineTuneEpochs = 0 });
+        var pruned = await Download($"/api/runs/{run.Id}/weights.safetensors", "pruned-global.safetensors");
+        var weights = SafeTensors.Load(pruned);
+        long total = 0, zeros = 0;
+        try
+        {
+            foreach (var key in run.Result!.Values.Keys.Where(k => k.StartsWith(PruneOptions.LayerPrefix)).Select(k => k[PruneOptions.LayerPrefix.Length..]))
+            {
+                total += weights[key].numel();
+                zeros += weights[key].eq(0).sum().item<long>();
+            }
+        }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
         // Trained float weights are never exactly zero, so the zeros are exactly those pruned.
         zeros.ShouldBe((long)Math.Floor(0.8 * total));
-        r.AchievedSparsity!.Value.ShouldBe((double)zeros / total, 1e-12);
-        r.Layers.Select(l => l.Sparsity).Distinct().Count().ShouldBeGreaterThan(1, "one global threshold prunes layers unevenly");
-        r.AccuracyAfter.ShouldBe(r.AccuracyPruned!.Value, "nothing trained after pruning");
-        r.FineTuneLosses.ShouldBeEmpty();
+        run.Result!.Values[PruneOptions.SparsityMetric].ShouldBe((double)zeros / total, 1e-12);
+        run.Result.TestAccuracy.ShouldBe(run.Result.Values[PruneOptions.AccuracyPruned], 1e-12, "nothing trained after pruning");
+        run.Result.TrainableParameters.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Pruning_ARunThatHasNotSucceeded_Is409_NamingWhy()
+    {
+        var source = (await Http.GetFromJsonAsync<RunView>($"/api/runs/{portal.RunId}", RunPolling.Json))!;
+        var response = await Http.PostAsJsonAsync("/api/runs", new RunRequest
+        {
+            ModelId = source.ModelId, DatasetId = source.DatasetId,
+            Strategy = "full-fine-tune", HyperParameters = new HyperParameters { Epochs = 1, BatchSize = 16, ImageSize = 16, Seed = 3 },
+        }, RunPolling.Json);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var pending = (await response.Content.ReadFromJsonAsync<RunView>(RunPolling.Json))!.Id;
+        try
+        {
+            var refused = await Http.PostAsJsonAsync($"/api/runs/{pending}/compressions", new { method = "prune", sparsity = 0.5 });
+            refused.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()!.ShouldContain("must be a run that succeeded");
+        }
+        finally { await Http.PostAsync($"/api/runs/{pending}/cancel", null); }
     }
 
     [Fact]

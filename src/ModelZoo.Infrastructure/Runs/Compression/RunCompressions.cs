@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using ModelZoo.Core.Datasets;
 using ModelZoo.Core.Runs;
@@ -17,26 +18,31 @@ namespace ModelZoo.Infrastructure.Runs.Compression;
 
 public enum CompressionFailure { BadInput, RunNotFound, NotAvailable, NotFound }
 
-/// <summary>A compression's result, or why there is none (<see cref="Errors"/> by option name for bad input).</summary>
+/// <summary>A compression's result, the pruning run it launched (<see cref="LaunchedRunId"/>), or why there is neither
+/// (<see cref="Errors"/> by option name for bad input).</summary>
 public sealed record CompressionOutcome(CompressionResult? Result, CompressionFailure? Failure, string? Problem,
     IReadOnlyDictionary<string, string>? Errors = null)
 {
+    /// <summary>Pruning: the queued run that prunes and fine-tunes (strategy <c>prune</c>).</summary>
+    public Guid? LaunchedRunId { get; init; }
+
     internal static CompressionOutcome Refused(CompressionFailure f, string problem, IReadOnlyDictionary<string, string>? errors = null) =>
         new(null, f, problem, errors);
 }
 
 /// <summary>
-/// Compression at export of a succeeded run's trained model: int8 weights (<see cref="Int8Weights"/>) or magnitude
-/// pruning with a short mask-keeping fine-tune (<see cref="PruningMasks"/>, <see cref="PrunedFineTune"/>). Accuracy
-/// is measured before and after on exactly the run's test split (<see cref="RunTestSplit"/>, the mistakes gallery's),
-/// through the run's own evaluation batch source and under "Try it"'s gate (<see cref="RunPredictor"/>): one model on
-/// the CPU at a time, so a compression waits for a prediction and the reverse. Each compression keeps its file and its
-/// result (<c>compressions/&lt;id&gt;.json</c>, temp file then rename) in the run's folder; the card's "Compression"
-/// section is generated from those results. The request is answered when the work is done (int8 of a ResNet-18 takes
-/// seconds; a fine-tune takes about an epoch of the run's training per epoch asked for).
+/// Compression at export of a succeeded run's trained model. <b>int8</b> weights (<see cref="Int8Weights"/>) are made
+/// and measured in the request (seconds): accuracy before and after on exactly the run's test split
+/// (<see cref="RunTestSplit"/>, the mistakes gallery's), through the run's own evaluation batch source and under "Try
+/// it"'s gate (<see cref="RunPredictor"/>: one model on the CPU at a time). Each keeps its file and its result
+/// (<c>compressions/&lt;id&gt;.json</c>, temp file then rename) in the run's folder; the card's "Compression" section is
+/// generated from those results. <b>Pruning</b> is a run of its own: the request launches a queued run of the
+/// <c>prune</c> strategy with this run as its <c>SourceRunId</c> (same model, data, image size, seed and training
+/// selection; the fine-tune's epochs, at a constant rate), and answers with the run's id at once; the worker trains it
+/// with live progress, cancellation and resume, and its own card reports what pruning did.
 /// </summary>
 public sealed class RunCompressions(RunService runs, RunPredictor predictor, RunOutputs outputs, DatasetStore datasets,
-    ArchitectureRegistry registry, TimeProvider clock, PipelineOptions? pipelineOptions = null)
+    ArchitectureRegistry registry, TimeProvider clock)
 {
     public const string Folder = "compressions";
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -44,13 +50,12 @@ public sealed class RunCompressions(RunService runs, RunPredictor predictor, Run
     public const string Int8Loading =
         "Needs custom code to load: int8 weights with per-channel F32 scales (<key> and <key>.scale). Dequantise with " +
         "docs/loaders/load_int8_safetensors.py (Python: numpy/torch) or Int8Weights.Dequantize (C#), then load_state_dict as usual.";
-    public const string PrunedLoading =
-        "Loads as the run's own weights file does (F32 safetensors, same keys); the pruned weights are stored as zeros, so the file is no smaller.";
-
-    public async Task<CompressionOutcome> CompressAsync(Guid runId, CompressionRequest request, CancellationToken ct = default)
+    /// <param name="ownerId">Who launches a pruning run (it is theirs); null: owned by nobody, as with accounts off.</param>
+    public async Task<CompressionOutcome> CompressAsync(Guid runId, CompressionRequest request, string? ownerId = null, CancellationToken ct = default)
     {
         var errors = CompressionMethods.Validate(request);
         if (errors.Count > 0) return CompressionOutcome.Refused(CompressionFailure.BadInput, string.Join(" ", errors.Values), errors);
+        if (request.Method == CompressionMethods.Prune) return await LaunchPruningAsync(runId, request, ownerId, ct);
         var (run, modality, refusal) = await predictor.CheckAsync(runId, ct);
         if (refusal is not null)
             return CompressionOutcome.Refused(refusal.Failure == PredictFailure.RunNotFound ? CompressionFailure.RunNotFound : CompressionFailure.NotAvailable,
@@ -63,34 +68,19 @@ public sealed class RunCompressions(RunService runs, RunPredictor predictor, Run
         var watch = Stopwatch.StartNew();
         var id = Guid.NewGuid();
         var dir = Directory.CreateDirectory(Path.Combine(outputs.DirOf(runId), Folder)).FullName;
-        var fileName = $"run-{runId:N}.{(request.Method == CompressionMethods.Int8 ? "int8" : "pruned")}-{id.ToString("N")[..8]}.safetensors";
+        var fileName = $"run-{runId:N}.int8-{id.ToString("N")[..8]}.safetensors";
         var target = Path.Combine(dir, fileName);
         var labels = split.Labels;
         try
         {
             var (before, r1) = await predictor.WithModelAsync(run!, modality!.Value, split.Subset, (trained, source) => Accuracy(trained, source, labels, ct), ct);
             if (r1 is not null) return Unavailable(r1);
-            CompressionResult result;
-            if (request.Method == CompressionMethods.Int8)
-            {
-                await Task.Run(() => Int8Weights.Save(weightsPath, target), ct);
-                var (after, r2) = await predictor.WithModelAsync(run!, modality.Value, split.Subset,
-                    (_, trained, source) => Accuracy(trained, source, labels, ct),
-                    (_, headShape) => TrainedModel.Load(target, headShape, registry, read: Int8Weights.Dequantize), ct);
-                if (r2 is not null) return Unavailable(r2);
-                result = new CompressionResult { AccuracyAfter = after, Loading = Int8Loading };
-            }
-            else
-            {
-                var sparsity = request.Sparsity!.Value;
-                var scope = request.Scope == CompressionMethods.Layer ? PruningScope.Layer : PruningScope.Global;
-                var epochs = request.FineTuneEpochs ?? 1;
-                var (pruned, r2) = await predictor.WithModelAsync(run!, modality.Value, split.Subset,
-                    (job, trained, source) => Prune(run!, job, trained, source, labels, weightsPath, target, sparsity, scope, epochs, ct),
-                    (path, headShape) => TrainedModel.Load(path, headShape, registry, frozen: false), ct);
-                if (r2 is not null) return Unavailable(r2);
-                result = pruned! with { Sparsity = sparsity, Scope = request.Scope ?? CompressionMethods.Global, FineTuneEpochs = epochs, Loading = PrunedLoading };
-            }
+            await Task.Run(() => Int8Weights.Save(weightsPath, target), ct);
+            var (after, r2) = await predictor.WithModelAsync(run!, modality.Value, split.Subset,
+                (_, trained, source) => Accuracy(trained, source, labels, ct),
+                (_, headShape) => TrainedModel.Load(target, headShape, registry, read: Int8Weights.Dequantize), ct);
+            if (r2 is not null) return Unavailable(r2);
+            var result = new CompressionResult { AccuracyAfter = after, Loading = Int8Loading };
             result = result with
             {
                 Id = id, RunId = runId, Method = request.Method, CreatedAt = clock.GetUtcNow(), TestExamples = labels.Length,
@@ -117,38 +107,24 @@ public sealed class RunCompressions(RunService runs, RunPredictor predictor, Run
         }
     }
 
-    CompressionResult Prune(RunView run, TrainingJob job, TrainedModel trained, IBatchSource testSource, int[] labels, string weightsPath, string target,
-        double sparsity, PruningScope scope, int epochs, CancellationToken ct)
+    /// <summary>
+    /// Queues the <c>prune</c> run of a run's model (<see cref="CompressionMethods.PruneRun"/>). The launch applies the same checks as any run's, so a run that did
+    /// not succeed or saved no model is refused under <c>SourceRunId</c> (409 here), and bad options by name (400).
+    /// </summary>
+    async Task<CompressionOutcome> LaunchPruningAsync(Guid runId, CompressionRequest request, string? ownerId, CancellationToken ct)
     {
-        var model = trained.Model;
-        using var masks = PruningMasks.Compute(model, sparsity, scope);
-        masks.Apply(model);
-        model.eval();
-        var pruned = Accuracy(trained, testSource, labels, ct);
-        IReadOnlyList<double> losses = [];
-        if (epochs > 0)
-        {
-            // The run's labelled training data and examples, as the worker selected them (seed, label budget, limit).
-            var data = datasets.Load(run.DatasetId);
-            if (run.Request.TargetDatasetId is { } targetId) data = DomainAlignment.Align(data, datasets.Load(targetId)).Source;
-            var h = run.Request.HyperParameters;
-            var trainLabels = data.Images?.Labels ?? data.Texts!.Labels;
-            var train = TrainingSelection.Select(data.Split.Train, trainLabels, h.LabelsPerClass, h.TrainLimit, h.Seed);
-            using var source = BatchSources.For(job, data, trained.Architecture.Modality, model, CPU, pipelineOptions ?? new PipelineOptions(), ct);
-            losses = PrunedFineTune.Run(model, masks, source, train, h, epochs, ct);
-        }
-        var after = Accuracy(trained, testSource, labels, ct);
-        var layers = PruningMasks.Measure(model);
-        var metadata = SafeTensors.ReadMetadata(weightsPath).ToDictionary(StringComparer.Ordinal);
-        metadata["modelzoo.pruning"] = JsonSerializer.Serialize(new { method = "magnitude", sparsity, scope = scope.ToString().ToLowerInvariant(), fineTuneEpochs = epochs });
-        SafeTensors.Save(target, model.state_dict(), ScalarType.Float32, metadata);
-        long zeros = layers.Sum(l => l.Zeros), total = layers.Sum(l => l.Parameters);
-        return new CompressionResult
-        {
-            AccuracyPruned = pruned, AccuracyAfter = after, FineTuneLosses = losses,
-            AchievedSparsity = total == 0 ? 0 : (double)zeros / total,
-            Layers = layers.Select(l => new LayerSparsity(l.Key, l.Parameters, l.Zeros, l.Sparsity)).ToList(),
-        };
+        if (await runs.GetAsync(runId, ct) is not { } source) return CompressionOutcome.Refused(CompressionFailure.RunNotFound, $"There is no run {runId}.");
+        var epochs = request.FineTuneEpochs ?? 1;
+        var sparsity = request.Sparsity!.Value;
+        var scope = request.Scope ?? CompressionMethods.Global;
+        var name = $"Pruned {sparsity.ToString("P0", CultureInfo.InvariantCulture)} ({scope}) of {source.Name ?? $"{source.ModelId} on {source.DatasetId}"}";
+        var launch = CompressionMethods.PruneRun(source.Request, runId, sparsity, scope, epochs, name);
+        var launched = await runs.LaunchAsync(launch, ownerId, ct);
+        if (launched.Ok) return new CompressionOutcome(null, null, null) { LaunchedRunId = launched.RunId };
+        var problem = string.Join(" ", launched.Errors.Values);
+        return launched.Errors.Keys.All(k => k == "SourceRunId")
+            ? CompressionOutcome.Refused(CompressionFailure.NotAvailable, problem)
+            : CompressionOutcome.Refused(CompressionFailure.BadInput, problem, launched.Errors);
     }
 
     static double Accuracy(TrainedModel trained, IBatchSource source, int[] labels, CancellationToken ct)

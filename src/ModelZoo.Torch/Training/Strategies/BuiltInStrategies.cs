@@ -19,5 +19,6 @@ public static class BuiltInStrategies
         .Add<TextFineTuneOptions, TextFineTuneStrategy>()
         .Add<MultitaskOptions, MultitaskStrategy>()
         .Add<ContinualOptions, ContinualStrategy>()
-        .Add<DistillationOptions, DistillationStrategy>();
+        .Add<DistillationOptions, DistillationStrategy>()
+        .Add<PruneOptions, PruneStrategy>();
 }
