@@ -39,6 +39,9 @@ public sealed record DatasetInfo
     /// <summary>Training augmentations that suit this data (no flips for digits and glyphs); null in facts written
     /// before it existed, resolved by <see cref="AugmentationProfile.For"/>.</summary>
     public AugmentationProfile? Augmentation { get; init; }
+    /// <summary>What the upload dropped (duplicates, conflicting labels) and the near-duplicates it found across the
+    /// split; null for built-ins and for uploads made before it was recorded.</summary>
+    public UploadCleaning? Cleaning { get; init; }
 
     /// <summary>
     /// Training-split examples per class: the recorded counts, or for facts written before they were recorded, each

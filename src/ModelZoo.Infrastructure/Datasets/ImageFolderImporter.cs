@@ -15,7 +15,10 @@ public sealed record ImportProgress(ImportStage Stage, double Fraction, string? 
 /// <param name="MirrorInvariant">Image uploads: a mirrored image keeps its class, so training may flip images
 /// (<see cref="AugmentationProfile.ForNewUpload"/>). Off unless the user says so: the portal cannot see it in the
 /// data, and a wrong yes teaches wrong labels. Text uploads ignore it.</param>
-public sealed record UploadDetails(string Name, string? License = null, string? Description = null, bool MirrorInvariant = false);
+/// <param name="Duplicates">Drop exact duplicates and conflicting-label groups (listed in the facts), or refuse the
+/// upload listing every group.</param>
+public sealed record UploadDetails(string Name, string? License = null, string? Description = null, bool MirrorInvariant = false,
+    DuplicatePolicy Duplicates = DuplicatePolicy.Drop);
 
 /// <summary>
 /// Imports a user's ImageFolder zip as a dataset, or refuses it with every problem found (file and reason) and
@@ -111,8 +114,10 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         ThrowIfAny(problems);
         CheckClasses(layout, o, problems);
 
-        var decoded = new UploadedImageDecoder.Decoded[layout.Images.Count];
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var all = new UploadedImageDecoder.Decoded?[layout.Images.Count];
+        // Groups of byte-identical files, by SHA-256, each listed in archive order (its first file first).
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var copies = new List<List<int>>();
         // Every file is checked, however many are wrong: a refusal that stops at the twentieth leaves the uploader
         // fixing their archive one batch at a time (an icon theme had 275 duplicates).
         for (int i = 0; i < layout.Images.Count; i++)
@@ -122,14 +127,35 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
             var bytes = ReadEntry(img, o, problems);
             if (bytes is null) continue;
             var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
-            if (seen.TryGetValue(hash, out var first)) { problems.Add(new(img.Path, $"has the same content as '{first}' (duplicate file)")); continue; }
-            seen[hash] = img.Path;
+            if (groups.TryGetValue(hash, out var group))
+            {
+                if (group.Count == 1) copies.Add(group);
+                group.Add(i);
+                var first = layout.Images[group[0]];
+                if (details.Duplicates == DuplicatePolicy.Refuse)
+                    problems.Add(new(img.Path, first.ClassName == img.ClassName
+                        ? $"has the same content as '{first.Path}' (duplicate file)"
+                        : $"has the same content as '{first.Path}' in class '{first.ClassName}' (the same image under two labels)"));
+                // A copy is not decoded: its first file was, or is listed as broken.
+                continue;
+            }
+            groups[hash] = [i];
             var (image, problem) = UploadedImageDecoder.Decode(bytes, o.StoredSize, o.Fit, o.MaxPixels);
             if (problem is not null) { problems.Add(new(img.Path, problem)); continue; }
-            decoded[i] = image!;
+            all[i] = image!;
             progress?.Report(new(ImportStage.Decoding, (i + 1.0) / layout.Images.Count, $"{i + 1:N0} of {layout.Images.Count:N0}"));
         }
         ThrowIfAny(problems);
+
+        var cleaning = DropDuplicates(layout, copies, details.Duplicates);
+        var keep = Enumerable.Range(0, layout.Images.Count).Where(i => all[i] is not null && !cleaning.DroppedIndices.Contains(i)).ToArray();
+        if (cleaning.Report.TotalDropped > 0)
+        {
+            CheckClassesAfterDropping(layout, keep, cleaning.Report, o, problems);
+            ThrowIfAny(problems);
+        }
+        var decoded = keep.Select(i => all[i]!).ToArray();
+        var kept = keep.Select(i => layout.Images[i]).ToArray();
 
         progress?.Report(new(ImportStage.Saving, 0));
         int channels = o.Channels != 0 ? o.Channels : decoded.All(d => d.IsGrey) ? 1 : 3;
@@ -139,13 +165,15 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         var classIndex = layout.Classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal);
         for (int i = 0; i < decoded.Length; i++)
         {
-            labels[i] = classIndex[layout.Images[i].ClassName];
+            labels[i] = classIndex[kept[i].ClassName];
             var dst = pixels.AsSpan((int)((long)i * per), per);
             decoded[i].CopyPlanes(channels, dst);
         }
 
         var split = StratifiedSplitter.Split(labels, o.SplitSeed, o.ValidationFraction, o.TestFraction);
         var stats = Stats(decoded);
+        var near = NearDuplicates.Find(decoded.Select(NearDuplicates.Hash).ToArray(), kept.Select(k => k.Path).ToArray(), labels, split);
+        var dropped = cleaning.Report.Summary("files");
         var info = new DatasetInfo
         {
             Id = id,
@@ -158,7 +186,8 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
             License = string.IsNullOrWhiteSpace(details.License) ? "Not stated by the uploader" : details.License.Trim(),
             Provenance = $"Uploaded {fileName} ({ImageFolderZip.Mb(size)}) sha256 {zipSha}; decoded with SkiaSharp and stored at "
                 + $"{o.StoredSize}x{o.StoredSize} {(channels == 1 ? "grey" : "RGB")} ({(o.Fit == UploadFit.CenterCrop ? "centre-cropped" : "stretched")})"
-                + (layout.Skipped > 0 ? $"; {layout.Skipped} hidden or system files skipped" : ""),
+                + (layout.Skipped > 0 ? $"; {layout.Skipped} hidden or system files skipped" : "")
+                + (dropped.Length > 0 ? $"; {dropped}" : ""),
             Origin = DatasetOrigin.Upload,
             Augmentation = AugmentationProfile.ForNewUpload(details.MirrorInvariant),
             Source = new DatasetSource("upload", fileName, "", fileName, zipSha, DateTimeOffset.UtcNow),
@@ -166,6 +195,7 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
             Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
             SplitSeed = o.SplitSeed,
             SplitMethod = $"Stratified by class, {1 - o.ValidationFraction - o.TestFraction:P0} train, {o.ValidationFraction:P0} validation, {o.TestFraction:P0} test, seed {o.SplitSeed}.",
+            Cleaning = cleaning.Report with { NearDuplicates = near },
         };
         ct.ThrowIfCancellationRequested();
         // No replace: a text upload of the same name may have been stored meanwhile (it has its own importer).
@@ -173,6 +203,52 @@ public sealed class ImageFolderImporter(DatasetStore store, IOptions<ImageUpload
         catch (DatasetExistsException) { throw new DatasetRejectedException("", $"A dataset with the id '{id}' exists already; choose another name."); }
         progress?.Report(new(ImportStage.Saving, 1));
         return info;
+    }
+
+    /// <summary>Under <see cref="DuplicatePolicy.Drop"/>: each group of identical files in one class keeps its first
+    /// file; a group spread over several classes is dropped whole, since no copy's label can be trusted over
+    /// another's. Under Refuse the groups were listed as problems already, so nothing is dropped.</summary>
+    static (UploadCleaning Report, HashSet<int> DroppedIndices) DropDuplicates(ImageFolderZip.Layout layout, List<List<int>> copies, DuplicatePolicy policy)
+    {
+        var droppedAt = new SortedDictionary<int, DroppedExample>();
+        int exact = 0, conflictGroups = 0, conflictFiles = 0;
+        if (policy == DuplicatePolicy.Drop)
+            foreach (var group in copies)
+            {
+                var first = layout.Images[group[0]];
+                var classes = group.Select(i => layout.Images[i].ClassName).Distinct(StringComparer.Ordinal).ToList();
+                if (classes.Count == 1)
+                {
+                    foreach (var i in group.Skip(1))
+                        droppedAt[i] = new(layout.Images[i].Path, "byte-identical copy (duplicate file)", first.Path);
+                    exact += group.Count - 1;
+                    continue;
+                }
+                conflictGroups++;
+                conflictFiles += group.Count;
+                var reason = $"the same image is in classes {string.Join(", ", classes.Select(c => $"'{c}'"))} "
+                    + $"({string.Join(", ", group.Select(i => layout.Images[i].Path))}); all {group.Count} copies dropped (conflicting labels)";
+                foreach (var i in group) droppedAt[i] = new(layout.Images[i].Path, reason);
+            }
+        return (new UploadCleaning(policy, exact, conflictGroups, conflictFiles, droppedAt.Values.ToList()), droppedAt.Keys.ToHashSet());
+    }
+
+    /// <summary>Dropping copies can leave a class with too few images; that is refused, naming what was dropped.</summary>
+    static void CheckClassesAfterDropping(ImageFolderZip.Layout layout, int[] keep, UploadCleaning cleaning, ImageUploadOptions o, List<UploadProblem> problems)
+    {
+        var counts = keep.GroupBy(i => layout.Images[i].ClassName).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        foreach (var c in layout.Classes)
+        {
+            int n = counts.GetValueOrDefault(c);
+            if (n < o.MinImagesPerClass)
+            {
+                var gone = cleaning.Dropped.Count(d => d.Item.StartsWith(layout.Root + c + "/", StringComparison.Ordinal));
+                problems.Add(new(layout.Root + c + "/", $"class '{c}' has {n} image{(n == 1 ? "" : "s")} after {gone} duplicate or conflicting "
+                    + $"file{(gone == 1 ? " was" : "s were")} dropped; each class needs at least {o.MinImagesPerClass} (Datasets:Upload:MinImagesPerClass)"));
+            }
+        }
+        if (counts.Count < 2)
+            problems.Add(new("", $"After dropping {cleaning.TotalDropped} duplicate or conflicting files, {counts.Count} class{(counts.Count == 1 ? "" : "es")} remain; a classifier needs at least 2."));
     }
 
     static ZipArchive OpenZip(string path, string fileName)

@@ -25,9 +25,11 @@ public sealed record TextTablePreview(
 /// and the first rows so the user can pick the text and label columns, then <see cref="ImportAsync(ReceivedUpload,string,string,UploadDetails,CancellationToken)"/>
 /// checks every row and stores the dataset. A refusal lists each problem with its row (and line, when quoted fields
 /// span lines) and keeps nothing. Rules: the file is strict UTF-8; every row has as many fields as the header;
-/// text and label are present; texts are at most <c>MaxTextChars</c>; a text may appear once (a repeated text
-/// could land in training and test at once, and a repeat with another label contradicts itself); each class has
-/// at least <c>MinExamplesPerClass</c> rows and there are at least 2 classes.
+/// text and label are present; texts are at most <c>MaxTextChars</c>; a text is kept once (a repeated text could
+/// land in training and test at once, and a repeat with another label contradicts itself): under
+/// <see cref="DuplicatePolicy.Drop"/> a repeated row (same text, same label) is dropped and the first kept, and a
+/// text filed under two labels is dropped in every row, each listed in the facts; under Refuse each repeat is a
+/// problem; each class has at least <c>MinExamplesPerClass</c> rows and there are at least 2 classes.
 /// </summary>
 public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOptions> options, IEnumerable<BuiltInDataset> builtIns,
     ILogger<TextTableImporter> log)
@@ -118,6 +120,30 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
 
     static string Where(ReceivedUpload u, DelimitedRecord r) => $"{u.FileName} {r.Where}";
 
+    /// <summary>The dropped rows, in file order: each repeat of a text under the same label (its first row kept),
+    /// and every row of a text filed under more than one label.</summary>
+    static UploadCleaning DropDuplicates(ReceivedUpload upload, Dictionary<string, List<(DelimitedRecord Row, string Label)>> rowsOfText,
+        HashSet<string> conflicting, DuplicatePolicy policy)
+    {
+        var dropped = new List<(DelimitedRecord Row, DroppedExample Example)>();
+        int exact = 0, conflictRows = 0;
+        foreach (var (text, rows) in rowsOfText)
+        {
+            if (rows.Count == 1) continue;
+            if (conflicting.Contains(text))
+            {
+                conflictRows += rows.Count;
+                var labels = rows.Select(x => x.Label).Distinct(StringComparer.Ordinal).Select(l => $"'{l}'");
+                var reason = $"the same text is labelled {string.Join(", ", labels)} in {string.Join(", ", rows.Select(x => x.Row.Where))}; all {rows.Count} rows dropped (conflicting labels)";
+                dropped.AddRange(rows.Select(x => (x.Row, new DroppedExample(Where(upload, x.Row), reason))));
+                continue;
+            }
+            exact += rows.Count - 1;
+            dropped.AddRange(rows.Skip(1).Select(x => (x.Row, new DroppedExample(Where(upload, x.Row), "repeats the text and label of an earlier row (duplicate row)", Where(upload, rows[0].Row)))));
+        }
+        return new UploadCleaning(policy, exact, conflicting.Count, conflictRows, dropped.OrderBy(d => d.Row.Row).Select(d => d.Example).ToList());
+    }
+
     public TextTablePreview Inspect(ReceivedUpload upload)
     {
         var t = Parse(upload);
@@ -195,9 +221,10 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
         // Every row's problem is listed (no cap): the uploader fixes the table once, not twenty rows at a time.
         void Problem(DelimitedRecord r, string reason) => problems.Add(new(Where(upload, r), reason));
         var firstRowOf = new Dictionary<string, (DelimitedRecord Row, string Label)>(StringComparer.Ordinal);
-        var texts = new List<string>(t.Rows.Count);
-        var labelNames = new List<string>(t.Rows.Count);
-        var rowsOfLabel = new Dictionary<string, List<DelimitedRecord>>(StringComparer.Ordinal);
+        // Under Drop: the rows of each text, in order, and the texts seen under more than one label.
+        var rowsOfText = new Dictionary<string, List<(DelimitedRecord Row, string Label)>>(StringComparer.Ordinal);
+        var conflicting = new HashSet<string>(StringComparer.Ordinal);
+        var valid = new List<(DelimitedRecord Row, string Text, string Label)>(t.Rows.Count);
         foreach (var r in t.Rows)
         {
             ct.ThrowIfCancellationRequested();
@@ -210,26 +237,43 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
             if (!ok) continue;
             if (firstRowOf.TryGetValue(text, out var first))
             {
-                Problem(r, first.Label == label
-                    ? $"repeats the text of {first.Row.Where} (duplicate row; a repeated text could land in training and test at once)"
-                    : $"repeats the text of {first.Row.Where} with the label '{label}' instead of '{first.Label}' (conflicting labels)");
+                if (details.Duplicates == DuplicatePolicy.Refuse)
+                {
+                    Problem(r, first.Label == label
+                        ? $"repeats the text of {first.Row.Where} (duplicate row; a repeated text could land in training and test at once)"
+                        : $"repeats the text of {first.Row.Where} with the label '{label}' instead of '{first.Label}' (conflicting labels)");
+                    continue;
+                }
+                if (first.Label != label) conflicting.Add(text);
+                rowsOfText[text].Add((r, label));
                 continue;
             }
             firstRowOf[text] = (r, label);
+            rowsOfText[text] = [(r, label)];
+            valid.Add((r, text, label));
+        }
+        var cleaning = DropDuplicates(upload, rowsOfText, conflicting, details.Duplicates);
+        var texts = new List<string>(valid.Count);
+        var labelNames = new List<string>(valid.Count);
+        var rowsOfLabel = new Dictionary<string, List<DelimitedRecord>>(StringComparer.Ordinal);
+        foreach (var (r, text, label) in valid)
+        {
+            if (conflicting.Contains(text)) continue;
             texts.Add(text);
             labelNames.Add(label);
             (rowsOfLabel.TryGetValue(label, out var list) ? list : rowsOfLabel[label] = []).Add(r);
         }
+        string AfterDropping() => cleaning.TotalDropped == 0 ? "" : $" after {cleaning.TotalDropped} duplicate or conflicting row{(cleaning.TotalDropped == 1 ? " was" : "s were")} dropped";
         // Class checks only make sense on rows that were otherwise fine; they are listed with the row problems.
         var classes = rowsOfLabel.Keys.Order(StringComparer.Ordinal).ToList();
         foreach (var c in classes)
         {
             var rows = rowsOfLabel[c];
             if (rows.Count < o.MinExamplesPerClass)
-                problems.Add(new(upload.FileName, $"class '{c}' has {rows.Count} row{(rows.Count == 1 ? "" : "s")}: {string.Join(", ", rows.Take(3).Select(r => r.Where))}; each class needs at least {o.MinExamplesPerClass} (Datasets:TextUpload:MinExamplesPerClass)"));
+                problems.Add(new(upload.FileName, $"class '{c}' has {rows.Count} row{(rows.Count == 1 ? "" : "s")}{AfterDropping()}: {string.Join(", ", rows.Take(3).Select(r => r.Where))}; each class needs at least {o.MinExamplesPerClass} (Datasets:TextUpload:MinExamplesPerClass)"));
         }
         if (classes.Count < 2 && problems.Count == 0)
-            problems.Add(new(upload.FileName, classes.Count == 0 ? "has no labelled rows" : $"has one class ('{classes[0]}') in column '{labelColumn}'; a classifier needs at least 2"));
+            problems.Add(new(upload.FileName, classes.Count == 0 ? $"has no labelled rows{AfterDropping()}" : $"has one class ('{classes[0]}') in column '{labelColumn}'{AfterDropping()}; a classifier needs at least 2"));
         if (classes.Count > o.MaxClasses)
             problems.Add(new(upload.FileName, $"has {classes.Count} classes in column '{labelColumn}', over the limit of {o.MaxClasses} (Datasets:TextUpload:MaxClasses); is it the label column?"));
         if (problems.Count > 0) throw new DatasetRejectedException(problems);
@@ -247,12 +291,14 @@ public sealed class TextTableImporter(DatasetStore store, IOptions<TextUploadOpt
             ClassNames = classes,
             License = string.IsNullOrWhiteSpace(details.License) ? "Not stated by the uploader" : details.License.Trim(),
             Provenance = $"Uploaded {upload.FileName} ({ImageFolderZip.Mb(upload.Size)}) sha256 {upload.Sha256}; "
-                + $"{(t.Delimiter == '\t' ? "tab" : "comma")}-separated, text column '{textColumn}', label column '{labelColumn}'",
+                + $"{(t.Delimiter == '\t' ? "tab" : "comma")}-separated, text column '{textColumn}', label column '{labelColumn}'"
+                + (cleaning.TotalDropped > 0 ? $"; {cleaning.Summary("rows")}" : ""),
             Origin = DatasetOrigin.Upload,
             Source = new DatasetSource("upload", upload.FileName, "", upload.FileName, upload.Sha256, DateTimeOffset.UtcNow),
             Splits = new SplitSizes(split.Train.Length, split.Validation.Length, split.Test.Length),
             SplitSeed = o.SplitSeed,
             SplitMethod = $"Stratified by class, {1 - o.ValidationFraction - o.TestFraction:P0} train, {o.ValidationFraction:P0} validation, {o.TestFraction:P0} test, seed {o.SplitSeed}.",
+            Cleaning = cleaning,
         };
         ct.ThrowIfCancellationRequested();
         try { return store.Write(info, new TextSet { Texts = texts, Labels = labels, ClassNames = classes }, split, replaceExisting: false); }

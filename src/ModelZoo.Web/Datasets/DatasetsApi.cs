@@ -61,7 +61,9 @@ public static class DatasetsApi
             .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("UploadDataset")
             .WithSummary("Imports an ImageFolder zip sent as the request body (Content-Type application/zip; ?name=&license=&fileName=&mirrorInvariant=true "
-                + "when a mirrored image keeps its class, which allows flips); 400 is problem details whose `count` and `problems` give every file and reason");
+                + "when a mirrored image keeps its class, which allows flips; duplicates=drop (default: byte-identical copies and conflicting-label groups "
+                + "are dropped and listed in the answer's `cleaning`, with near-duplicates across the split) or duplicates=refuse); "
+                + "400 is problem details whose `count` and `problems` give every file and reason");
         g.MapPut("/{id}/augmentation", UpdateAugmentation)
             .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("UpdateDatasetAugmentation")
@@ -74,7 +76,8 @@ public static class DatasetsApi
         g.MapPost("/text/upload", UploadTextAsync)
             .RequireAuthorization(ZooPolicies.Analyst)
             .WithName("UploadTextDataset")
-            .WithSummary("Imports a CSV/TSV sent as the body with the chosen columns (?name=&textColumn=&labelColumn=&fileName=&license=); 400 lists each row and reason");
+            .WithSummary("Imports a CSV/TSV sent as the body with the chosen columns (?name=&textColumn=&labelColumn=&fileName=&license=&duplicates=drop|refuse; "
+                + "drop, the default, drops repeated rows and texts under two labels and lists them in the answer's `cleaning`); 400 lists each row and reason");
         return app;
     }
 
@@ -98,13 +101,14 @@ public static class DatasetsApi
 
     static async Task<Results<Created<DatasetInfo>, ProblemHttpResult>> UploadTextAsync(
         HttpContext http, TextTableImporter importer, string name, string textColumn, string labelColumn, string? license, string? fileName,
-        CancellationToken ct)
+        string? duplicates, CancellationToken ct)
     {
+        if (ParsePolicy(duplicates) is not { } policy) return BadPolicy(duplicates);
         LiftBodyLimit(http, importer.Options.MaxUploadBytes);
         try
         {
             var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.csv", http.Request.ContentLength, textColumn, labelColumn,
-                new UploadDetails(name, license), ct);
+                new UploadDetails(name, license, Duplicates: policy), ct);
             return TypedResults.Created($"/api/datasets/{info.Id}", info);
         }
         catch (DatasetRejectedException e) { return Rejected(e.Message, e.Problems); }
@@ -141,16 +145,31 @@ public static class DatasetsApi
         Extensions = { ["error"] = error, ["count"] = problems.Count, ["problems"] = problems },
     });
 
+    /// <summary>The <c>duplicates</c> parameter: absent means drop; anything but drop or refuse is null.</summary>
+    public static DuplicatePolicy? ParsePolicy(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "drop" => DuplicatePolicy.Drop,
+        "refuse" => DuplicatePolicy.Refuse,
+        _ => null,
+    };
+
+    // Refused before the body is read, so nothing is received or stored.
+    static ProblemHttpResult BadPolicy(string? value) =>
+        Rejected($"The query parameter 'duplicates' is '{value}'; use 'drop' (keep the first copy, drop conflicting labels) or 'refuse'.",
+            [new UploadProblem("", $"duplicates='{value}' is not one of: drop, refuse")]);
+
     static BuiltInView View(BuiltInDataset b, DatasetFetchService fetch) =>
         new(b.Id, b.Title, b.Description, b.Registry, b.Package, b.License, b.DownloadSize, fetch.StateOf(b.Id));
 
     static async Task<Results<Created<DatasetInfo>, ProblemHttpResult>> UploadAsync(
-        HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, bool? mirrorInvariant, CancellationToken ct)
+        HttpContext http, ImageFolderImporter importer, string name, string? license, string? fileName, bool? mirrorInvariant, string? duplicates,
+        CancellationToken ct)
     {
+        if (ParsePolicy(duplicates) is not { } policy) return BadPolicy(duplicates);
         LiftBodyLimit(http, importer.Options.MaxUploadBytes);
         try
         {
-            var details = new UploadDetails(name, license, MirrorInvariant: mirrorInvariant ?? false);
+            var details = new UploadDetails(name, license, MirrorInvariant: mirrorInvariant ?? false, Duplicates: policy);
             var info = await importer.ImportAsync(http.Request.Body, fileName ?? "upload.zip", details, null, ct,
                 http.Request.ContentLength);
             return TypedResults.Created($"/api/datasets/{info.Id}", info);

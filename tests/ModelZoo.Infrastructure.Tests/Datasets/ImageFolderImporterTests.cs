@@ -171,8 +171,7 @@ public class ImageFolderImporterTests : IDisposable
             "", "holds one class ('a')" },
         { "no class folders", () => UploadCorpus.Zip().File("loose.png", UploadCorpus.Image(1)).Bytes(), null,
             "loose.png", "is not inside a class folder" },
-        { "duplicate file", () => UploadCorpus.Zip().Class("a", 3).Class("b", 3).File("a/orig.png", UploadCorpus.Image(42)).File("b/copy.png", UploadCorpus.Image(42)).Bytes(), null,
-            "b/copy.png", "has the same content as 'a/orig.png'" },
+        // Duplicates are dropped by default, or refused on request: UploadDuplicatesTests.
         { "too many files", () => UploadCorpus.Zip().Class("a", 4).Class("b", 4).Bytes(), o => o.MaxFiles = 5,
             "", "more than 5 files" },
         { "too large upload", () => UploadCorpus.Zip().Class("a", 4).Class("b", 4).Bytes(), o => o.MaxUploadBytes = 1000,

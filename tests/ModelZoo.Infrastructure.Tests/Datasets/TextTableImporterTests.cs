@@ -108,8 +108,6 @@ public class TextTableImporterTests : IDisposable
             { "missing label", Utf8(good + "99,orphan text,\r\n"), "row 21 (line 42): has no label (column 'label' is empty)" },
             { "missing text", Utf8(good + "99,  ,pos\r\n"), "row 21 (line 42): has no text (column 'review' is empty)" },
             { "ragged row", Utf8(good + "99,a text, with an unquoted comma,pos\r\n"), "row 21 (line 42): has 4 fields; the header has 3 (ragged row" },
-            { "duplicate row", Utf8(good + "99,\"neg review 3, with a comma, \"\"quotes\"\" and\na newline\",neg\r\n"), "row 21 (line 42): repeats the text of row 4 (line 8) (duplicate row" },
-            { "conflicting labels", Utf8(good + "99,\"neg review 3, with a comma, \"\"quotes\"\" and\na newline\",pos\r\n"), "with the label 'pos' instead of 'neg' (conflicting labels)" },
             { "single-example class", Utf8(good + "99,a lonely text,meh\r\n"), "class 'meh' has 1 row: row 21 (line 42); each class needs at least 2" },
             { "one class", Utf8("review,label\nfirst,pos\nsecond,pos\n"), "has one class ('pos') in column 'label'; a classifier needs at least 2" },
             { "quote never closed", Utf8(good + "99,\"open quote,pos\r\n"), "the quoted field 2 opened on line 42 is never closed" },
@@ -129,6 +127,18 @@ public class TextTableImporterTests : IDisposable
         var e = await Should.ThrowAsync<DatasetRejectedException>(() => Import(file), what);
         string.Join("\n", e.Problems).ShouldContain(reason, Case.Sensitive, what);
         e.Problems.ShouldAllBe(p => p.ToString().StartsWith("reviews.csv") || p.File == "", "each problem names the file");
+        DataFolderIsClean();
+    }
+
+    [Theory]
+    [InlineData("neg", "row 21 (line 42): repeats the text of row 4 (line 8) (duplicate row")]
+    [InlineData("pos", "row 21 (line 42): repeats the text of row 4 (line 8) with the label 'pos' instead of 'neg' (conflicting labels)")]
+    public async Task Import_WithDuplicatesRefused_RefusesARepeatedText_NamingRowsAndLines(string label, string reason)
+    {
+        var file = Utf8(GoodCsv() + $"99,\"neg review 3, with a comma, \"\"quotes\"\" and\na newline\",{label}\r\n");
+        var e = await Should.ThrowAsync<DatasetRejectedException>(() => Importer().ImportAsync(new MemoryStream(file), "reviews.csv", file.Length,
+            "review", "label", new UploadDetails("Reviews", Duplicates: DuplicatePolicy.Refuse), CancellationToken.None));
+        e.Problems.Single().ToString().ShouldContain(reason);
         DataFolderIsClean();
     }
 

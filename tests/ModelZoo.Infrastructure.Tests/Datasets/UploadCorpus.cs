@@ -43,6 +43,36 @@ public static class UploadCorpus
         return data.ToArray();
     }
 
+    /// <summary>A size x size PNG of a grid x grid mosaic of random grey levels: enough structure that its
+    /// perceptual hash is its own (flat images with one square, as <see cref="Image"/> draws, share hashes often).</summary>
+    public static byte[] Mosaic(int seed, int size = 48, int grid = 6)
+    {
+        using var bmp = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var c = new SKCanvas(bmp))
+        {
+            var rng = new Random(seed);
+            float cell = size / (float)grid;
+            for (int y = 0; y < grid; y++)
+                for (int x = 0; x < grid; x++)
+                {
+                    byte v = (byte)rng.Next(256);
+                    using var paint = new SKPaint { Color = new SKColor(v, (byte)rng.Next(256), v) };
+                    c.DrawRect(x * cell, y * cell, cell, cell, paint);
+                }
+        }
+        using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>The image scaled to w x h with SkiaSharp and re-encoded: a different file of the same picture.</summary>
+    public static byte[] Resized(byte[] image, int w, int h, SKEncodedImageFormat format = SKEncodedImageFormat.Png)
+    {
+        using var src = SKBitmap.Decode(image);
+        using var dst = src.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque), new SKSamplingOptions(SKCubicResampler.Mitchell));
+        using var data = dst.Encode(format, 95);
+        return data.ToArray();
+    }
+
     public sealed class ZipBuilder
     {
         readonly MemoryStream _ms = new();

@@ -22,6 +22,29 @@ public class TextUploadFormTests : IAsyncLifetime
         return form;
     }
 
+    /// <summary>The form's Duplicates choice reaches the importer: refuse lists the repeated row and keeps nothing;
+    /// drop (the default) imports and records it.</summary>
+    [Fact]
+    public void TheDuplicatesChoice_RefusesOrDropsARepeatedRow()
+    {
+        var csv = "title,body,team\n" + string.Concat(Enumerable.Range(0, 8).Select(i => $"t{i},\"printer {i} is jammed\",{(i % 2 == 0 ? "it" : "facilities")}\n"))
+            + "t9,\"printer 0 is jammed\",it\n";
+        var form = Choose(csv);
+        form.WaitForAssertion(() => form.Find("[data-testid=text-upload-summary]").TextContent.ShouldContain("9 rows"), TimeSpan.FromSeconds(20));
+        form.FindComponent<DuplicatesChoice>().Instance.Value.ShouldBe(ModelZoo.Core.Datasets.DuplicatePolicy.Drop);
+        var choice = form.FindComponent<DuplicatesChoice>();
+        form.InvokeAsync(() => choice.Instance.ValueChanged.InvokeAsync(ModelZoo.Core.Datasets.DuplicatePolicy.Refuse)).GetAwaiter().GetResult();
+        form.Find("button[data-testid=text-upload-import]").Click();
+        form.WaitForAssertion(() => form.Find("[data-testid=text-upload-errors]").TextContent.ShouldContain("row 9: repeats the text of row 1 (duplicate row"), TimeSpan.FromSeconds(20));
+        _host.Get<DatasetStore>().Find("tickets").ShouldBeNull();
+
+        form.InvokeAsync(() => form.FindComponent<DuplicatesChoice>().Instance.ValueChanged.InvokeAsync(ModelZoo.Core.Datasets.DuplicatePolicy.Drop)).GetAwaiter().GetResult();
+        form.Find("button[data-testid=text-upload-import]").Click();
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        form.WaitForAssertion(() => nav.Uri.ShouldEndWith("/datasets/tickets"), TimeSpan.FromSeconds(20));
+        _host.Get<DatasetStore>().Find("tickets")!.Cleaning!.Dropped.Single().Item.ShouldBe("tickets.csv row 9");
+    }
+
     [Fact]
     public void ChoosingAFile_ShowsItsColumnsAndFirstRows_ThenImportOpensTheNewDataset()
     {

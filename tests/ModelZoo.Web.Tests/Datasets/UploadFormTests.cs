@@ -46,13 +46,36 @@ public class UploadFormTests : IAsyncLifetime
     public void TickingMirrorInvariant_SendsTheChoice_AndTheUploadIsStoredWithFlips() =>
         Upload("shoes.zip", tickMirrorInvariant: true).Augmentation.ShouldBe(AugmentationProfile.Unknown with { HorizontalFlip = true });
 
-    [Fact]
-    public void ARefusal_ShowsTheCountAndEveryProblem_InPages()
+    static byte[] IconTheme()
     {
         var zip = UploadCorpus.Zip().Class("a", 3).Class("b", 3).File("a/orig.png", UploadCorpus.Image(42));
         for (int i = 0; i < 275; i++) zip.File($"b/copy{i:000}.png", UploadCorpus.Image(42));
+        return zip.Bytes();
+    }
+
+    [Fact]
+    public void ByDefault_DuplicatesAreDropped_AndTheDatasetOpens_WithEveryDroppedFileRecorded()
+    {
         var form = _host.Ctx.Render<UploadForm>();
-        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(zip.Bytes(), "icons.zip"));
+        form.FindComponent<DuplicatesChoice>().Instance.Value.ShouldBe(DuplicatePolicy.Drop);
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(IconTheme(), "icons.zip"));
+        form.Find("button[data-testid=upload-import]").Click();
+
+        var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
+        form.WaitForAssertion(() => nav.Uri.ShouldEndWith("/datasets/icons"), TimeSpan.FromSeconds(30));
+        var info = _host.Get<DatasetStore>().Find("icons")!;
+        info.Examples.ShouldBe(6);
+        (info.Cleaning!.ConflictGroupsDropped, info.Cleaning.ConflictExamplesDropped).ShouldBe((1, 276), "the image is in two classes: every copy goes");
+    }
+
+    [Fact]
+    public void ARefusal_ShowsTheCountAndEveryProblem_InPages()
+    {
+        var form = _host.Ctx.Render<UploadForm>();
+        var choice = form.FindComponent<DuplicatesChoice>();
+        form.InvokeAsync(() => choice.Instance.ValueChanged.InvokeAsync(DuplicatePolicy.Refuse)).GetAwaiter().GetResult();
+        form.FindComponent<DuplicatesChoice>().Instance.Value.ShouldBe(DuplicatePolicy.Refuse);
+        form.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromBinary(IconTheme(), "icons.zip"));
         form.Find("button[data-testid=upload-import]").Click();
 
         form.WaitForAssertion(() => form.Find("[data-testid=upload-errors] b").TextContent.ShouldBe("The upload was rejected: 275 problems."),

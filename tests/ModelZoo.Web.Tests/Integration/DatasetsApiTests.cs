@@ -147,19 +147,61 @@ public class DatasetsApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Upload_WithManyDuplicates_Answers400_ProblemDetails_WithTheTrueCountAndEveryFile()
+    public async Task Upload_WithManyDuplicates_AndDuplicatesRefuse_Answers400_ProblemDetails_WithTheTrueCountAndEveryFile()
     {
         var zip = UploadCorpus.Zip().Class("a", 3).Class("b", 3).File("a/orig.png", UploadCorpus.Image(42));
         for (int i = 0; i < 30; i++) zip.File($"b/copy{i:00}.png", UploadCorpus.Image(42));
-        var response = await _http.PostAsync("/api/datasets/upload?name=copies", Zip(zip.Bytes()));
+        var response = await _http.PostAsync("/api/datasets/upload?name=copies&duplicates=refuse", Zip(zip.Bytes()));
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
         var rejection = (await response.Content.ReadFromJsonAsync<UploadRejection>(Json))!;
         rejection.Count.ShouldBe(30, "the upload used to stop at 20");
         rejection.Problems.Select(p => p.File).ShouldBe(Enumerable.Range(0, 30).Select(i => $"b/copy{i:00}.png"));
-        rejection.Problems.ShouldAllBe(p => p.Reason == "has the same content as 'a/orig.png' (duplicate file)");
+        rejection.Problems.ShouldAllBe(p => p.Reason == "has the same content as 'a/orig.png' in class 'a' (the same image under two labels)");
         rejection.Error.ShouldStartWith("Upload rejected (30 problems)");
         (await _http.GetAsync("/api/datasets/copies")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Upload_WithDuplicates_DropsThemByDefault_AndTheAnswerListsThem_WithNearDuplicatesAcrossTheSplit()
+    {
+        var icon = UploadCorpus.Image(42);
+        var zip = UploadCorpus.Zip().Class("a", 4).Class("b", 4).File("a/icon-1.png", icon).File("a/icon-2.png", icon)
+            .File("a/z.png", UploadCorpus.Image(43)).File("b/z.png", UploadCorpus.Image(43));
+        var created = await _http.PostAsync("/api/datasets/upload?name=icons", Zip(zip.Bytes()));
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var info = (await created.Content.ReadFromJsonAsync<DatasetInfo>(Json))!;
+        info.Examples.ShouldBe(9);
+        var c = info.Cleaning.ShouldNotBeNull();
+        (c.Policy, c.ExactDuplicatesDropped, c.ConflictGroupsDropped, c.ConflictExamplesDropped).ShouldBe((DuplicatePolicy.Drop, 1, 1, 2));
+        c.Dropped.Select(d => d.Item).ShouldBe(["a/icon-2.png", "a/z.png", "b/z.png"]);
+        c.NearDuplicates.ShouldNotBeNull("the answer reports near-duplicates across the split");
+        var page = await _http.GetStringAsync("/datasets/icons");
+        page.ShouldContain("a/icon-2.png");
+        page.ShouldContain("1 conflicting-label group");
+
+        var text = "quote,category\n" + string.Concat(Enumerable.Range(0, 4).Select(i => $"wise {i},wisdom\nfunny {i},humour\n")) + "wise 0,wisdom\n";
+        var textCreated = await _http.PostAsync("/api/datasets/text/upload?name=quotes&textColumn=quote&labelColumn=category&fileName=q.csv", Csv(text));
+        textCreated.StatusCode.ShouldBe(HttpStatusCode.Created, await textCreated.Content.ReadAsStringAsync());
+        var textInfo = (await textCreated.Content.ReadFromJsonAsync<DatasetInfo>(Json))!;
+        textInfo.Cleaning!.Dropped.Single().ShouldBe(new DroppedExample("q.csv row 9", "repeats the text and label of an earlier row (duplicate row)", "q.csv row 1"));
+        var refused = await _http.PostAsync("/api/datasets/text/upload?name=quotes2&textColumn=quote&labelColumn=category&fileName=q.csv&duplicates=refuse", Csv(text));
+        refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await refused.Content.ReadFromJsonAsync<UploadRejection>(Json))!.Problems.Single().ToString()
+            .ShouldBe("q.csv row 9: repeats the text of row 1 (duplicate row; a repeated text could land in training and test at once)");
+    }
+
+    [Theory]
+    [InlineData("/api/datasets/upload?name=bad&duplicates=maybe")]
+    [InlineData("/api/datasets/text/upload?name=bad&textColumn=a&labelColumn=b&duplicates=keep")]
+    public async Task Upload_WithAnUnknownDuplicatesValue_Answers400_NamingTheParameter(string url)
+    {
+        var response = await _http.PostAsync(url, Zip(UploadCorpus.Zip().Class("a", 2).Class("b", 2).Bytes()));
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var rejection = (await response.Content.ReadFromJsonAsync<UploadRejection>(Json))!;
+        rejection.Error.ShouldContain("The query parameter 'duplicates'");
+        rejection.Error.ShouldContain("use 'drop'");
+        (await _http.GetAsync("/api/datasets/bad")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
     [Fact]
