@@ -81,13 +81,16 @@ public static partial class EmailText
     [GeneratedRegex(@"<\s*(html|body|table|td|font|div)\b", RegexOptions.IgnoreCase)]
     private static partial Regex LooksLikeHtml();
 
-    /// <summary>Elements whose content is code or markup, never shown as text.</summary>
-    static readonly HashSet<string> Hidden = new(StringComparer.OrdinalIgnoreCase) { "script", "style", "template" };
+    /// <summary>
+    /// Elements whose content is never shown as text: code, styles, and the fallbacks for frames and plug-ins, which
+    /// an HTML5 parser keeps as raw markup (a browser shows the frame instead).
+    /// </summary>
+    static readonly HashSet<string> Hidden = new(StringComparer.OrdinalIgnoreCase) { "script", "style", "template", "iframe", "noframes", "noembed" };
 
-    /// <summary>Elements that start and end a line when shown.</summary>
+    /// <summary>Elements that start and end a line when shown (a br ends one).</summary>
     static readonly HashSet<string> Blocks = new(StringComparer.OrdinalIgnoreCase)
     {
-        "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr", "title",
+        "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr", "title",
     };
 
     /// <summary>Elements shown apart from their neighbours on the same line.</summary>
@@ -103,27 +106,24 @@ public static partial class EmailText
     {
         var document = new HtmlParser().ParseDocument(html);
         var sb = new StringBuilder(html.Length / 2);
-        var stack = new Stack<(INode Node, bool Closing)>();
-        stack.Push((document, false));
+        // Each element worth a separator is visited twice: before its children and again (Edge set) after them.
+        var stack = new Stack<(INode Node, char? Edge)>();
+        stack.Push((document, null));
         while (stack.Count > 0)
         {
-            var (node, closing) = stack.Pop();
-            var element = node as IElement;
-            if (closing)
-            {
-                sb.Append(Blocks.Contains(element!.LocalName) ? '\n' : ' ');
-                continue;
-            }
+            var (node, edge) = stack.Pop();
+            if (edge is { } after) { sb.Append(after); continue; }
             if (node is IText text) { sb.Append(text.Data); continue; }
-            if (element is not null)
+            if (node is IElement element)
             {
-                if (Hidden.Contains(element.LocalName)) continue;
-                if (Blocks.Contains(element.LocalName)) sb.Append('\n');
-                else if (Cells.Contains(element.LocalName)) sb.Append(' ');
-                if (Blocks.Contains(element.LocalName) || Cells.Contains(element.LocalName)) stack.Push((node, true));
+                var name = element.LocalName;
+                if (Hidden.Contains(name)) continue;
+                if (name == "br") { sb.Append('\n'); continue; }
+                char? separator = Blocks.Contains(name) ? '\n' : Cells.Contains(name) ? ' ' : null;
+                if (separator is { } before) { sb.Append(before); stack.Push((node, before)); }
             }
             else if (node is not IDocument) continue; // comments, doctype, processing instructions
-            for (var child = node.LastChild; child is not null; child = child.PreviousSibling) stack.Push((child, false));
+            for (var child = node.LastChild; child is not null; child = child.PreviousSibling) stack.Push((child, null));
         }
         return sb.ToString();
     }
