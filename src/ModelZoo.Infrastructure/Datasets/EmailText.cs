@@ -52,13 +52,15 @@ public static partial class EmailText
         // is what the sender wrote.
         if (multipart.Count == 0 && string.IsNullOrEmpty(multipart.Boundary)) return PlainOrHtml(multipart.Preamble ?? "", html: false);
         var parts = multipart.Where(p => !p.IsAttachment).ToList();
-        string PartsOf(string type, string subtype) => string.Join("\n\n", parts
-            .Where(p => p.ContentType.IsMimeType(type, subtype))
+        string Join(Func<MimeEntity, bool> wanted) => string.Join("\n\n", parts.Where(wanted)
             .Select(p => BodyText(p, depth + 1)).Where(t => t.Trim().Length > 0));
-        // multipart/alternative says the same thing twice: the plain part is enough. Other multiparts list distinct
-        // parts: take every plain part, nested multiparts too, and HTML only when nothing else reads.
-        var text = string.Join("\n\n", new[] { PartsOf("text", "plain"), PartsOf("multipart", "*") }.Where(t => t.Length > 0));
-        return text.Length > 0 ? text : PartsOf("text", "html");
+        // multipart/alternative says the same thing more than once: its plain part is enough, when it has one (a nested
+        // multipart/related of HTML and images is another rendering of it). Other multiparts list distinct parts: take
+        // every plain part and nested multipart in the order written, and HTML only when nothing else reads.
+        var plain = Join(p => p.ContentType.IsMimeType("text", "plain"));
+        if (plain.Length > 0 && multipart.ContentType.IsMimeType("multipart", "alternative")) return plain;
+        var text = Join(p => p.ContentType.IsMimeType("text", "plain") || p is Multipart);
+        return text.Length > 0 ? text : Join(p => p.ContentType.IsMimeType("text", "html"));
     }
 
     /// <summary>
