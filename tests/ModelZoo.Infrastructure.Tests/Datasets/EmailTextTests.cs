@@ -130,8 +130,8 @@ public class EmailTextTests
     {
         // Spam-filter discussions quote HTML; the tag check makes the part HTML, but "<=" is text to an HTML parser
         // (the old regex deleted everything from "<" to the next ">").
-        var raw = "Subject: tokens\nContent-Type: text/plain\n\nthe tokenizer drops <td> tags\nif 3 <= n <= 12: yield w\n";
-        EmailText.Extract(raw).ShouldBe("tokens\n\nthe tokenizer drops tags\nif 3 <= n <= 12: yield w");
+        var raw = "Subject: tokens\nContent-Type: text/plain\n\nthe tokenizer drops <td> tags\nif 3 <= n <= 12: yield w\nassert n > 0\n";
+        EmailText.Extract(raw).ShouldBe("tokens\n\nthe tokenizer drops tags\nif 3 <= n <= 12: yield w\nassert n > 0");
     }
 
     [Fact]
