@@ -17,6 +17,7 @@ namespace ModelZoo.Infrastructure.Datasets;
 /// </summary>
 public static partial class EmailText
 {
+    // Declared charsets such as windows-1252, gb2312 and ks_c_5601-1987 are code pages .NET has only through this provider.
     static EmailText() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
 
     /// <summary>Multiparts nested deeper than this are not read: no real message needs it, and it bounds the walk.</summary>
