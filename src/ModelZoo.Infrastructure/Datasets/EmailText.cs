@@ -1,204 +1,134 @@
-using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using AngleSharp.Dom;
+using AngleSharp.Html.Parser;
+using MimeKit;
 
 namespace ModelZoo.Infrastructure.Datasets;
 
 /// <summary>
 /// The readable text of one raw e-mail (RFC 5322 with MIME): the Subject, a blank line, then the body. Headers are
 /// dropped because their routing lines (Received, Message-ID, the SpamAssassin test addresses) identify the corpus a
-/// message came from rather than what it says, so a classifier would learn the mail servers. The body is the
-/// message's text/plain parts, or its text/html parts with tags and scripts removed when it has no plain text;
-/// a plain part that holds HTML markup (common in spam) is treated as HTML too;
-/// quoted-printable and base64 are decoded with the part's charset, attachments (non-text parts) are skipped,
-/// and runs of spaces and blank lines are collapsed.
+/// message came from rather than what it says, so a classifier would learn the mail servers. MimeKit parses the
+/// message (multipart structure, quoted-printable, base64, RFC 2047 encoded words); the body is the message's
+/// text/plain parts, or its text/html parts turned into text by an HTML5 parser (AngleSharp) when it has no plain
+/// text. A plain part that holds HTML markup (common in spam) is treated as HTML too; attachments and non-text parts
+/// (forwarded messages included) are skipped, and runs of spaces and blank lines are collapsed.
 /// </summary>
 public static partial class EmailText
 {
+    // Declared charsets such as windows-1252, gb2312 and ks_c_5601-1987 are code pages .NET has only through this provider.
     static EmailText() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
 
+    /// <summary>Multiparts nested deeper than this are not read: no real message needs it, and it bounds the walk.</summary>
     const int MaxDepth = 8;
 
     public static string Extract(string raw)
     {
-        var (headers, body) = SplitHeaders(raw.Replace("\r\n", "\n"));
-        var subject = Normalise(DecodeWords(Header(headers, "subject") ?? "")).Replace('\n', ' ');
-        var text = Normalise(BodyText(headers, body, 0));
+        // The package stores each message as text, not bytes; UTF-8 gives MimeKit back exactly that text for every
+        // part that is not transfer-encoded (see TextOf) and for 8-bit header values.
+        var bytes = Encoding.UTF8.GetBytes(raw);
+        MimeMessage message;
+        try { message = MimeMessage.Load(new MemoryStream(bytes, writable: false)); }
+        catch (FormatException)
+        {
+            // No header block at all (the first line is not a header): all of it is body, as plain text.
+            return Normalise(PlainOrHtml(raw, html: false));
+        }
+        var subject = Normalise(message.Subject ?? "").Replace('\n', ' ');
+        var text = Normalise(message.Body is null ? "" : BodyText(message.Body, 0));
         return subject.Length == 0 ? text : text.Length == 0 ? subject : subject + "\n\n" + text;
     }
 
-    /// <summary>Headers (names lower-cased, folded lines joined) and the body after the first blank line.</summary>
-    static (List<(string Name, string Value)> Headers, string Body) SplitHeaders(string s)
+    static string BodyText(MimeEntity entity, int depth) => entity switch
     {
-        var headers = new List<(string, string)>();
-        int pos = 0;
-        // An mbox separator line ("From sender date") precedes the headers in the SpamAssassin files.
-        if (s.StartsWith("From ", StringComparison.Ordinal)) pos = NextLine(s, 0);
-        while (pos < s.Length)
-        {
-            int end = s.IndexOf('\n', pos);
-            var line = end < 0 ? s[pos..] : s[pos..end];
-            pos = end < 0 ? s.Length : end + 1;
-            if (line.Length == 0) break;
-            if (line[0] is ' ' or '\t')
-            {
-                if (headers.Count > 0) headers[^1] = (headers[^1].Item1, headers[^1].Item2 + " " + line.Trim());
-                continue;
-            }
-            int colon = line.IndexOf(':');
-            if (colon <= 0)
-            {
-                // Not a header line: the message has no header block, so all of it is body.
-                if (headers.Count == 0) return ([], s);
-                continue;
-            }
-            headers.Add((line[..colon].Trim().ToLowerInvariant(), line[(colon + 1)..].Trim()));
-        }
-        return (headers, pos < s.Length ? s[pos..] : "");
+        Multipart multipart => depth < MaxDepth ? MultipartText(multipart, depth) : "",
+        TextPart part => PlainOrHtml(TextOf(part), part.ContentType.IsMimeType("text", "html")),
+        _ => "", // attachments' bodies, images, forwarded messages (message/rfc822)
+    };
+
+    static string MultipartText(Multipart multipart, int depth)
+    {
+        // A multipart without a boundary cannot be split: MimeKit keeps its whole body as the preamble, and that body
+        // is what the sender wrote.
+        if (multipart.Count == 0 && string.IsNullOrEmpty(multipart.Boundary)) return PlainOrHtml(multipart.Preamble ?? "", html: false);
+        var parts = multipart.Where(p => !p.IsAttachment).ToList();
+        string Join(Func<MimeEntity, bool> wanted) => string.Join("\n\n", parts.Where(wanted)
+            .Select(p => BodyText(p, depth + 1)).Where(t => t.Trim().Length > 0));
+        // multipart/alternative says the same thing more than once: its plain part is enough, when it has one (a nested
+        // multipart/related of HTML and images is another rendering of it). Other multiparts list distinct parts: take
+        // every plain part and nested multipart in the order written, and HTML only when nothing else reads.
+        var plain = Join(p => p.ContentType.IsMimeType("text", "plain"));
+        if (plain.Length > 0 && multipart.ContentType.IsMimeType("multipart", "alternative")) return plain;
+        var text = Join(p => p.ContentType.IsMimeType("text", "plain") || p is Multipart);
+        return text.Length > 0 ? text : Join(p => p.ContentType.IsMimeType("text", "html"));
     }
 
-    static int NextLine(string s, int from) { int i = s.IndexOf('\n', from); return i < 0 ? s.Length : i + 1; }
-
-    static string? Header(List<(string Name, string Value)> headers, string name) =>
-        headers.FirstOrDefault(h => h.Name == name).Value;
-
-    static string BodyText(List<(string Name, string Value)> headers, string body, int depth)
+    /// <summary>
+    /// The part's text. Transfer-encoded parts (base64, quoted-printable, uuencode) are bytes in the declared charset
+    /// (ISO-8859-1 when MimeKit does not know it; MimeKit's own guess, UTF-8 or else ISO-8859-1, when none is
+    /// declared). Other parts are the package's text as it was, whatever charset they declare: it was already decoded
+    /// once, and decoding its UTF-8 again as, say, ISO-8859-1 would garble every accent.
+    /// </summary>
+    static string TextOf(TextPart part)
     {
-        var type = (Header(headers, "content-type") ?? "text/plain").Trim();
-        var mime = type.Split(';')[0].Trim().ToLowerInvariant();
-        if (mime.StartsWith("multipart/", StringComparison.Ordinal) && depth < MaxDepth && Param(type, "boundary") is { Length: > 0 } boundary)
-        {
-            var parts = SplitParts(body, boundary).Select(p => SplitHeaders(p)).ToList();
-            string PartsOf(string wanted) => string.Join("\n\n", parts
-                .Where(p => PartType(p.Headers).StartsWith(wanted, StringComparison.Ordinal) && !IsAttachment(p.Headers))
-                .Select(p => BodyText(p.Headers, p.Body, depth + 1)).Where(t => t.Trim().Length > 0));
-            // multipart/alternative says the same thing twice: the plain part is enough. Other multiparts list
-            // distinct parts: take every plain part, nested multiparts too, and HTML only when nothing else reads.
-            var plain = PartsOf("text/plain");
-            var nested = PartsOf("multipart/");
-            var text = string.Join("\n\n", new[] { plain, nested }.Where(t => t.Length > 0));
-            return text.Length > 0 ? text : PartsOf("text/html");
-        }
-        if (mime.StartsWith("multipart/", StringComparison.Ordinal)) return body;
-        if (!mime.StartsWith("text/", StringComparison.Ordinal)) return "";
-        var decoded = Decode(body, Header(headers, "content-transfer-encoding"), Param(type, "charset"));
-        // Much spam sends HTML labelled as plain text (or with no Content-Type at all).
-        return mime == "text/html" || LooksLikeHtml().IsMatch(decoded) ? HtmlToText(decoded) : decoded;
+        if (part.ContentTransferEncoding is not (ContentEncoding.Base64 or ContentEncoding.QuotedPrintable or ContentEncoding.UUEncode))
+            return part.GetText(Encoding.UTF8);
+        if (part.ContentType.CharsetEncoding is { } declared) return part.GetText(declared);
+        return string.IsNullOrWhiteSpace(part.ContentType.Charset) ? part.Text : part.GetText(Encoding.Latin1);
     }
+
+    // Much spam sends HTML labelled as plain text (or with no Content-Type at all).
+    static string PlainOrHtml(string text, bool html) => html || LooksLikeHtml().IsMatch(text) ? HtmlToText(text) : text;
 
     [GeneratedRegex(@"<\s*(html|body|table|td|font|div)\b", RegexOptions.IgnoreCase)]
     private static partial Regex LooksLikeHtml();
 
-    static string PartType(List<(string Name, string Value)> h) => (Header(h, "content-type") ?? "text/plain").Split(';')[0].Trim().ToLowerInvariant();
+    /// <summary>
+    /// Elements whose content is never shown as text: code, styles, and the fallbacks for frames and plug-ins, which
+    /// an HTML5 parser keeps as raw markup (a browser shows the frame instead).
+    /// </summary>
+    static readonly HashSet<string> Hidden = new(StringComparer.OrdinalIgnoreCase) { "script", "style", "template", "iframe", "noframes", "noembed" };
 
-    static bool IsAttachment(List<(string Name, string Value)> h) =>
-        (Header(h, "content-disposition") ?? "").TrimStart().StartsWith("attachment", StringComparison.OrdinalIgnoreCase);
-
-    static IEnumerable<string> SplitParts(string body, string boundary)
+    /// <summary>Elements that start and end a line when shown (a br ends one).</summary>
+    static readonly HashSet<string> Blocks = new(StringComparer.OrdinalIgnoreCase)
     {
-        var delimiter = "--" + boundary;
-        var lines = body.Split('\n');
-        StringBuilder? part = null;
-        foreach (var line in lines)
-        {
-            var l = line.TrimEnd();
-            if (l == delimiter + "--") { if (part is not null) yield return part.ToString(); yield break; }
-            if (l == delimiter)
-            {
-                if (part is not null) yield return part.ToString();
-                part = new StringBuilder();
-                continue;
-            }
-            part?.Append(line).Append('\n');
-        }
-        if (part is not null) yield return part.ToString();
-    }
+        "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr", "title",
+    };
 
-    static string? Param(string headerValue, string name)
-    {
-        var m = Regex.Match(headerValue, $@";\s*{name}\s*=\s*(?:""(?<v>[^""]*)""|(?<v>[^;\s]+))", RegexOptions.IgnoreCase);
-        return m.Success ? m.Groups["v"].Value : null;
-    }
+    /// <summary>Elements shown apart from their neighbours on the same line.</summary>
+    static readonly HashSet<string> Cells = new(StringComparer.OrdinalIgnoreCase) { "td", "th" };
 
-    static string Decode(string body, string? transfer, string? charset)
-    {
-        var t = (transfer ?? "").Trim().ToLowerInvariant();
-        byte[]? bytes = t switch
-        {
-            "quoted-printable" => QuotedPrintable(body),
-            "base64" => Base64(body),
-            _ => null,
-        };
-        // Without a transfer encoding the package already holds the body as text.
-        return bytes is null ? body : CharsetOf(charset).GetString(bytes);
-    }
-
-    static Encoding CharsetOf(string? charset)
-    {
-        if (string.IsNullOrWhiteSpace(charset)) return Encoding.Latin1;
-        try { return Encoding.GetEncoding(charset.Trim().Trim('"')); }
-        catch (ArgumentException) { return Encoding.Latin1; }
-    }
-
-    static byte[] QuotedPrintable(string s)
-    {
-        var bytes = new List<byte>(s.Length);
-        for (int i = 0; i < s.Length; i++)
-        {
-            char c = s[i];
-            if (c == '=' && i + 1 < s.Length && s[i + 1] == '\n') { i++; continue; } // soft line break
-            if (c == '=' && i + 2 < s.Length && Uri.IsHexDigit(s[i + 1]) && Uri.IsHexDigit(s[i + 2]))
-            {
-                bytes.Add(Convert.ToByte(s.Substring(i + 1, 2), 16));
-                i += 2;
-                continue;
-            }
-            if (c < 0x80) bytes.Add((byte)c);
-            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
-        }
-        return [.. bytes];
-    }
-
-    static byte[]? Base64(string s)
-    {
-        var clean = new string(s.Where(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=').ToArray());
-        clean = clean.TrimEnd('=');
-        clean += new string('=', (4 - clean.Length % 4) % 4);
-        try { return Convert.FromBase64String(clean); }
-        catch (FormatException) { return null; }
-    }
-
-    /// <summary>RFC 2047 encoded words in a header: <c>=?charset?B|Q?text?=</c>.</summary>
-    static string DecodeWords(string s) => EncodedWord().Replace(s, m =>
-    {
-        var enc = CharsetOf(m.Groups["cs"].Value);
-        var payload = m.Groups["t"].Value;
-        byte[]? bytes = m.Groups["e"].Value.ToUpperInvariant() == "B" ? Base64(payload) : QuotedPrintable(payload.Replace('_', ' '));
-        return bytes is null ? m.Value : enc.GetString(bytes);
-    });
-
-    [GeneratedRegex(@"=\?(?<cs>[^?]+)\?(?<e>[BbQq])\?(?<t>[^?]*)\?=")]
-    private static partial Regex EncodedWord();
-
-    [GeneratedRegex(@"<(script|style)\b.*?</\1\s*>", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
-    private static partial Regex ScriptOrStyle();
-
-    [GeneratedRegex(@"<!--.*?-->", RegexOptions.Singleline)]
-    private static partial Regex HtmlComment();
-
-    [GeneratedRegex(@"<\s*(br|/p|/div|/tr|/h\d|/li|p|div|tr|li)\b[^>]*>", RegexOptions.IgnoreCase)]
-    private static partial Regex BlockTag();
-
-    [GeneratedRegex(@"<[^>]*>")]
-    private static partial Regex AnyTag();
-
+    /// <summary>
+    /// The text a reader sees: AngleSharp parses the HTML as a browser would (entities decoded, comments, scripts and
+    /// styles out of the text, unclosed tags closed); block elements break lines, table cells are spaced apart,
+    /// inline elements join their text as a browser shows it. The walk keeps its own stack because spam nests tags
+    /// thousands deep.
+    /// </summary>
     static string HtmlToText(string html)
     {
-        var s = ScriptOrStyle().Replace(html, " ");
-        s = HtmlComment().Replace(s, " ");
-        s = BlockTag().Replace(s, "\n");
-        s = AnyTag().Replace(s, " ");
-        return WebUtility.HtmlDecode(s);
+        var document = new HtmlParser().ParseDocument(html);
+        var sb = new StringBuilder(html.Length / 2);
+        // Each element worth a separator is visited twice: before its children and again (Edge set) after them.
+        var stack = new Stack<(INode Node, char? Edge)>();
+        stack.Push((document, null));
+        while (stack.Count > 0)
+        {
+            var (node, edge) = stack.Pop();
+            if (edge is { } after) { sb.Append(after); continue; }
+            if (node is IText text) { sb.Append(text.Data); continue; }
+            if (node is IElement element)
+            {
+                var name = element.LocalName;
+                if (Hidden.Contains(name)) continue;
+                if (name == "br") { sb.Append('\n'); continue; }
+                char? separator = Blocks.Contains(name) ? '\n' : Cells.Contains(name) ? ' ' : null;
+                if (separator is { } before) { sb.Append(before); stack.Push((node, before)); }
+            }
+            else if (node is not IDocument) continue; // comments, doctype, processing instructions
+            for (var child = node.LastChild; child is not null; child = child.PreviousSibling) stack.Push((child, null));
+        }
+        return sb.ToString();
     }
 
     [GeneratedRegex(@"[ \t\u00a0\f\v]+")]
