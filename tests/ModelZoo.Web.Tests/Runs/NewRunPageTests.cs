@@ -20,9 +20,9 @@ public class NewRunPageTests : IAsyncLifetime
     public async Task InvalidValues_AreExplainedInTheForm_AndNothingIsLaunched()
     {
         var page = _host.Ctx.Render<NewRunPage>();
-        page.Find("input[data-testid=epochs]").Change("0");
-        page.Find("input[data-testid=lr]").Change("0");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("input[data-testid=epochs]").Change("0"));
+        Act(page, () => page.Find("input[data-testid=lr]").Change("0"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
 
         page.WaitForAssertion(() =>
         {
@@ -38,8 +38,8 @@ public class NewRunPageTests : IAsyncLifetime
     public async Task ValidForm_LaunchesTheRun_AndOpensItsPage()
     {
         var page = _host.Ctx.Render<NewRunPage>();
-        page.Find("input[data-testid=epochs]").Change("1");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("input[data-testid=epochs]").Change("1"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
 
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
@@ -54,13 +54,13 @@ public class NewRunPageTests : IAsyncLifetime
     {
         WriteTextDataset();
         var page = RenderFor("bert_mlm.mini_house");
-        page.Find("input[data-testid=max-tokens]").Change("4");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("input[data-testid=max-tokens]").Change("4"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() => page.Find("[data-testid=form-errors]").TextContent.ShouldContain("Maximum text length must be between 8 and 4096 tokens."));
         (await _host.Get<RunService>().ListAsync()).ShouldBeEmpty();
 
-        page.Find("input[data-testid=max-tokens]").Change("64");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("input[data-testid=max-tokens]").Change("64"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.MaxTokens.ShouldBe(64);
@@ -85,7 +85,7 @@ public class NewRunPageTests : IAsyncLifetime
         var page = RenderFor("bert_mlm.mini_house");
         page.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 text dataset this model reads; 1 image dataset is hidden.");
         page.FindAll("[data-testid=no-fitting-dataset]").ShouldBeEmpty();
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes", "the text dataset was preselected");
 
@@ -94,7 +94,7 @@ public class NewRunPageTests : IAsyncLifetime
         image.FindAll("[data-testid=max-tokens]").ShouldBeEmpty();
         image.FindAll("[data-testid=image-size]").ShouldNotBeEmpty();
         image.Find("[data-testid=datasets-hidden]").TextContent.ShouldContain("1 image dataset this model reads; 1 text dataset is hidden.");
-        image.Find("button[data-testid=launch]").Click();
+        Act(image, () => image.Find("button[data-testid=launch]").Click());
         await RunsCountReachesAsync(2);
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
@@ -109,13 +109,13 @@ public class NewRunPageTests : IAsyncLifetime
         nav.NavigateTo("/runs/new?dataset=notes");
         var page = _host.Ctx.Render<NewRunPage>();
         page.Find("[data-testid=model-input]").TextContent.ShouldContain("tokens", Case.Insensitive, "a text model was chosen for the text dataset");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().DatasetId.ShouldBe("notes");
 
         nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&dataset=notes");
         var mismatch = _host.Ctx.Render<NewRunPage>();
-        mismatch.Find("button[data-testid=launch]").Click();
+        Act(mismatch, () => mismatch.Find("button[data-testid=launch]").Click());
         await RunsCountReachesAsync(2);
         (await _host.Get<RunService>().ListAsync()).Select(r => r.DatasetId).ShouldContain("tiny");
     }
@@ -132,8 +132,8 @@ public class NewRunPageTests : IAsyncLifetime
         page.Find("[data-testid=strategy-explanation]").TextContent.ShouldContain("BatchNorm layers stay in inference mode");
         page.Find("[data-testid=option-frozenStages]").TextContent.ShouldContain("Frozen stages");
         page.Find("[data-testid=option-frozenStages] input").GetAttribute("value").ShouldBe("2: stem, layer1 frozen");
-        page.Find("[data-testid=option-layerwiseDecay] input").Change("0.5");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("[data-testid=option-layerwiseDecay] input").Change("0.5"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         var run = (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem();
         run.Strategy.ShouldBe("partial-fine-tune");
@@ -148,9 +148,9 @@ public class NewRunPageTests : IAsyncLifetime
         var nav = _host.Ctx.Services.GetRequiredService<BunitNavigationManager>();
         nav.NavigateTo("/runs/new?model=resnet18.tv_in1k&strategy=full-fine-tune");
         var page = _host.Ctx.Render<NewRunPage>();
-        page.Find("[data-testid=option-layerwiseDecay] input").Change("3");
-        page.Find("input[data-testid=label-budget]").Change("0");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("[data-testid=option-layerwiseDecay] input").Change("3"));
+        Act(page, () => page.Find("input[data-testid=label-budget]").Change("0"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() =>
         {
             page.Find("[data-testid=option-layerwiseDecay]").TextContent.ShouldContain("Layer-wise decay must be between 0.05 and 1; it is 3.");
@@ -172,9 +172,9 @@ public class NewRunPageTests : IAsyncLifetime
         nav.NavigateTo("/runs/new?dataset=skewed");
         var page = _host.Ctx.Render<NewRunPage>();
         page.Find("[data-testid=imbalance]").TextContent.ShouldContain("differ in size by 7.3x");
-        page.Find("[data-testid=use-balance]").Click();
+        Act(page, () => page.Find("[data-testid=use-balance]").Click());
         page.FindAll("[data-testid=imbalance]").ShouldBeEmpty();
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.ClassBalance.ShouldBe(ModelZoo.Core.Runs.ClassBalance.WeightedLoss);
     }
@@ -187,7 +187,7 @@ public class NewRunPageTests : IAsyncLifetime
         nav.NavigateTo("/runs/new?model=resnet18.tv_in1k");
         var page = _host.Ctx.Render<NewRunPage>();
         page.Find("button[data-testid=sweep]").TextContent.ShouldContain("(9 runs)");
-        page.Find("button[data-testid=sweep]").Click();
+        Act(page, () => page.Find("button[data-testid=sweep]").Click());
         page.WaitForAssertion(() => nav.Uri.ShouldContain("/sweeps/"));
         var runs = await _host.Get<RunService>().ListAsync();
         runs.Count.ShouldBe(9, "feature extraction, depths 0-5, full fine-tune and scratch");
@@ -272,14 +272,19 @@ public class NewRunPageTests : IAsyncLifetime
             page.FindAll("[data-testid=warning-batchnorm-small-batch]").ShouldBeEmpty();
         }, wait);
 
-        page.Find("input[data-testid=batch-size]").Change("4");
+        Act(page, () => page.Find("input[data-testid=batch-size]").Change("4"));
         page.WaitForAssertion(() => page.Find("[data-testid=warning-batchnorm-small-batch]").TextContent.ShouldContain("batches of 4"), wait);
 
-        page.Find("input[data-testid=epochs]").Change("1");
-        page.Find("button[data-testid=launch]").Click();
+        Act(page, () => page.Find("input[data-testid=epochs]").Change("1"));
+        Act(page, () => page.Find("button[data-testid=launch]").Click());
         page.WaitForAssertion(() => nav.Uri.ShouldMatch(RunPageUri));
         (await _host.Get<RunService>().ListAsync()).ShouldHaveSingleItem().Request.HyperParameters.BatchSize.ShouldBe(4);
     }
+
+    /// <summary>Finds and fires on the renderer's dispatcher: the form re-renders on its own (the launch plan refreshes
+    /// after a change), and an element found before such a render has lost its handler by the time it is clicked
+    /// (bUnit's UnknownEventHandlerIdException, seen in CI on a busy machine).</summary>
+    static void Act(IRenderedComponent<NewRunPage> page, Action act) => page.InvokeAsync(act).GetAwaiter().GetResult();
 
     IRenderedComponent<NewRunPage> RenderFor(string model)
     {
