@@ -39,7 +39,7 @@ public sealed class BackboneProbe(ArchitectureRegistry registry, IWeightsInitial
         }
         var x = Rows(train);
         var xs = Rows(scored);
-        Standardise(x, xs, dim);
+        FeatureStandardisation.Apply(x, dim, xs);
         var labels = job.Data.Images?.Labels ?? job.Data.Texts!.Labels;
         var classes = job.Data.Info.ClassNames.Count;
         ct.ThrowIfCancellationRequested();
@@ -47,25 +47,6 @@ public sealed class BackboneProbe(ArchitectureRegistry registry, IWeightsInitial
         var predicted = head.Predict(xs);
         var right = scored.Where((i, k) => predicted[k] == labels[i]).Count();
         return new ProbeMeasure((double)right / scored.Length, train.Length, scored.Length, dim, report.Computed, watch.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>Per-feature standardisation with the training rows' mean and deviation, applied to both sets.</summary>
-    static void Standardise(float[] train, float[] other, int dim)
-    {
-        int n = train.Length / dim;
-        var mean = new double[dim];
-        var sq = new double[dim];
-        for (int r = 0; r < n; r++)
-            for (int k = 0; k < dim; k++) { var v = train[r * dim + k]; mean[k] += v; sq[k] += (double)v * v; }
-        var scale = new double[dim];
-        for (int k = 0; k < dim; k++)
-        {
-            mean[k] /= n;
-            var variance = Math.Max(0, sq[k] / n - mean[k] * mean[k]);
-            scale[k] = variance > 1e-12 ? 1 / Math.Sqrt(variance) : 0;
-        }
-        foreach (var a in new[] { train, other })
-            for (int i = 0; i < a.Length; i++) a[i] = (float)((a[i] - mean[i % dim]) * scale[i % dim]);
     }
 
     sealed class Lines(Action<string>? line) : IRunProgress

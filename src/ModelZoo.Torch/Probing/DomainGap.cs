@@ -33,10 +33,11 @@ public static class DomainGap
         var t = Enumerable.Range(0, nt).OrderBy(_ => rng.Next()).ToArray();
         var trainRows = s.Take(ns / 2).Select(i => (source, i, 0)).Concat(t.Take(nt / 2).Select(i => (target, i, 1))).ToList();
         var testRows = s.Skip(ns / 2).Select(i => (source, i, 0)).Concat(t.Skip(nt / 2).Select(i => (target, i, 1))).ToList();
-        var (mean, scale) = Standardisation(trainRows, dim);
-        var x = Rows(trainRows, dim, mean, scale);
+        var x = Rows(trainRows, dim);
+        var xt = Rows(testRows, dim);
+        FeatureStandardisation.Apply(x, dim, xt);
         var head = LinearProbe.Fit(x, trainRows.Select(r => r.Item3).ToArray(), dim, classes: 2, ClassifierSteps, ClassifierLearningRate);
-        var predicted = head.Predict(Rows(testRows, dim, mean, scale));
+        var predicted = head.Predict(xt);
         // Balanced: each domain's error counts half, so unequal sample sizes do not make a majority guess look good.
         double wrongS = 0, wrongT = 0; int countS = 0, countT = 0;
         for (int i = 0; i < testRows.Count; i++)
@@ -79,27 +80,10 @@ public static class DomainGap
         return sum;
     }
 
-    static (double[] Mean, double[] Scale) Standardisation(IReadOnlyList<(float[] A, int I, int Y)> rows, int dim)
-    {
-        var mean = new double[dim];
-        var sq = new double[dim];
-        foreach (var (a, i, _) in rows)
-            for (int k = 0; k < dim; k++) { var v = a[i * dim + k]; mean[k] += v; sq[k] += (double)v * v; }
-        var scale = new double[dim];
-        for (int k = 0; k < dim; k++)
-        {
-            mean[k] /= rows.Count;
-            var variance = Math.Max(0, sq[k] / rows.Count - mean[k] * mean[k]);
-            scale[k] = variance > 1e-12 ? 1 / Math.Sqrt(variance) : 0;
-        }
-        return (mean, scale);
-    }
-
-    static float[] Rows(IReadOnlyList<(float[] A, int I, int Y)> rows, int dim, double[] mean, double[] scale)
+    static float[] Rows(IReadOnlyList<(float[] A, int I, int Y)> rows, int dim)
     {
         var x = new float[rows.Count * dim];
-        for (int r = 0; r < rows.Count; r++)
-            for (int k = 0; k < dim; k++) x[r * dim + k] = (float)((rows[r].A[rows[r].I * dim + k] - mean[k]) * scale[k]);
+        for (int r = 0; r < rows.Count; r++) Array.Copy(rows[r].A, rows[r].I * dim, x, r * dim, dim);
         return x;
     }
 }
