@@ -186,7 +186,7 @@ public sealed class BackboneRecommender(ZooCatalog catalog, DatasetStore dataset
                               $"and is scored on the same {scored.Length:N0} {(data.Split.Test.Length > 0 ? "test" : "validation")} examples.");
                 }
                 measure = probe.Probe(prepared.Job, train, scored!, request.Seed,
-                    line => Publish(r with { Message = $"Probing {entry.Id} ({i + 1} of {candidates.Count}): {line}" }), ct);
+                    line => Publish(r with { Message = $"Probing {entry.Id} ({i + 1} of {candidates.Count}): {line}" }, persist: false), ct);
             }
             catch (OperationCanceledException) { throw; }
             catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException)
@@ -212,10 +212,12 @@ public sealed class BackboneRecommender(ZooCatalog catalog, DatasetStore dataset
         });
     }
 
-    Recommendation Publish(Recommendation r)
+    /// <param name="persist">False for a progress line within a backbone: the page shows it live, and the file is written
+    /// again when the backbone's score is in, so the disk sees one write per backbone rather than one every 2 s.</param>
+    Recommendation Publish(Recommendation r, bool persist = true)
     {
         _live[r.Id] = r;
-        Write(r);
+        if (persist) Write(r);
         Changed?.Invoke(r);
         return r;
     }

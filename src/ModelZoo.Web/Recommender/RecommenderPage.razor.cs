@@ -36,11 +36,16 @@ public partial class RecommenderPage : ComponentBase
     string? _datasetId
     {
         get => _datasetIdValue;
-        set { _datasetIdValue = value; _errors = new Dictionary<string, string>(); }
+        set
+        {
+            _datasetIdValue = value;
+            _errors = new Dictionary<string, string>();
+            // Once per choice, not per render: the candidates walk the whole catalogue.
+            _candidates = _datasets.FirstOrDefault(d => d.Id == value) is { } d ? Recommender.Candidates(d.Modality).Select(c => c.Id).ToList() : [];
+        }
     }
 
-    IReadOnlyList<string> _candidates => _datasets.FirstOrDefault(d => d.Id == _datasetId) is { } d
-        ? Recommender.Candidates(d.Modality).Select(c => c.Id).ToList() : [];
+    IReadOnlyList<string> _candidates = [];
 
     protected override async Task OnInitializedAsync()
     {

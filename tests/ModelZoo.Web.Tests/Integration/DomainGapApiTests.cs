@@ -17,16 +17,9 @@ public class DomainGapApiTests : IAsyncLifetime
     readonly PortalFactory _factory = new(new Dictionary<string, string?> { ["Datasets:FetchOnStartup"] = "false" });
     HttpClient _http = default!;
 
-    /// <summary>120 noisy 8x8 grey images of two classes, their brightness offset by <paramref name="shift"/>.</summary>
-    static void Write(DatasetStore store, string id, int seed, int shift)
-    {
-        var rng = new Random(seed);
-        var labels = Enumerable.Range(0, 120).Select(i => i % 2).ToArray();
-        var pixels = labels.SelectMany(l => Enumerable.Range(0, 64).Select(_ => (byte)(shift + (l == 0 ? rng.Next(20, 71) : rng.Next(60, 111))))).ToArray();
-        store.Write(new DatasetInfo { Id = id, Title = id, ClassNames = ["a", "b"], Examples = 120, Width = 8, Height = 8, Channels = 1 },
-            new ImageSet { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = ["a", "b"] },
-            StratifiedSplitter.Split(labels, 1));
-    }
+    /// <summary>Two classes of grey images, their brightness offset by <paramref name="shift"/>.</summary>
+    static void Write(DatasetStore store, string id, int seed, int shift) =>
+        GreyImages.Write(store, id, seed, dark: (20, 71), light: (60, 111), shift, classes: ["a", "b"]);
 
     public Task InitializeAsync()
     {

@@ -22,16 +22,8 @@ public class DomainGapTrioApiTests : IAsyncLifetime
     HttpClient _http = default!;
 
     /// <summary>120 noisy 8x8 grey images of two classes (dark and light), their brightness offset by <paramref name="shift"/>.</summary>
-    static void Write(DatasetStore store, string id, int seed, int shift, string[]? classes = null)
-    {
-        classes ??= ["dark", "light"];
-        var rng = new Random(seed);
-        var labels = Enumerable.Range(0, 120).Select(i => i % 2).ToArray();
-        var pixels = labels.SelectMany(l => Enumerable.Range(0, 64).Select(_ => (byte)(shift + (l == 0 ? rng.Next(0, 60) : rng.Next(60, 120))))).ToArray();
-        store.Write(new DatasetInfo { Id = id, Title = id, ClassNames = classes, Examples = 120, Width = 8, Height = 8, Channels = 1 },
-            new ImageSet { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = classes },
-            StratifiedSplitter.Split(labels, 1));
-    }
+    static void Write(DatasetStore store, string id, int seed, int shift, string[]? classes = null) =>
+        GreyImages.Write(store, id, seed, dark: (0, 60), light: (60, 120), shift, classes);
 
     public Task InitializeAsync()
     {

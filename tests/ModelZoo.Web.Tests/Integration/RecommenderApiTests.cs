@@ -22,14 +22,8 @@ public class RecommenderApiTests : IAsyncLifetime
     {
         _factory.StartServer();
         _http = new HttpClient { BaseAddress = _factory.ClientOptions.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
-        // 120 noisy 8x8 grey images of two classes that differ in brightness: a backbone's features separate them.
-        var rng = new Random(5);
-        var labels = Enumerable.Range(0, 120).Select(i => i % 2).ToArray();
-        var pixels = labels.SelectMany(l => Enumerable.Range(0, 64).Select(_ => (byte)(l == 0 ? rng.Next(20, 71) : rng.Next(90, 141)))).ToArray();
-        _factory.Services.GetRequiredService<DatasetStore>().Write(
-            new DatasetInfo { Id = "grey", Title = "grey", ClassNames = ["dark", "light"], Examples = 120, Width = 8, Height = 8, Channels = 1 },
-            new ImageSet { Width = 8, Height = 8, Channels = 1, Pixels = pixels, Labels = labels, ClassNames = ["dark", "light"] },
-            StratifiedSplitter.Split(labels, 1));
+        // Two classes that differ in brightness: a backbone's features separate them.
+        GreyImages.Write(_factory.Services.GetRequiredService<DatasetStore>(), "grey", seed: 5, dark: (20, 71), light: (90, 141));
         return Task.CompletedTask;
     }
 
